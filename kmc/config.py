@@ -1,0 +1,229 @@
+"""Run configuration: TOML in, validated pydantic model out.
+
+Every quantity is SI or carries its unit in its name. Loading never executes code and
+every error names the key path, the offending value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kmc.kernels._layout import MAX_PARTICLES
+
+Boundary = Literal["cathode", "anode", "wall", "reservoir", "periodic"]
+
+
+class ConfigError(ValueError):
+    """A configuration problem a user can fix; the message says what and where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Lattice(_Strict):
+    shape: Annotated[list[Annotated[int, Field(ge=1, le=32767)]], Field(min_length=2, max_length=3)]
+    """Sites along x, y, z (3D) or x, z (2D). z is normal to the electrodes."""
+    spacing_m: Annotated[float, Field(gt=0, le=1e-3)]
+    """Lattice spacing a (m); tens of nanometres for the paper's scenarios."""
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """(nx, ny, nz); ny = 1 in 2D."""
+        if len(self.shape) == 2:
+            return self.shape[0], 1, self.shape[1]
+        return self.shape[0], self.shape[1], self.shape[2]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+class Boundaries(_Strict):
+    bottom: Boundary = "cathode"
+    """What lies at z = 0."""
+    top: Boundary = "reservoir"
+    """What lies at z = nz - 1."""
+    electrode_thickness_sites: Annotated[int, Field(ge=1)] = 1
+    """Layers of electrode phase at each electrode end."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Boundaries:
+        if (self.bottom == "periodic") != (self.top == "periodic"):
+            raise ValueError(
+                f"bottom = {self.bottom!r} and top = {self.top!r}: 'periodic' must be set at "
+                "both ends or at neither"
+            )
+        if self.bottom == self.top and self.bottom in ("cathode", "anode"):
+            raise ValueError(f"bottom and top are both {self.bottom!r}: each electrode once")
+        return self
+
+
+class Conditions(_Strict):
+    temperature_K: Annotated[float, Field(gt=0, le=1000)] = 333.15
+    """Temperature (K); 333.15 K = 60 degC, the paper's polymerization temperature."""
+    electric_field_V_per_m: Annotated[float, Field(ge=-1e10, le=1e10)] = 0.0
+    """Uniform field along +z (V/m): positive pushes cations from bottom to top."""
+
+
+class Reaction(_Strict):
+    electrode: Literal["cathode", "anode"]
+    """Reacts when touching this electrode or deposit connected to it."""
+    rate_per_s: Annotated[float, Field(ge=0, le=1e15)]
+    """Rate k per touching particle (1/s). Surface rate constant k_s = k * a (m/s)."""
+    product: str = "deposit"
+    """'deposit' (the site becomes conducting deposit), 'consume' (removed), or a species."""
+
+
+class Species(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=32)]
+    charge: Annotated[int, Field(ge=-10, le=10)] = 0
+    """Charge number z; neutral species do not feel the field."""
+    diffusivity_m2_per_s: Annotated[float, Field(gt=0, le=1e-5)]
+    """Diffusion coefficient D (m^2/s); hop rate per direction Gamma = D / a^2."""
+    initial_occupancy: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Fraction of transport sites holding this species at t = 0."""
+    reservoir_occupancy: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Occupancy held in the reservoir beyond a 'reservoir' boundary."""
+    reactions: list[Reaction] = []
+
+
+class Run(_Strict):
+    duration_s: Annotated[float, Field(gt=0, le=1e12)]
+    """Simulated time to run (s)."""
+    sample_interval_s: Annotated[float, Field(gt=0)]
+    """Simulated time between time-series samples (s)."""
+    snapshot_every_samples: Annotated[int, Field(ge=1)] = 10
+    """Write a lattice snapshot every this many samples (and at the end)."""
+    checkpoint_interval_wall_s: Annotated[float, Field(gt=0)] = 60.0
+    """Wall-clock seconds between checkpoints; a crash loses at most this much work."""
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    """Root random seed; `kmc run --seed` overrides it."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Run:
+        if self.sample_interval_s > self.duration_s:
+            raise ValueError(
+                f"sample_interval_s = {self.sample_interval_s} exceeds duration_s = "
+                f"{self.duration_s}: it must be at most the duration"
+            )
+        n = math.ceil(self.duration_s / self.sample_interval_s)
+        if n > 10_000_000:
+            raise ValueError(
+                f"duration_s / sample_interval_s = {n} samples; at most 10000000 allowed"
+            )
+        return self
+
+
+class RunConfig(_Strict):
+    lattice: Lattice
+    boundaries: Boundaries = Boundaries()
+    conditions: Conditions = Conditions()
+    species: Annotated[list[Species], Field(min_length=1, max_length=100)]
+    run: Run
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> RunConfig:
+        names = [s.name for s in self.species]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"species[{i}].name = {name!r} is used twice; names are unique")
+        nx, ny, nz = self.lattice.dims
+        ends = {"bottom": self.boundaries.bottom, "top": self.boundaries.top}
+        t = self.boundaries.electrode_thickness_sites
+        n_electrode_layers = t * sum(v in ("cathode", "anode") for v in ends.values())
+        if nz - n_electrode_layers < 1:
+            raise ValueError(
+                f"lattice.shape z = {nz} leaves no room between the electrodes "
+                f"({n_electrode_layers} electrode layers); z must exceed {n_electrode_layers}"
+            )
+        has_reservoir = "reservoir" in ends.values()
+        present = {v for v in ends.values() if v in ("cathode", "anode")}
+        for key in ("initial_occupancy", "reservoir_occupancy"):
+            total = sum(getattr(s, key) for s in self.species)
+            if total > 1.0 + 1e-12:
+                raise ValueError(
+                    f"species[*].{key} sums to {total:g}; a site holds one particle, so the "
+                    "sum must be at most 1"
+                )
+        for i, sp in enumerate(self.species):
+            if sp.reservoir_occupancy > 0 and not has_reservoir:
+                raise ValueError(
+                    f"species[{i}].reservoir_occupancy = {sp.reservoir_occupancy} but neither "
+                    "boundaries.bottom nor boundaries.top is 'reservoir'"
+                )
+            seen = set()
+            for j, r in enumerate(sp.reactions):
+                where = f"species[{i}].reactions[{j}]"
+                if r.electrode not in present:
+                    raise ValueError(
+                        f"{where}.electrode = {r.electrode!r} but the lattice has no "
+                        f"{r.electrode} (boundaries: bottom = {ends['bottom']!r}, "
+                        f"top = {ends['top']!r})"
+                    )
+                if r.electrode in seen:
+                    raise ValueError(f"{where}.electrode = {r.electrode!r} is given twice")
+                seen.add(r.electrode)
+                if r.product not in ("deposit", "consume") and r.product not in names:
+                    raise ValueError(
+                        f"{where}.product = {r.product!r}; allowed: 'deposit', 'consume' or a "
+                        f"species name {names}"
+                    )
+                if r.product == sp.name:
+                    raise ValueError(f"{where}.product = {r.product!r} is the species itself")
+        n_sites = nx * ny * nz
+        occ = sum(s.initial_occupancy for s in self.species) + sum(
+            s.reservoir_occupancy for s in self.species
+        )
+        if occ * n_sites > MAX_PARTICLES:
+            raise ValueError(
+                f"lattice of {n_sites} sites at occupancy {occ:g} may hold more than "
+                f"{MAX_PARTICLES} particles, the engine's limit"
+            )
+        return self
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration ({err.error_count()} problem(s))"]
+    for e in err.errors(include_url=False):
+        loc = ""
+        for part in e["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not allowed here; check the spelling)"
+        value = e.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        lines.append(f"  {loc} = {shown}: {msg}" if loc else f"  {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(text: str, source: str = "<string>") -> RunConfig:
+    """Parse and validate TOML text; raise ConfigError naming ``source`` on any problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+
+
+def load_config(path: str | Path) -> tuple[RunConfig, str]:
+    """Read, parse and validate a TOML config file; returns (config, verbatim text)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    return parse_config(text, str(path)), text

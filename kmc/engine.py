@@ -1,0 +1,221 @@
+"""The lattice state and a thin Python class over the event kernel.
+
+All array allocation, dtype coercion and validation happen here; the kernel in
+``kmc.kernels`` only loops over arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kmc import phases
+from kmc.kernels import compute_contact_flags, rebuild_reactive, run_events, seed_state
+from kmc.kernels import layout as L
+from kmc.model import Model
+
+# Arrays that make up the full engine state (what a checkpoint stores).
+STATE_ARRAYS = (
+    "words", "px", "py", "pz", "pspecies", "list_pos", "members", "counts",
+    "react_chan", "react_pos", "react_members", "react_counts", "free_pids", "ints",
+    "rng", "clock", "counters", "react_events", "inj_events", "exit_events",
+)  # fmt: skip
+
+_PARTICLE_ARRAYS = {
+    "px": np.int16,
+    "py": np.int16,
+    "pz": np.int16,
+    "pspecies": np.int8,
+    "list_pos": np.int32,
+    "react_chan": np.int8,
+    "react_pos": np.int32,
+}
+
+
+class LatticeEngine:
+    """Lattice KMC engine: host phases, particles, rates and the RNG state.
+
+    Parameters
+    ----------
+    model : Model
+        Rates and geometry.
+    seed : int
+        Root seed. The initial placement and the kernel's RNG stream are drawn from two
+        independent children of ``numpy.random.SeedSequence(seed)``.
+    """
+
+    def __init__(self, model: Model, seed: int, *, _empty: bool = False):
+        self.model = model
+        nx, ny, nz = model.dims
+        self.nx, self.ny, self.nz = nx, ny, nz
+        d = model.directions
+        self._dx = np.ascontiguousarray(d[:, 0])
+        self._dy = np.ascontiguousarray(d[:, 1])
+        self._dz = np.ascontiguousarray(d[:, 2])
+        self._transport = phases.transport_table()
+        self._electrode = phases.electrode_table()
+        self.set_rates(model)
+        if _empty:
+            return
+        n_species = len(model.species_names)
+        phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
+        for code, z0, z1 in model.electrode_slabs():
+            phase[z0:z1] = code
+        self.words = phase.reshape(-1)
+        place_seq, kernel_seq = np.random.SeedSequence(seed).spawn(2)
+        transport_sites = np.flatnonzero(self._transport[self.words & L.PHASE_MASK])
+        rng = np.random.Generator(np.random.PCG64(place_seq))
+        order = rng.permutation(transport_sites)
+        n_init = [int(round(s.initial_occupancy * transport_sites.size)) for s in model.config.species]
+        n_total = sum(n_init)
+        capacity = max(1024, 2 * n_total) if model.is_reservoir.any() else max(1, n_total)
+        capacity = min(capacity, self.words.size, L.MAX_PARTICLES)
+        self._allocate(n_species, capacity)
+        self.rng = seed_state(int(kernel_seq.generate_state(1, np.uint64)[0]))
+        self.clock = np.zeros(1)
+        self.counters = np.zeros(L.N_COUNTERS, dtype=np.int64)
+        self.react_events = np.zeros((n_species, 2), dtype=np.int64)
+        self.inj_events = np.zeros((n_species, 2), dtype=np.int64)
+        self.exit_events = np.zeros((n_species, 2), dtype=np.int64)
+        pid = 0
+        for s, n in enumerate(n_init):
+            sites = order[pid : pid + n]
+            ids = np.arange(pid, pid + n)
+            self.pspecies[ids] = s
+            self.px[ids] = sites % nx
+            self.py[ids] = (sites // nx) % ny
+            self.pz[ids] = sites // (nx * ny)
+            self.members[s, :n] = ids
+            self.list_pos[ids] = np.arange(n)
+            self.counts[s] = n
+            self.words[sites] |= ((ids + 1) << L.PID_SHIFT).astype(np.uint32)
+            pid += n
+        # free ids are popped from the end: the lowest unused id comes out first
+        self.free_pids[: capacity - n_total] = np.arange(capacity - 1, n_total - 1, -1)
+        self.ints[0] = capacity - n_total
+        self.refresh_contacts()
+
+    # ------------------------------------------------------------------ set-up
+    def _allocate(self, n_species: int, capacity: int) -> None:
+        for name, dtype in _PARTICLE_ARRAYS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.react_chan[:] = -1
+        self.members = np.zeros((n_species, capacity), dtype=np.int32)
+        self.react_members = np.zeros((n_species * L.N_ELECTRODES, capacity), dtype=np.int32)
+        self.counts = np.zeros(n_species, dtype=np.int64)
+        self.react_counts = np.zeros((n_species, L.N_ELECTRODES), dtype=np.int64)
+        self.free_pids = np.zeros(capacity, dtype=np.int32)
+        self.ints = np.zeros(1, dtype=np.int64)
+
+    def set_rates(self, model: Model) -> None:
+        """Install the rate tables of ``model`` (called again when conditions change)."""
+        self.model = model
+        self._hop_rate = np.ascontiguousarray(model.hop_rate_per_s, dtype=np.float64)
+        self._hop_cum = np.cumsum(self._hop_rate, axis=1)
+        self._react_rate = np.ascontiguousarray(model.reaction_rate_per_s, dtype=np.float64)
+        self._react_product = np.ascontiguousarray(model.reaction_product, dtype=np.int64)
+        self._inj_rate = model.injection_rate_bound_per_s()
+        self._res_occ = np.ascontiguousarray(model.reservoir_occupancy, dtype=np.float64)
+        self._is_res = np.ascontiguousarray(model.is_reservoir, dtype=np.bool_)
+
+    def refresh_contacts(self) -> None:
+        """Recompute contact flags from host phases and rebuild the reaction channels."""
+        compute_contact_flags(
+            self.words, self.nx, self.ny, self.nz, self.model.periodic_z,
+            self._dx, self._dy, self._dz, self._electrode,
+        )  # fmt: skip
+        rebuild_reactive(
+            self.words, self.nx, self.ny, self.px, self.py, self.pz, self.pspecies,
+            self.members, self.counts, self.react_chan, self.react_pos, self.react_members,
+            self.react_counts,
+        )  # fmt: skip
+
+    def grow_capacity(self) -> None:
+        """Double the particle arrays (bounded by the site count)."""
+        old = self.px.size
+        new = min(max(2 * old, 1024), self.words.size, L.MAX_PARTICLES)
+        if new <= old:
+            raise RuntimeError(f"particle capacity {old} cannot grow further")
+        for name in _PARTICLE_ARRAYS:
+            arr = getattr(self, name)
+            grown = np.zeros(new, dtype=arr.dtype)
+            grown[:old] = arr
+            setattr(self, name, grown)
+        for name in ("members", "react_members"):
+            arr = getattr(self, name)
+            grown = np.zeros((arr.shape[0], new), dtype=arr.dtype)
+            grown[:, :old] = arr
+            setattr(self, name, grown)
+        n_free = int(self.ints[0])
+        free = np.zeros(new, dtype=np.int32)
+        # new ids go beneath the existing free ones so the stack order stays deterministic
+        free[: new - old] = np.arange(new - 1, old - 1, -1)
+        free[new - old : new - old + n_free] = self.free_pids[:n_free]
+        self.free_pids = free
+        self.ints[0] = n_free + new - old
+
+    # ------------------------------------------------------------------ running
+    def run(self, t_stop: float, max_events: int) -> int:
+        """Advance until simulated time ``t_stop`` (s) or ``max_events`` events in total.
+
+        Returns the kernel status (``kmc.kernels.layout.STATUS_*``); capacity is grown
+        transparently.
+        """
+        while True:
+            status = run_events(
+                self.words, self.nx, self.ny, self.nz, self.model.periodic_z,
+                self._dx, self._dy, self._dz, self._transport, phases.DEPOSIT_PHASE,
+                self.px, self.py, self.pz, self.pspecies, self.list_pos, self.members,
+                self.counts, self.react_chan, self.react_pos, self.react_members,
+                self.react_counts, self.free_pids, self.ints,
+                self._hop_rate, self._hop_cum, self._react_rate, self._react_product,
+                self._inj_rate, self._res_occ, self._is_res,
+                self.rng, self.clock, self.counters, self.react_events, self.inj_events,
+                self.exit_events, float(t_stop), int(max_events),
+            )  # fmt: skip
+            if status != L.STATUS_CAPACITY:
+                return status
+            self.grow_capacity()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def time_s(self) -> float:
+        return float(self.clock[0])
+
+    @property
+    def phase(self) -> np.ndarray:
+        """Host phase per site, uint8[nz, ny, nx]."""
+        return (self.words & L.PHASE_MASK).astype(np.uint8).reshape(self.nz, self.ny, self.nx)
+
+    @property
+    def occupant_species(self) -> np.ndarray:
+        """Species index + 1 of the particle on each site (0 = empty), uint8[nz, ny, nx]."""
+        occ = (self.words >> L.PID_SHIFT).astype(np.int64)
+        out = np.zeros(occ.shape, dtype=np.uint8)
+        held = occ > 0
+        out[held] = self.pspecies[occ[held] - 1].astype(np.uint8) + 1
+        return out.reshape(self.nz, self.ny, self.nx)
+
+    def positions(self, species: int) -> np.ndarray:
+        """(x, y, z) site coordinates of the particles of ``species``, in list order."""
+        ids = self.members[species, : self.counts[species]]
+        return np.stack([self.px[ids], self.py[ids], self.pz[ids]], axis=1).astype(np.int64)
+
+    def particle_ids(self, species: int) -> np.ndarray:
+        return self.members[species, : self.counts[species]].copy()
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes held by the state arrays (lattice + particles)."""
+        return sum(getattr(self, n).nbytes for n in STATE_ARRAYS)
+
+    # ------------------------------------------------------------------ checkpoint
+    def state(self) -> dict[str, np.ndarray]:
+        """The full engine state (copies), enough to continue bit-identically."""
+        return {name: getattr(self, name).copy() for name in STATE_ARRAYS}
+
+    @classmethod
+    def from_state(cls, model: Model, state: dict[str, np.ndarray]) -> LatticeEngine:
+        eng = cls(model, 0, _empty=True)
+        for name in STATE_ARRAYS:
+            setattr(eng, name, np.ascontiguousarray(state[name]))
+        return eng
