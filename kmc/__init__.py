@@ -1,0 +1,20 @@
+"""kmc: kinetic Monte Carlo of in-situ electrochemical polymerization at electrodes."""
+
+from kmc._version import __version__
+from kmc.config import ConfigError, RunConfig, load_config, parse_config
+from kmc.engine import LatticeEngine
+from kmc.model import Model
+from kmc.simulation import RunError, RunSummary, run_simulation
+
+__all__ = [
+    "ConfigError",
+    "LatticeEngine",
+    "Model",
+    "RunConfig",
+    "RunError",
+    "RunSummary",
+    "__version__",
+    "load_config",
+    "parse_config",
+    "run_simulation",
+]

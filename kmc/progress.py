@@ -1,0 +1,69 @@
+"""Progress reporting: a progress bar in a terminal, periodic log lines in batch jobs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+log = logging.getLogger("kmc")
+
+
+class Progress:
+    """Reports simulated time, events and events/s.
+
+    Parameters
+    ----------
+    total_s : float
+        Simulated time at the end of the run (s).
+    mode : {"auto", "bar", "log", "off"}
+        "auto" draws a bar when stderr is a terminal and logs otherwise.
+    log_interval_s : float
+        Wall-clock seconds between log lines in "log" mode.
+    """
+
+    def __init__(self, total_s: float, mode: str = "auto", log_interval_s: float = 10.0):
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "log"
+        self.mode = mode
+        self.total_s = total_s
+        self.log_interval_s = log_interval_s
+        self._t0 = time.perf_counter()
+        self._last_log = self._t0
+        self._events0: int | None = None
+        self._bar = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total_s, unit="s(sim)", unit_scale=True, dynamic_ncols=True)
+
+    def rate(self, events: int) -> float:
+        if self._events0 is None:
+            return 0.0
+        elapsed = time.perf_counter() - self._t0
+        return (events - self._events0) / elapsed if elapsed > 0 else 0.0
+
+    def update(self, time_s: float, events: int) -> None:
+        if self._events0 is None:
+            self._events0 = events
+        if self._bar is not None:
+            self._bar.n = min(time_s, self.total_s)
+            self._bar.set_postfix(events=f"{events:.3g}", ev_per_s=f"{self.rate(events):.3g}")
+        elif self.mode == "log":
+            now = time.perf_counter()
+            if now - self._last_log >= self.log_interval_s:
+                self._last_log = now
+                self._log(time_s, events)
+
+    def _log(self, time_s: float, events: int) -> None:
+        log.info(
+            "t = %.6g s (%.1f %%), events = %d, events/s = %.3g",
+            time_s, 100.0 * time_s / self.total_s, events, self.rate(events),
+        )  # fmt: skip
+
+    def close(self, time_s: float, events: int) -> None:
+        if self._bar is not None:
+            self.update(time_s, events)
+            self._bar.close()
+        elif self.mode == "log":
+            self._log(time_s, events)

@@ -1,0 +1,212 @@
+"""The run driver: engine in chunks, samples, snapshots, checkpoints, resume."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import platform
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kmc import io, observables
+from kmc.config import RunConfig, parse_config
+from kmc.engine import LatticeEngine
+from kmc.kernels import layout as L
+from kmc.model import Model
+from kmc.progress import Progress
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue for a reason the user can fix."""
+
+
+@dataclass
+class RunSummary:
+    output: Path
+    time_s: float
+    events: int
+    accepted_hops: int
+    wall_seconds: float
+    events_per_second: float
+    damkohler: np.ndarray
+    already_complete: bool = False
+
+
+def _versions() -> dict:
+    import h5py
+    import numba
+
+    from kmc._version import __version__
+
+    return {
+        "kmc_version": __version__,
+        "numpy_version": np.__version__,
+        "numba_version": numba.__version__,
+        "h5py_version": h5py.__version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+    }
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def sample_times(cfg: RunConfig) -> np.ndarray:
+    """Sample times t_k = k * dt for k = 0..K with t_K = duration (s)."""
+    r = cfg.run
+    n = math.ceil(r.duration_s / r.sample_interval_s - 1e-9)
+    times = np.arange(n + 1) * r.sample_interval_s
+    times[-1] = r.duration_s
+    return times
+
+
+def run_simulation(
+    config: RunConfig,
+    config_text: str,
+    output: str | Path,
+    *,
+    seed: int | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: str = "auto",
+    command_line: list[str] | None = None,
+) -> RunSummary:
+    """Run (or resume) one simulation into ``output`` (HDF5).
+
+    The run is written to ``output + '.partial'`` and renamed when complete. With
+    ``resume`` it continues from the checkpoint in that partial file, bit-identically.
+    """
+    final = Path(output)
+    part = io.partial_path(final)
+    cmd = json.dumps(command_line if command_line is not None else sys.argv)
+    model = Model.from_config(config)
+    times = sample_times(config)
+    cfg_run = config.run
+    wall0 = time.perf_counter()
+
+    if resume:
+        if final.exists() and not part.exists():
+            with io.open_h5(final) as f:
+                if f.attrs.get("complete"):
+                    ev = int(f["observables/events/value"][-1])
+                    return RunSummary(
+                        final, float(f["observables/time"][-1]), ev, 0, 0.0, 0.0,
+                        model.damkohler, already_complete=True,
+                    )  # fmt: skip
+        if not part.exists():
+            raise RunError(f"{final}: nothing to resume (no checkpoint file {part})")
+        writer, state, position, stored_text = io.RunWriter.reopen(part)
+        stored = parse_config(stored_text, f"{part} (stored config)")
+        if stored != config:
+            raise RunError(
+                f"{part} was started with a different config; resume with the same config "
+                "or start afresh with --overwrite"
+            )
+        run_seed = int(position["seed"])
+        if seed is not None and seed != run_seed:
+            raise RunError(f"--seed {seed} differs from the seed {run_seed} of the run in {part}")
+        engine = LatticeEngine.from_state(model, state)
+        next_k = int(position["next_sample"])
+        prov_resumes = json.loads(position.get("resume_command_lines", "[]")) + [json.loads(cmd)]
+        wall_before = float(position.get("wall_seconds", 0.0))
+    else:
+        if final.exists() and not overwrite:
+            raise RunError(f"{final} exists; pass --overwrite to replace it")
+        if part.exists() and not overwrite:
+            raise RunError(
+                f"{part} holds an unfinished run; pass --resume to continue it or --overwrite "
+                "to start again"
+            )
+        run_seed = cfg_run.seed if seed is None else seed
+        prov = _versions() | {"command_line": cmd, "started_utc": _utc_now()}
+        writer = io.RunWriter.create(
+            part,
+            config_text=config_text,
+            resolved=model.resolved(),
+            seed=run_seed,
+            provenance=prov,
+            specs=observables.observable_specs(len(model.species_names)),
+            shape_zyx=(model.dims[2], model.dims[1], model.dims[0]),
+            spacing_m=config.lattice.spacing_m,
+            boundary=["periodic", "periodic", "periodic" if model.periodic_z else "none"],
+        )
+        engine = LatticeEngine(model, run_seed)
+        writer.add_sample(0, 0.0, observables.sample(engine))
+        writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
+        next_k = 1
+        prov_resumes = []
+        wall_before = 0.0
+
+    def position(k: int) -> dict:
+        return {
+            "next_sample": k,
+            "seed": run_seed,
+            "resume_command_lines": json.dumps(prov_resumes),
+            "wall_seconds": wall_before + time.perf_counter() - wall0,
+        }
+
+    def checkpoint(k: int) -> None:
+        writer.checkpoint(engine.state(), position(k), {})
+
+    if not resume:
+        checkpoint(next_k)
+    bar = Progress(times[-1], progress)
+    last_ckpt = time.perf_counter()
+    events_start = int(engine.counters[L.C_EVENTS])
+    chunk = 200_000
+    k = next_k
+    try:
+        for k in range(next_k, len(times)):
+            t_k = float(times[k])
+            while True:
+                c0 = time.perf_counter()
+                status = engine.run(t_k, int(engine.counters[L.C_EVENTS]) + chunk)
+                dt = time.perf_counter() - c0
+                # aim at ~0.2 s per kernel call; the trajectory does not depend on it
+                if dt > 0:
+                    chunk = int(min(max(chunk * 0.2 / dt, 10_000), 50_000_000))
+                bar.update(engine.time_s, int(engine.counters[L.C_EVENTS]))
+                if status != L.STATUS_EVENTS:
+                    break
+                if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
+                    checkpoint(k)
+                    last_ckpt = time.perf_counter()
+            writer.add_sample(k, t_k, observables.sample(engine))
+            if k % cfg_run.snapshot_every_samples == 0 or k == len(times) - 1:
+                writer.add_frame(k, t_k, engine.phase, engine.occupant_species)
+            if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
+                checkpoint(k + 1)
+                last_ckpt = time.perf_counter()
+    except KeyboardInterrupt:
+        # buffered samples before sample k are kept; the state is mid-interval k
+        checkpoint(k)
+        raise
+    finally:
+        bar.close(engine.time_s, int(engine.counters[L.C_EVENTS]))
+
+    checkpoint(len(times))
+    wall = time.perf_counter() - wall0
+    events_run = int(engine.counters[L.C_EVENTS]) - events_start
+    rate = events_run / wall if wall > 0 else 0.0
+    writer.finish(
+        final,
+        {
+            "finished_utc": _utc_now(),
+            "wall_seconds": wall_before + wall,
+            "events_per_second_last_session": rate,
+            "resume_command_lines": json.dumps(prov_resumes),
+        },
+    )
+    return RunSummary(
+        final, engine.time_s, int(engine.counters[L.C_EVENTS]),
+        int(engine.counters[L.C_HOPS]), wall, rate, model.damkohler,
+    )  # fmt: skip
+
