@@ -156,6 +156,9 @@ def run_events(
     ndir = dir_dx.shape[0]
     layer = nx * ny
     t = clock[0]
+    if t >= t_stop:
+        # already there (e.g. resumed at a sample boundary): draw nothing
+        return STATUS_TIME
     while True:
         if counters[C_EVENTS] >= max_events:
             clock[0] = t

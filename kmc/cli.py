@@ -37,7 +37,7 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
     from kmc.config import ConfigError, load_config
     from kmc.io import RunFileError
     from kmc.model import Model
-    from kmc.simulation import RunError, run_simulation
+    from kmc.simulation import RunError, RunInterrupted, run_simulation
 
     if overwrite and resume:
         _fail("--overwrite and --resume exclude each other")
@@ -61,9 +61,8 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
         )  # fmt: skip
     except (RunError, RunFileError) as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail(f"interrupted; checkpoint saved, continue with: kmc run {config_path} "
-              f"-o {output} --resume", 130)  # fmt: skip
+    except RunInterrupted as exc:
+        _fail(f"{exc}; continue with: kmc run {config_path} -o {output} --resume", 130)
     if summary.already_complete:
         click.echo(f"{output} is already complete; nothing to do", err=True)
         return

@@ -1,26 +1,31 @@
-"""HDF5 run files (H5MD-like layout) with checkpoints and atomic completion.
+"""HDF5 run files (H5MD-like layout) with crash-safe checkpoints and atomic completion.
 
-Layout of one run file::
+Layout of a finished run file::
 
-    /                 attrs: schema = "kmc-run", schema_version, complete
+    /                 attrs: schema = "kmc-run", schema_version, complete = True
     /h5md             H5MD metadata (version, creator, author)
     /parameters       attrs: config_toml (verbatim), resolved_json, seed
     /provenance       attrs: versions, command lines, host, wall-clock (not reproducible)
-    /observables/step, /observables/time          shared sample axis
+    /observables/step, /observables/time          shared sample axis (time in s)
     /observables/<name>/{value, step, time}        value[n_samples, ...], attrs unit
     /particles/lattice/box                         attrs dimension, boundary; edges (m)
     /particles/lattice/{phase,species}/{value, step, time}   uint8[n_frames, z, y, x]
-    /checkpoint       the full engine state + the driver's position (attrs)
+    /checkpoint       the full engine state at the end + the driver's position (attrs)
 
-A run is written to ``OUT.h5.partial`` and renamed to ``OUT.h5`` only when complete,
-so a file at the final path is never half-written. Between checkpoints the partial
-file is closed: a crash loses at most the work since the last checkpoint.
+While a run is going it lives in the directory ``OUT.h5.partial/``: ``meta.json``
+(what the header needs), one segment file per checkpoint with the samples and snapshots
+since the previous one, and ``checkpoint.h5`` with the engine state and how many
+segments belong to it. Every file there is written to a temporary name and renamed,
+so a crash at any moment leaves the last checkpoint intact and loses at most the work
+since it. When the run ends the segments are assembled into ``OUT.h5.tmp``, which is
+renamed to ``OUT.h5``: a file at the final path is never half-written.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import h5py
@@ -35,6 +40,7 @@ class RunFileError(RuntimeError):
 
 
 def partial_path(path: str | Path) -> Path:
+    """The directory that holds an unfinished run of ``path``."""
     path = Path(path)
     return path.with_name(path.name + ".partial")
 
@@ -57,6 +63,9 @@ def open_h5(path: str | Path, mode: str = "r") -> h5py.File:
         version = f.attrs.get("schema_version")
         f.close()
         raise RunFileError(f"{path}: schema_version {version}, this kmc reads {SCHEMA_VERSION}")
+    if not f.attrs.get("complete", False):
+        f.close()
+        raise RunFileError(f"{path}: the run in this file is not complete")
     return f
 
 
@@ -66,77 +75,69 @@ def _frame_chunks(shape_zyx: tuple[int, int, int]) -> tuple[int, int, int, int]:
     return (1, depth, ny, nx)
 
 
-class RunWriter:
-    """Writes samples and snapshots of one run, buffering between checkpoints."""
+def _atomic_h5(path: Path):
+    """Context manager: an HDF5 file written at path + '.tmp', fsynced, then renamed."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    class _Atomic:
+        def __enter__(self):
+            self.tmp = path.with_name(path.name + ".tmp")
+            self.f = h5py.File(self.tmp, "w")
+            return self.f
+
+        def __exit__(self, exc_type, exc, tb):
+            self.f.close()
+            if exc_type is not None:
+                self.tmp.unlink(missing_ok=True)
+                return False
+            with open(self.tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.tmp, path)
+            return False
+
+    return _Atomic()
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class RunWriter:
+    """Writes one run: buffers samples and snapshots, checkpoints, assembles the file."""
+
+    def __init__(self, directory: Path, meta: dict):
+        self.dir = Path(directory)
+        self.meta = meta
         self._samples: list[tuple[int, float, dict[str, np.ndarray]]] = []
         self._frames: list[tuple[int, float, np.ndarray, np.ndarray]] = []
-        self.n_samples = 0
-        self.n_frames = 0
+        self.n_segments = 0
 
-    # ------------------------------------------------------------------ creation
     @classmethod
     def create(
-        cls, path: Path, *, config_text: str, resolved: dict, seed: int, provenance: dict,
+        cls, directory: Path, *, config_text: str, resolved: dict, seed: int, provenance: dict,
         specs: dict, shape_zyx: tuple[int, int, int], spacing_m: float, boundary: list[str],
     ) -> RunWriter:  # fmt: skip
-        """Create a fresh partial file at ``path`` with empty, resizable datasets."""
-        from kmc._version import __version__
-
-        with h5py.File(path, "w", fs_strategy="fsm", fs_persist=True) as f:
-            f.attrs["schema"] = SCHEMA
-            f.attrs["schema_version"] = SCHEMA_VERSION
-            f.attrs["complete"] = False
-            h5md = f.create_group("h5md")
-            h5md.attrs["version"] = np.array([1, 1], dtype=np.int32)
-            h5md.create_group("creator").attrs.update({"name": "kmc", "version": __version__})
-            h5md.create_group("author").attrs["name"] = "kmc"
-            par = f.create_group("parameters")
-            par.attrs["config_toml"] = config_text
-            par.attrs["resolved_json"] = json.dumps(resolved, sort_keys=True)
-            par.attrs["seed"] = np.int64(seed)
-            prov = f.create_group("provenance")
-            for k, v in provenance.items():
-                prov.attrs[k] = v
-            obs = f.create_group("observables")
-            step = obs.create_dataset("step", (0,), maxshape=(None,), dtype="i8", chunks=(4096,))
-            time = obs.create_dataset("time", (0,), maxshape=(None,), dtype="f8", chunks=(4096,))
-            time.attrs["unit"] = "s"
-            for name, (shape, dtype, unit, desc) in specs.items():
-                g = obs.create_group(name)
-                ds = g.create_dataset(
-                    "value", (0, *shape), maxshape=(None, *shape), dtype=dtype,
-                    chunks=(1024, *shape),
-                )  # fmt: skip
-                ds.attrs["unit"] = unit
-                ds.attrs["description"] = desc
-                g["step"] = step
-                g["time"] = time
-            lat = f.create_group("particles/lattice")
-            box = lat.create_group("box")
-            box.attrs["dimension"] = np.int32(3)
-            box.attrs["boundary"] = np.array(boundary, dtype="S")
-            nz, ny, nx = shape_zyx
-            edges = box.create_dataset("edges", data=np.array([nx, ny, nz]) * spacing_m)
-            edges.attrs["unit"] = "m"
-            edges.attrs["axes"] = "x, y, z (snapshot arrays are indexed [frame, z, y, x])"
-            for name, desc in (
-                ("phase", "host phase code per site (see /parameters resolved phase_names)"),
-                ("species", "species index + 1 of the occupant, 0 = empty"),
-            ):
-                g = lat.create_group(name)
-                ds = g.create_dataset(
-                    "value", (0, *shape_zyx), maxshape=(None, *shape_zyx), dtype="u1",
-                    chunks=_frame_chunks(shape_zyx), compression="gzip", compression_opts=4,
-                )  # fmt: skip
-                ds.attrs["description"] = desc
-                g.create_dataset("step", (0,), maxshape=(None,), dtype="i8", chunks=(256,))
-                t = g.create_dataset("time", (0,), maxshape=(None,), dtype="f8", chunks=(256,))
-                t.attrs["unit"] = "s"
-            f.create_group("checkpoint")
-        return cls(path)
+        """Start a fresh partial run in ``directory`` (replacing one that is there)."""
+        directory = Path(directory)
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+        meta = {
+            "config_toml": config_text,
+            "resolved": resolved,
+            "seed": int(seed),
+            "provenance": provenance,
+            "specs": {k: [list(v[0]), v[1], v[2], v[3]] for k, v in specs.items()},
+            "shape_zyx": list(shape_zyx),
+            "spacing_m": spacing_m,
+            "boundary": boundary,
+        }
+        _atomic_text(directory / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+        return cls(directory, meta)
 
     # ------------------------------------------------------------------ buffering
     def add_sample(self, step: int, time_s: float, values: dict[str, np.ndarray]) -> None:
@@ -145,92 +146,159 @@ class RunWriter:
     def add_frame(self, step: int, time_s: float, phase: np.ndarray, species: np.ndarray) -> None:
         self._frames.append((step, time_s, phase, species))
 
-    def _append(self, f: h5py.File) -> None:
-        if self._samples:
-            n0, k = self.n_samples, len(self._samples)
-            obs = f["observables"]
-            for name, data in (
-                ("step", [s[0] for s in self._samples]),
-                ("time", [s[1] for s in self._samples]),
-            ):
-                obs[name].resize((n0 + k,))
-                obs[name][n0:] = data
-            for name in self._samples[0][2]:
-                ds = obs[name]["value"]
-                ds.resize((n0 + k, *ds.shape[1:]))
-                ds[n0:] = np.stack([s[2][name] for s in self._samples])
-            self.n_samples += k
-            self._samples.clear()
-        if self._frames:
-            n0, k = self.n_frames, len(self._frames)
-            lat = f["particles/lattice"]
-            for i, name in ((2, "phase"), (3, "species")):
-                g = lat[name]
-                for key in ("value", "step", "time"):
-                    g[key].resize((n0 + k, *g[key].shape[1:]))
-                g["step"][n0:] = [fr[0] for fr in self._frames]
-                g["time"][n0:] = [fr[1] for fr in self._frames]
-                for j, fr in enumerate(self._frames):
-                    g["value"][n0 + j] = fr[i]
-            self.n_frames += k
-            self._frames.clear()
-
     # ------------------------------------------------------------------ checkpoints
-    def checkpoint(self, state: dict[str, np.ndarray], position: dict, provenance: dict) -> None:
-        """Append buffered data and store the full state; the file is closed afterwards."""
-        with h5py.File(self.path, "r+") as f:
-            self._append(f)
-            if "checkpoint" in f:
-                del f["checkpoint"]
-            ck = f.create_group("checkpoint")
+    def checkpoint(self, state: dict[str, np.ndarray], position: dict) -> None:
+        """Write buffered data as a new segment, then the state; both atomically."""
+        if self._samples or self._frames:
+            seg = self.dir / f"segment_{self.n_segments:06d}.h5"
+            with _atomic_h5(seg) as f:
+                if self._samples:
+                    f["step"] = np.array([s[0] for s in self._samples], dtype=np.int64)
+                    f["time"] = np.array([s[1] for s in self._samples], dtype=np.float64)
+                    for name in self._samples[0][2]:
+                        f["obs/" + name] = np.stack([s[2][name] for s in self._samples])
+                if self._frames:
+                    f["frame_step"] = np.array([fr[0] for fr in self._frames], dtype=np.int64)
+                    f["frame_time"] = np.array([fr[1] for fr in self._frames], dtype=np.float64)
+                    f.create_dataset(
+                        "phase", data=np.stack([fr[2] for fr in self._frames]),
+                        compression="gzip", compression_opts=1,
+                    )  # fmt: skip
+                    f.create_dataset(
+                        "species", data=np.stack([fr[3] for fr in self._frames]),
+                        compression="gzip", compression_opts=1,
+                    )  # fmt: skip
+            self.n_segments += 1
+            self._samples.clear()
+            self._frames.clear()
+        with _atomic_h5(self.dir / "checkpoint.h5") as f:
             for name, arr in state.items():
-                ck.create_dataset(name, data=arr)
+                f[name] = arr
             for k, v in position.items():
-                ck.attrs[k] = v
-            ck.attrs["n_samples"] = self.n_samples
-            ck.attrs["n_frames"] = self.n_frames
-            for k, v in provenance.items():
-                f["provenance"].attrs[k] = v
-            f.flush()
-
-    def finish(self, final_path: Path, provenance: dict) -> None:
-        """Mark the run complete and move it to ``final_path`` atomically."""
-        with h5py.File(self.path, "r+") as f:
-            self._append(f)
-            for k, v in provenance.items():
-                f["provenance"].attrs[k] = v
-            f.attrs["complete"] = True
-            f.flush()
-        with open(self.path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.path, final_path)
+                f.attrs[k] = v
+            f.attrs["n_segments"] = self.n_segments
 
     # ------------------------------------------------------------------ resume
     @classmethod
-    def reopen(cls, path: Path) -> tuple[RunWriter, dict[str, np.ndarray], dict, str]:
-        """Open a partial run at its last checkpoint, dropping anything written after it.
+    def reopen(cls, directory: Path) -> tuple[RunWriter, dict[str, np.ndarray], dict]:
+        """Open a partial run at its last checkpoint; returns (writer, state, position)."""
+        directory = Path(directory)
+        meta_path, ck_path = directory / "meta.json", directory / "checkpoint.h5"
+        if not meta_path.exists() or not ck_path.exists():
+            raise RunFileError(f"{directory}: holds no checkpoint; start the run afresh")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            with h5py.File(ck_path, "r") as f:
+                state = {name: f[name][()] for name in f}
+                position = dict(f.attrs)
+        except OSError as exc:
+            raise RunFileError(f"{ck_path}: unreadable checkpoint: {exc}") from None
+        writer = cls(directory, meta)
+        writer.n_segments = int(position.pop("n_segments"))
+        # segments written after the checkpoint (a crash between the two) are dropped
+        for seg in directory.glob("segment_*.h5"):
+            if int(seg.stem.split("_")[1]) >= writer.n_segments:
+                seg.unlink()
+        return writer, state, position
 
-        Returns (writer, state arrays, checkpoint attributes, verbatim config text).
-        """
-        with open_h5(path, "r+") as f:
-            ck = f.get("checkpoint")
-            if ck is None or "n_samples" not in ck.attrs:
-                raise RunFileError(f"{path}: holds no checkpoint yet; start the run afresh")
-            state = {name: ck[name][()] for name in ck}
-            position = dict(ck.attrs)
-            n_s, n_f = int(position["n_samples"]), int(position["n_frames"])
-            obs = f["observables"]
-            obs["step"].resize((n_s,))
-            obs["time"].resize((n_s,))
-            for name in obs:
-                if isinstance(obs[name], h5py.Group):
-                    ds = obs[name]["value"]
-                    ds.resize((n_s, *ds.shape[1:]))
-            for name in ("phase", "species"):
-                g = f["particles/lattice"][name]
-                for key in ("value", "step", "time"):
-                    g[key].resize((n_f, *g[key].shape[1:]))
-            config_text = f["parameters"].attrs["config_toml"]
-        writer = cls(path)
-        writer.n_samples, writer.n_frames = n_s, n_f
-        return writer, state, position, config_text
+    # ------------------------------------------------------------------ assembly
+    def finish(self, final_path: Path, provenance: dict) -> None:
+        """Assemble the segments into ``final_path`` atomically and remove the directory."""
+        from kmc._version import __version__
+
+        m = self.meta
+        segs = [self.dir / f"segment_{i:06d}.h5" for i in range(self.n_segments)]
+        final_path = Path(final_path)
+        with _atomic_h5(final_path) as f:
+            f.attrs["schema"] = SCHEMA
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            h5md = f.create_group("h5md")
+            h5md.attrs["version"] = np.array([1, 1], dtype=np.int32)
+            h5md.create_group("creator").attrs.update({"name": "kmc", "version": __version__})
+            h5md.create_group("author").attrs["name"] = "kmc"
+            par = f.create_group("parameters")
+            par.attrs["config_toml"] = m["config_toml"]
+            par.attrs["resolved_json"] = json.dumps(m["resolved"], sort_keys=True)
+            par.attrs["seed"] = np.int64(m["seed"])
+            prov = f.create_group("provenance")
+            for k, v in (m["provenance"] | provenance).items():
+                prov.attrs[k] = v
+            self._assemble_observables(f, segs)
+            self._assemble_frames(f, segs)
+            ck = f.create_group("checkpoint")
+            with h5py.File(self.dir / "checkpoint.h5", "r") as src:
+                for name in src:
+                    ck[name] = src[name][()]
+                for k, v in src.attrs.items():
+                    if k != "n_segments":
+                        ck.attrs[k] = v
+            f.attrs["complete"] = True
+        shutil.rmtree(self.dir)
+
+    def _assemble_observables(self, f: h5py.File, segs: list[Path]) -> None:
+        obs = f.create_group("observables")
+        parts: dict[str, list[np.ndarray]] = {"step": [], "time": []}
+        for seg in segs:
+            with h5py.File(seg, "r") as s:
+                if "step" not in s:
+                    continue
+                parts["step"].append(s["step"][()])
+                parts["time"].append(s["time"][()])
+                for name in s["obs"]:
+                    parts.setdefault(name, []).append(s["obs"][name][()])
+        step = obs.create_dataset(
+            "step", data=np.concatenate(parts["step"]), maxshape=(None,), chunks=(4096,)
+        )
+        time = obs.create_dataset(
+            "time", data=np.concatenate(parts["time"]), maxshape=(None,), chunks=(4096,)
+        )
+        time.attrs["unit"] = "s"
+        for name, (shape, dtype, unit, desc) in self.meta["specs"].items():
+            g = obs.create_group(name)
+            data = np.concatenate(parts[name]).astype(dtype)
+            ds = g.create_dataset(
+                "value", data=data, maxshape=(None, *shape), chunks=(1024, *shape)
+            )
+            ds.attrs["unit"] = unit
+            ds.attrs["description"] = desc
+            g["step"] = step
+            g["time"] = time
+
+    def _assemble_frames(self, f: h5py.File, segs: list[Path]) -> None:
+        m = self.meta
+        shape_zyx = tuple(m["shape_zyx"])
+        lat = f.create_group("particles/lattice")
+        box = lat.create_group("box")
+        box.attrs["dimension"] = np.int32(3)
+        box.attrs["boundary"] = np.array(m["boundary"], dtype="S")
+        nz, ny, nx = shape_zyx
+        edges = box.create_dataset("edges", data=np.array([nx, ny, nz]) * m["spacing_m"])
+        edges.attrs["unit"] = "m"
+        edges.attrs["axes"] = "x, y, z (snapshot arrays are indexed [frame, z, y, x])"
+        steps, times, counts = [], [], []
+        for seg in segs:
+            with h5py.File(seg, "r") as s:
+                if "frame_step" in s:
+                    steps.append(s["frame_step"][()])
+                    times.append(s["frame_time"][()])
+                    counts.append((seg, len(steps[-1])))
+        n = sum(c for _, c in counts)
+        for name, desc in (
+            ("phase", "host phase code per site (see /parameters resolved_json phase_names)"),
+            ("species", "species index + 1 of the occupant, 0 = empty"),
+        ):
+            g = lat.create_group(name)
+            ds = g.create_dataset(
+                "value", (n, *shape_zyx), maxshape=(None, *shape_zyx), dtype="u1",
+                chunks=_frame_chunks(shape_zyx), compression="gzip", compression_opts=4,
+            )  # fmt: skip
+            ds.attrs["description"] = desc
+            i = 0
+            for seg, c in counts:
+                with h5py.File(seg, "r") as s:
+                    for j in range(c):
+                        ds[i] = s[name][j]
+                        i += 1
+            g.create_dataset("step", data=np.concatenate(steps), maxshape=(None,))
+            t = g.create_dataset("time", data=np.concatenate(times), maxshape=(None,))
+            t.attrs["unit"] = "s"

@@ -6,8 +6,10 @@ import datetime
 import json
 import math
 import platform
+import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,40 @@ from kmc.progress import Progress
 
 class RunError(RuntimeError):
     """A run cannot start or continue for a reason the user can fix."""
+
+
+class RunInterrupted(RuntimeError):
+    """SIGINT or SIGTERM arrived; a checkpoint was written first."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(f"stopped by {signal_name}; checkpoint saved")
+        self.signal_name = signal_name
+
+
+class _StopRequest:
+    """Turn SIGINT/SIGTERM into a flag that the run loop checks at safe points.
+
+    A signal can then never split a sample from its checkpoint; the loop checkpoints
+    and stops within one kernel call (about 0.2 s).
+    """
+
+    def __init__(self):
+        self.requested = ""
+        self._old: dict = {}
+
+    def _handle(self, signum, frame):
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        return False
 
 
 @dataclass
@@ -95,16 +131,15 @@ def run_simulation(
     if resume:
         if final.exists() and not part.exists():
             with io.open_h5(final) as f:
-                if f.attrs.get("complete"):
-                    ev = int(f["observables/events/value"][-1])
-                    return RunSummary(
-                        final, float(f["observables/time"][-1]), ev, 0, 0.0, 0.0,
-                        model.damkohler, already_complete=True,
-                    )  # fmt: skip
+                ev = int(f["observables/events/value"][-1])
+                return RunSummary(
+                    final, float(f["observables/time"][-1]), ev, 0, 0.0, 0.0,
+                    model.damkohler, already_complete=True,
+                )  # fmt: skip
         if not part.exists():
             raise RunError(f"{final}: nothing to resume (no checkpoint file {part})")
-        writer, state, position, stored_text = io.RunWriter.reopen(part)
-        stored = parse_config(stored_text, f"{part} (stored config)")
+        writer, state, position = io.RunWriter.reopen(part)
+        stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
         if stored != config:
             raise RunError(
                 f"{part} was started with a different config; resume with the same config "
@@ -154,7 +189,7 @@ def run_simulation(
         }
 
     def checkpoint(k: int) -> None:
-        writer.checkpoint(engine.state(), position(k), {})
+        writer.checkpoint(engine.state(), position(k))
 
     if not resume:
         checkpoint(next_k)
@@ -162,35 +197,37 @@ def run_simulation(
     last_ckpt = time.perf_counter()
     events_start = int(engine.counters[L.C_EVENTS])
     chunk = 200_000
-    k = next_k
-    try:
-        for k in range(next_k, len(times)):
-            t_k = float(times[k])
-            while True:
-                c0 = time.perf_counter()
-                status = engine.run(t_k, int(engine.counters[L.C_EVENTS]) + chunk)
-                dt = time.perf_counter() - c0
-                # aim at ~0.2 s per kernel call; the trajectory does not depend on it
-                if dt > 0:
-                    chunk = int(min(max(chunk * 0.2 / dt, 10_000), 50_000_000))
-                bar.update(engine.time_s, int(engine.counters[L.C_EVENTS]))
-                if status != L.STATUS_EVENTS:
-                    break
+    with _StopRequest() as stop:
+        try:
+            for k in range(next_k, len(times)):
+                t_k = float(times[k])
+                while True:
+                    c0 = time.perf_counter()
+                    status = engine.run(t_k, int(engine.counters[L.C_EVENTS]) + chunk)
+                    dt = time.perf_counter() - c0
+                    # aim at ~0.2 s per kernel call; the trajectory does not depend on it
+                    if dt > 0:
+                        chunk = int(min(max(chunk * 0.2 / dt, 10_000), 50_000_000))
+                    bar.update(engine.time_s, int(engine.counters[L.C_EVENTS]))
+                    if status != L.STATUS_EVENTS:
+                        break
+                    if stop.requested:
+                        checkpoint(k)
+                        raise RunInterrupted(stop.requested)
+                    if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
+                        checkpoint(k)
+                        last_ckpt = time.perf_counter()
+                writer.add_sample(k, t_k, observables.sample(engine))
+                if k % cfg_run.snapshot_every_samples == 0 or k == len(times) - 1:
+                    writer.add_frame(k, t_k, engine.phase, engine.occupant_species)
+                if stop.requested:
+                    checkpoint(k + 1)
+                    raise RunInterrupted(stop.requested)
                 if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
-                    checkpoint(k)
+                    checkpoint(k + 1)
                     last_ckpt = time.perf_counter()
-            writer.add_sample(k, t_k, observables.sample(engine))
-            if k % cfg_run.snapshot_every_samples == 0 or k == len(times) - 1:
-                writer.add_frame(k, t_k, engine.phase, engine.occupant_species)
-            if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
-                checkpoint(k + 1)
-                last_ckpt = time.perf_counter()
-    except KeyboardInterrupt:
-        # buffered samples before sample k are kept; the state is mid-interval k
-        checkpoint(k)
-        raise
-    finally:
-        bar.close(engine.time_s, int(engine.counters[L.C_EVENTS]))
+        finally:
+            bar.close(engine.time_s, int(engine.counters[L.C_EVENTS]))
 
     checkpoint(len(times))
     wall = time.perf_counter() - wall0

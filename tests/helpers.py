@@ -1,0 +1,32 @@
+"""Shared helpers for tests that compare run files."""
+
+import h5py
+import numpy as np
+
+
+def datasets(path, skip=("provenance",)):
+    """{name: array} of every dataset in a run file, except under the ``skip`` groups."""
+    out = {}
+    with h5py.File(path, "r") as f:
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name.split("/")[0] not in skip:
+                out[name] = obj[()]
+
+        f.visititems(visit)
+        out["@parameters"] = dict(f["parameters"].attrs)
+    return out
+
+
+def assert_same_datasets(a, b):
+    da, db = datasets(a), datasets(b)
+    assert sorted(da) == sorted(db)
+    for name in da:
+        if name == "@parameters":
+            assert da[name].keys() == db[name].keys()
+            for k in da[name]:
+                assert np.array_equal(da[name][k], db[name][k]), k
+            continue
+        assert da[name].dtype == db[name].dtype, name
+        assert da[name].shape == db[name].shape, name
+        assert np.array_equal(da[name], db[name]), name
