@@ -60,7 +60,7 @@ class Boundaries(_Strict):
                 "both ends or at neither"
             )
         if self.bottom == self.top and self.bottom in ("cathode", "anode"):
-            raise ValueError(f"bottom and top are both {self.bottom!r}: each electrode once")
+            raise ValueError(f"bottom and top are both {self.bottom!r}: each electrode at one end")
         return self
 
 
@@ -201,7 +201,11 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         shown = repr(value) if not isinstance(value, dict) else "{...}"
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        lines.append(f"  {loc} = {shown}: {msg}" if loc else f"  {msg}")
+        if isinstance(value, dict):
+            # a rule across fields: the message starts with the key it concerns
+            lines.append(f"  {loc}.{msg}" if loc else f"  {msg}")
+        else:
+            lines.append(f"  {loc} = {shown}: {msg}")
     return "\n".join(lines)
 
 

@@ -128,76 +128,78 @@ def run_simulation(
     cfg_run = config.run
     wall0 = time.perf_counter()
 
-    if resume:
-        if final.exists() and not part.exists():
-            with io.open_h5(final) as f:
-                ev = int(f["observables/events/value"][-1])
-                return RunSummary(
-                    final, float(f["observables/time"][-1]), ev, 0, 0.0, 0.0,
-                    model.damkohler, already_complete=True,
-                )  # fmt: skip
-        if not part.exists():
-            raise RunError(f"{final}: nothing to resume (no checkpoint file {part})")
-        writer, state, position = io.RunWriter.reopen(part)
-        stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
-        if stored != config:
-            raise RunError(
-                f"{part} was started with a different config; resume with the same config "
-                "or start afresh with --overwrite"
-            )
-        run_seed = int(position["seed"])
-        if seed is not None and seed != run_seed:
-            raise RunError(f"--seed {seed} differs from the seed {run_seed} of the run in {part}")
-        engine = LatticeEngine.from_state(model, state)
-        next_k = int(position["next_sample"])
-        prov_resumes = json.loads(position.get("resume_command_lines", "[]")) + [json.loads(cmd)]
-        wall_before = float(position.get("wall_seconds", 0.0))
-    else:
-        if final.exists() and not overwrite:
-            raise RunError(f"{final} exists; pass --overwrite to replace it")
-        if part.exists() and not overwrite:
-            raise RunError(
-                f"{part} holds an unfinished run; pass --resume to continue it or --overwrite "
-                "to start again"
-            )
-        run_seed = cfg_run.seed if seed is None else seed
-        prov = _versions() | {"command_line": cmd, "started_utc": _utc_now()}
-        writer = io.RunWriter.create(
-            part,
-            config_text=config_text,
-            resolved=model.resolved(),
-            seed=run_seed,
-            provenance=prov,
-            specs=observables.observable_specs(len(model.species_names)),
-            shape_zyx=(model.dims[2], model.dims[1], model.dims[0]),
-            spacing_m=config.lattice.spacing_m,
-            boundary=["periodic", "periodic", "periodic" if model.periodic_z else "none"],
-        )
-        engine = LatticeEngine(model, run_seed)
-        writer.add_sample(0, 0.0, observables.sample(engine))
-        writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
-        next_k = 1
-        prov_resumes = []
-        wall_before = 0.0
-
-    def position(k: int) -> dict:
-        return {
-            "next_sample": k,
-            "seed": run_seed,
-            "resume_command_lines": json.dumps(prov_resumes),
-            "wall_seconds": wall_before + time.perf_counter() - wall0,
-        }
-
-    def checkpoint(k: int) -> None:
-        writer.checkpoint(engine.state(), position(k))
-
-    if not resume:
-        checkpoint(next_k)
-    bar = Progress(times[-1], progress)
-    last_ckpt = time.perf_counter()
-    events_start = int(engine.counters[L.C_EVENTS])
-    chunk = 200_000
     with _StopRequest() as stop:
+        # a signal during set-up or the final assembly only takes effect at the next
+        # safe point in the loop; one after the last sample lets the run complete
+        if resume:
+            if final.exists() and not part.exists():
+                with io.open_h5(final) as f:
+                    ev = int(f["observables/events/value"][-1])
+                    return RunSummary(
+                        final, float(f["observables/time"][-1]), ev, 0, 0.0, 0.0,
+                        model.damkohler, already_complete=True,
+                    )  # fmt: skip
+            if not part.exists():
+                raise RunError(f"{final}: nothing to resume (no checkpoint file {part})")
+            writer, state, position = io.RunWriter.reopen(part)
+            stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
+            if stored != config:
+                raise RunError(
+                    f"{part} was started with a different config; resume with the same config "
+                    "or start afresh with --overwrite"
+                )
+            run_seed = int(position["seed"])
+            if seed is not None and seed != run_seed:
+                raise RunError(f"--seed {seed} differs from the seed {run_seed} of the run in {part}")
+            engine = LatticeEngine.from_state(model, state)
+            next_k = int(position["next_sample"])
+            prov_resumes = json.loads(position.get("resume_command_lines", "[]")) + [json.loads(cmd)]
+            wall_before = float(position.get("wall_seconds", 0.0))
+        else:
+            if final.exists() and not overwrite:
+                raise RunError(f"{final} exists; pass --overwrite to replace it")
+            if part.exists() and not overwrite:
+                raise RunError(
+                    f"{part} holds an unfinished run; pass --resume to continue it or --overwrite "
+                    "to start again"
+                )
+            run_seed = cfg_run.seed if seed is None else seed
+            prov = _versions() | {"command_line": cmd, "started_utc": _utc_now()}
+            writer = io.RunWriter.create(
+                part,
+                config_text=config_text,
+                resolved=model.resolved(),
+                seed=run_seed,
+                provenance=prov,
+                specs=observables.observable_specs(len(model.species_names)),
+                shape_zyx=(model.dims[2], model.dims[1], model.dims[0]),
+                spacing_m=config.lattice.spacing_m,
+                boundary=["periodic", "periodic", "periodic" if model.periodic_z else "none"],
+            )
+            engine = LatticeEngine(model, run_seed)
+            writer.add_sample(0, 0.0, observables.sample(engine))
+            writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
+            next_k = 1
+            prov_resumes = []
+            wall_before = 0.0
+
+        def position(k: int) -> dict:
+            return {
+                "next_sample": k,
+                "seed": run_seed,
+                "resume_command_lines": json.dumps(prov_resumes),
+                "wall_seconds": wall_before + time.perf_counter() - wall0,
+            }
+
+        def checkpoint(k: int) -> None:
+            writer.checkpoint(engine.state(), position(k))
+
+        if not resume:
+            checkpoint(next_k)
+        bar = Progress(times[-1], progress)
+        last_ckpt = time.perf_counter()
+        events_start = int(engine.counters[L.C_EVENTS])
+        chunk = 200_000
         try:
             for k in range(next_k, len(times)):
                 t_k = float(times[k])
@@ -229,21 +231,20 @@ def run_simulation(
         finally:
             bar.close(engine.time_s, int(engine.counters[L.C_EVENTS]))
 
-    checkpoint(len(times))
-    wall = time.perf_counter() - wall0
-    events_run = int(engine.counters[L.C_EVENTS]) - events_start
-    rate = events_run / wall if wall > 0 else 0.0
-    writer.finish(
-        final,
-        {
-            "finished_utc": _utc_now(),
-            "wall_seconds": wall_before + wall,
-            "events_per_second_last_session": rate,
-            "resume_command_lines": json.dumps(prov_resumes),
-        },
-    )
-    return RunSummary(
-        final, engine.time_s, int(engine.counters[L.C_EVENTS]),
-        int(engine.counters[L.C_HOPS]), wall, rate, model.damkohler,
-    )  # fmt: skip
-
+        checkpoint(len(times))
+        wall = time.perf_counter() - wall0
+        events_run = int(engine.counters[L.C_EVENTS]) - events_start
+        rate = events_run / wall if wall > 0 else 0.0
+        writer.finish(
+            final,
+            {
+                "finished_utc": _utc_now(),
+                "wall_seconds": wall_before + wall,
+                "events_per_second_last_session": rate,
+                "resume_command_lines": json.dumps(prov_resumes),
+            },
+        )
+        return RunSummary(
+            final, engine.time_s, int(engine.counters[L.C_EVENTS]),
+            int(engine.counters[L.C_HOPS]), wall, rate, model.damkohler,
+        )  # fmt: skip

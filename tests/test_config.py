@@ -1,0 +1,118 @@
+"""Config validation: every error names the key path, the bad value and what is allowed."""
+
+import subprocess
+import sys
+
+import pytest
+from conftest import make_config_text
+
+from kmc.config import ConfigError, load_config, parse_config
+
+
+def _err(text):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "bad.toml")
+    return str(info.value)
+
+
+def test_good_config_parses():
+    cfg = parse_config(make_config_text())
+    assert cfg.lattice.dims == (8, 8, 12)
+    assert parse_config(make_config_text(shape="[9, 5]")).lattice.dims == (9, 1, 5)
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("spacing_m = 1e-8", "spacing_m = 1e-8\nspacing = 2", "lattice.spacing = 2: unknown key"),
+        ("spacing_m = 1e-8", "spacing_m = -1.0", "lattice.spacing_m = -1.0: Input should be greater than 0"),
+        ("shape = [8, 8, 12]", "shape = [8, 8, 12, 4]", "lattice.shape = [8, 8, 12, 4]: List should have at most 3"),
+        ("temperature_K = 300.0", 'temperature_K = "hot"', "conditions.temperature_K = 'hot': Input should be a valid number"),
+        ("initial_occupancy = 0.1", "initial_occupancy = 1.5", "species[0].initial_occupancy = 1.5: Input should be less than or equal to 1"),
+        ('top = "reservoir"', 'top = "lid"', "boundaries.top = 'lid': Input should be 'cathode', 'anode', 'wall', 'reservoir' or 'periodic'"),
+        ('rate_per_s = 5.0 }', 'rate_per_s = 5.0, product = "glue" }', "species[0].reactions[0].product = 'glue'; allowed: 'deposit', 'consume' or a species name ['monomer']"),
+        ('electrode = "cathode"', 'electrode = "anode"', "species[0].reactions[0].electrode = 'anode' but the lattice has no anode"),
+        ('top = "reservoir"', 'top = "wall"', "species[0].reservoir_occupancy = 0.1 but neither boundaries.bottom nor boundaries.top is 'reservoir'"),
+        ("sample_interval_s = 0.1", "sample_interval_s = 5.0", "run.sample_interval_s = 5.0 exceeds duration_s = 1.0"),
+        ('bottom = "cathode"', 'bottom = "periodic"', "boundaries.bottom = 'periodic' and top = 'reservoir': 'periodic' must be set at both ends or at neither"),
+        ("shape = [8, 8, 12]", "shape = [8, 8, 1]", "lattice.shape z = 1 leaves no room between the electrodes"),
+    ],
+)  # fmt: skip
+def test_errors_name_key_value_and_rule(old, new, expected):
+    text = make_config_text()
+    assert old in text
+    msg = _err(text.replace(old, new, 1))
+    assert msg.startswith("bad.toml: invalid configuration")
+    assert expected in msg
+
+
+def test_occupancy_sum_rule():
+    species = """
+[[species]]
+name = "a"
+diffusivity_m2_per_s = 1e-16
+initial_occupancy = 0.7
+[[species]]
+name = "a2"
+diffusivity_m2_per_s = 1e-16
+initial_occupancy = 0.6
+"""
+    msg = _err(make_config_text(species=species, top="wall"))
+    assert "species[*].initial_occupancy sums to 1.3" in msg and "at most 1" in msg
+
+
+def test_duplicate_species_name():
+    species = """
+[[species]]
+name = "a"
+diffusivity_m2_per_s = 1e-16
+[[species]]
+name = "a"
+diffusivity_m2_per_s = 1e-16
+"""
+    assert "species[1].name = 'a' is used twice" in _err(make_config_text(species=species))
+
+
+def test_toml_syntax_error_gives_file_line_column(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[lattice]\nshape = [8, 8, 12]\nspacing_m = = 1e-8\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    msg = str(info.value)
+    assert str(path) in msg and "TOML syntax error" in msg and "line 3" in msg and "column" in msg
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config("/nonexistent/x.toml")
+
+
+def test_validate_cli_exit_codes(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(make_config_text())
+    bad = tmp_path / "bad.toml"
+    bad.write_text(make_config_text().replace("spacing_m = 1e-8", "spacing_m = 0"))
+    run = lambda p: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "kmc", "config", "validate", str(p)], capture_output=True, text=True
+    )
+    ok = run(good)
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    res = run(bad)
+    assert res.returncode == 2
+    assert "lattice.spacing_m = 0: Input should be greater than 0" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = subprocess.run(
+        [sys.executable, "-m", "kmc", "run", str(bad), "-o", str(tmp_path / "x.h5")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    configs = sorted(Path(__file__).parents[1].glob("configs/**/*.toml"))
+    assert configs
+    for path in configs:
+        load_config(path)
