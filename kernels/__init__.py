@@ -5,16 +5,17 @@ Installed as ``kmc.kernels``. No objects, no I/O, no printing.
 
 from . import _layout as layout
 from ._engine import compute_contact_flags, contact_electrode, rebuild_reactive, run_events
-from ._rng import next_double, next_uint64, reference_next_uint64, seed_state
+from ._rng import DRAWS_PER_ATTEMPT, reference_uniform, seed_state, splitmix64, uniform
 
 __all__ = [
     "compute_contact_flags",
     "contact_electrode",
     "layout",
-    "next_double",
-    "next_uint64",
+    "DRAWS_PER_ATTEMPT",
     "rebuild_reactive",
-    "reference_next_uint64",
+    "reference_uniform",
     "run_events",
     "seed_state",
+    "splitmix64",
+    "uniform",
 ]

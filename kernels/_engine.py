@@ -39,7 +39,12 @@ from ._layout import (
     STATUS_EXHAUSTED,
     STATUS_TIME,
 )
-from ._rng import next_double
+from ._prefetch import prefetch
+from ._rng import uniform
+
+# Prefetch distances (attempts ahead) of the three stages of the cache-warming pipeline:
+# list entry, particle record, lattice words.
+_AHEAD = (12, 8, 4)
 
 
 @njit(inline="always", cache=True)
@@ -121,7 +126,7 @@ def run_events(
     react_chan, react_pos, react_members, react_counts, free_pids, ints,
     hop_rate, hop_cum, react_rate, react_product, inj_rate, res_occ, is_reservoir,
     rng, clock, counters, react_events, inj_events, exit_events,
-    t_stop, max_events,
+    t_stop, max_events, warm_cache,
 ):  # fmt: skip
     """Run events until time ``t_stop`` or ``max_events`` attempted events in total.
 
@@ -142,11 +147,13 @@ def run_events(
     react_product : int64[n_species, 2], species index, PRODUCT_DEPOSIT or PRODUCT_CONSUME.
     inj_rate : float64[n_species, 2], bound on the injection rate from reservoir end b
         (rate_in * occupancy * layer sites, 1/s); res_occ the reservoir occupancy.
-    rng : uint64[4], xoshiro256** state.
+    rng : uint64[2], counter-based generator state [key, attempts drawn] (see _rng).
     clock : float64[1], simulated time (s).
     counters : int64[N_COUNTERS]; react_events, inj_events, exit_events : int64[n_species, 2].
     t_stop : float, stop time (s): an event that would fall after it is discarded and the
         clock set to t_stop (exact by memorylessness). max_events : int, cap on counters[0].
+    warm_cache : bool, prefetch for future attempts; pays off only when the state does not
+        fit in the last-level cache, and never changes the trajectory.
 
     Returns
     -------
@@ -159,6 +166,9 @@ def run_events(
     if t >= t_stop:
         # already there (e.g. resumed at a sample boundary): draw nothing
         return STATUS_TIME
+    cap = px.shape[0]
+    members_flat = members.reshape(-1)
+    key = rng[0]
     while True:
         if counters[C_EVENTS] >= max_events:
             clock[0] = t
@@ -183,13 +193,59 @@ def run_events(
                 t = t_stop
             clock[0] = t
             return STATUS_EXHAUSTED
-        dt = -np.log1p(-next_double(rng)) / r_total
+        attempt = rng[1]
+        rng[1] = attempt + np.uint64(1)
+        dt = -np.log1p(-uniform(key, attempt, 0)) / r_total
         if t + dt > t_stop:
+            # the attempt is used up (a fresh one is drawn next time: memorylessness)
             clock[0] = t_stop
             return STATUS_TIME
         t += dt
         counters[C_EVENTS] += 1
-        u = next_double(rng) * r_total
+        # ---- warm the cache for future hop attempts (a hint only: see _prefetch). Their
+        # random numbers are known now, so the particle each will pick can be guessed
+        # from the current counts: stage 1 fetches the list entry 12 attempts ahead,
+        # stage 2 the particle record 8 ahead, stage 3 the two lattice words 4 ahead.
+        # Inline on purpose: helper calls taking arrays cost refcounting in the loop.
+        for stage in range(3 if warm_cache else 0):
+            ahead = attempt + np.uint64(_AHEAD[stage])
+            ug = uniform(key, ahead, 1) * r_total
+            if ug >= r_hop:
+                continue
+            sg = 0
+            accg = counts[0] * hop_cum[0, ndir - 1]
+            while ug >= accg and sg < n_species - 1:
+                sg += 1
+                accg += counts[sg] * hop_cum[sg, ndir - 1]
+            ig = np.int64(uniform(key, ahead, 2) * counts[sg])
+            if ig >= counts[sg]:
+                ig = counts[sg] - 1
+            if stage == 0:
+                prefetch(members_flat, sg * cap + ig)
+                continue
+            pg = members[sg, ig]
+            if stage == 1:
+                prefetch(px, pg)
+                prefetch(py, pg)
+                prefetch(pz, pg)
+                prefetch(react_chan, pg)
+                continue
+            xg = np.int64(px[pg])
+            yg = np.int64(py[pg])
+            zg = np.int64(pz[pg])
+            prefetch(words, xg + nx * (yg + ny * zg))
+            vg = uniform(key, ahead, 3) * hop_cum[sg, ndir - 1]
+            dg = 0
+            while vg >= hop_cum[sg, dg] and dg < ndir - 1:
+                dg += 1
+            xg += dir_dx[dg]
+            xg = xg + nx if xg < 0 else (xg - nx if xg >= nx else xg)
+            yg += dir_dy[dg]
+            yg = yg + ny if yg < 0 else (yg - ny if yg >= ny else yg)
+            zg += dir_dz[dg]
+            if 0 <= zg < nz:
+                prefetch(words, xg + nx * (yg + ny * zg))
+        u = uniform(key, attempt, 1) * r_total
 
         if u < r_hop:
             # ---- hop: species by its share of the hop bound, particle uniform, direction
@@ -199,11 +255,11 @@ def run_events(
                 s += 1
                 acc += counts[s] * hop_cum[s, ndir - 1]
             n_s = counts[s]
-            idx = np.int64(next_double(rng) * n_s)
+            idx = np.int64(uniform(key, attempt, 2) * n_s)
             if idx >= n_s:
                 idx = n_s - 1
             pid = members[s, idx]
-            v = next_double(rng) * hop_cum[s, ndir - 1]
+            v = uniform(key, attempt, 3) * hop_cum[s, ndir - 1]
             d = 0
             while v >= hop_cum[s, d] and d < ndir - 1:
                 d += 1
@@ -228,7 +284,7 @@ def run_events(
                 else:
                     b = 0 if z2 < 0 else 1
                     # leaving into the reservoir is blocked when the reservoir site is full
-                    if is_reservoir[b] and next_double(rng) >= res_occ[s, b]:
+                    if is_reservoir[b] and uniform(key, attempt, 4) >= res_occ[s, b]:
                         _remove_particle(
                             pid, site, words, pspecies, list_pos, members, counts,
                             react_chan, react_pos, react_members, react_counts, free_pids, ints,
@@ -273,7 +329,7 @@ def run_events(
                 if u < acc:
                     break
             n_c = react_counts[s, e]
-            idx = np.int64(next_double(rng) * n_c)
+            idx = np.int64(uniform(key, attempt, 2) * n_c)
             if idx >= n_c:
                 idx = n_c - 1
             pid = react_members[s * N_ELECTRODES + e, idx]
@@ -346,7 +402,7 @@ def run_events(
                             break
                 if u < acc:
                     break
-            k = np.int64(next_double(rng) * layer)
+            k = np.int64(uniform(key, attempt, 3) * layer)
             if k >= layer:
                 k = layer - 1
             z = 0 if b == 0 else nz - 1

@@ -1,75 +1,55 @@
-"""Explicit-state xoshiro256** random number generator for Numba kernels.
+"""Counter-based random numbers (SplitMix64) for the Numba kernels.
 
-The state is a ``uint64[4]`` array owned by the caller, so a checkpoint can store
-it and a resumed run continues the exact same stream. Reference: D. Blackman and
-S. Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS 47 (2021).
+The generator state is a ``uint64[2]`` array ``[key, attempt]`` owned by the caller.
+Uniform number j of event attempt n is a pure function of (key, n, j): the
+(n * DRAWS_PER_ATTEMPT + j)-th output of SplitMix64 seeded with ``key``
+(G. Steele, D. Lea, C. Flood, "Fast splittable pseudorandom number generators",
+OOPSLA 2014). Because of that a kernel can compute the numbers of a future attempt to
+prefetch the memory it will touch, a checkpoint needs only the two words, and a run
+continues bit-identically after a resume whatever the kernel call boundaries were.
 """
 
 import numpy as np
 from numba import njit, uint64
 
+DRAWS_PER_ATTEMPT = 5  # waiting time, channel, particle/site, direction, auxiliary
+
+_GAMMA = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
 _MASK = (1 << 64) - 1
 
 
 @njit(inline="always", cache=True)
-def _rotl(x, k):
-    return (x << uint64(k)) | (x >> uint64(64 - k))
+def splitmix64(key, i):
+    """The i-th (0-based) output of SplitMix64 seeded with ``key`` (both uint64)."""
+    z = key + (i + uint64(1)) * uint64(_GAMMA)
+    z = (z ^ (z >> uint64(30))) * uint64(_M1)
+    z = (z ^ (z >> uint64(27))) * uint64(_M2)
+    return z ^ (z >> uint64(31))
 
 
 @njit(inline="always", cache=True)
-def next_uint64(state):
-    """Advance ``state`` in place and return the next 64-bit output."""
-    s0 = state[0]
-    s1 = state[1]
-    s2 = state[2]
-    s3 = state[3]
-    result = _rotl(s1 * uint64(5), 7) * uint64(9)
-    t = s1 << uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = _rotl(s3, 45)
-    state[0] = s0
-    state[1] = s1
-    state[2] = s2
-    state[3] = s3
-    return result
+def uniform(key, attempt, j):
+    """Uniform double in [0, 1) (53 random bits): draw ``j`` of event ``attempt``.
 
-
-@njit(inline="always", cache=True)
-def next_double(state):
-    """Uniform double in [0, 1) with 53 random bits."""
-    return np.float64(next_uint64(state) >> uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-def seed_state(seed: int) -> np.ndarray:
-    """Seed a xoshiro256** state from an integer seed through NumPy's SeedSequence.
-
-    SeedSequence spreads any seed (including small ones) over all 256 bits and never
-    yields the all-zero state that xoshiro must avoid.
+    ``key`` is ``rng[0]``; scalars only, so the hot loop does no array bookkeeping.
     """
-    state = np.random.SeedSequence(seed).generate_state(4, dtype=np.uint64)
-    if not state.any():  # pragma: no cover - astronomically unlikely
-        state[0] = 1
-    return state
+    i = uint64(attempt) * uint64(DRAWS_PER_ATTEMPT) + uint64(j)
+    return np.float64(splitmix64(key, i) >> uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-def reference_next_uint64(state: list[int]) -> int:
-    """Pure-Python xoshiro256** step (slow reference for tests); mutates ``state``."""
+def seed_state(seed: int | np.random.SeedSequence) -> np.ndarray:
+    """Generator state ``[key, 0]`` with the key drawn from numpy's SeedSequence."""
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    key = seq.generate_state(1, dtype=np.uint64)[0]
+    return np.array([key, 0], dtype=np.uint64)
 
-    def rotl(x: int, k: int) -> int:
-        return ((x << k) | (x >> (64 - k))) & _MASK
 
-    s0, s1, s2, s3 = state
-    result = (rotl((s1 * 5) & _MASK, 7) * 9) & _MASK
-    t = (s1 << 17) & _MASK
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = rotl(s3, 45)
-    state[:] = [s0, s1, s2, s3]
-    return result
+def reference_uniform(key: int, attempt: int, j: int) -> float:
+    """Pure-Python twin of :func:`uniform` (slow reference for tests)."""
+    z = (key + (attempt * DRAWS_PER_ATTEMPT + j + 1) * _GAMMA) & _MASK
+    z = ((z ^ (z >> 30)) * _M1) & _MASK
+    z = ((z ^ (z >> 27)) * _M2) & _MASK
+    z ^= z >> 31
+    return (z >> 11) * (1.0 / 9007199254740992.0)

@@ -19,7 +19,9 @@ def _fail(message: str, code: int = 2) -> None:
 @click.version_option(__version__, prog_name="kmc")
 def main() -> None:
     """Kinetic Monte Carlo of in-situ electrochemical polymerization."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s kmc: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s kmc: %(message)s", stream=sys.stderr
+    )
 
 
 @main.command()

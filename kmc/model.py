@@ -83,7 +83,9 @@ class Model:
                     product[i, e] = names.index(r.product)
             res[i, :] = np.where(is_res, sp.reservoir_occupancy, 0.0)
         ends = (b.bottom, b.top)
-        electrode_end = tuple(ends.index(name) if name in ends else -1 for name in phases.ELECTRODES)
+        electrode_end = tuple(
+            ends.index(name) if name in ends else -1 for name in phases.ELECTRODES
+        )
         return cls(
             config=config,
             dims=(nx, ny, nz),

@@ -150,10 +150,14 @@ def run_simulation(
                 )
             run_seed = int(position["seed"])
             if seed is not None and seed != run_seed:
-                raise RunError(f"--seed {seed} differs from the seed {run_seed} of the run in {part}")
+                raise RunError(
+                    f"--seed {seed} differs from the seed {run_seed} of the run in {part}"
+                )
             engine = LatticeEngine.from_state(model, state)
             next_k = int(position["next_sample"])
-            prov_resumes = json.loads(position.get("resume_command_lines", "[]")) + [json.loads(cmd)]
+            prov_resumes = json.loads(position.get("resume_command_lines", "[]")) + [
+                json.loads(cmd)
+            ]
             wall_before = float(position.get("wall_seconds", 0.0))
         else:
             if final.exists() and not overwrite:

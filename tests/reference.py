@@ -9,10 +9,10 @@ must reproduce the kernel's trajectory exactly.
 import math
 
 import numpy as np
+from kmc.kernels import layout as L
+from kmc.kernels import reference_uniform
 
 from kmc import phases
-from kmc.kernels import layout as L
-from kmc.kernels import reference_next_uint64
 
 
 class ReferenceEngine:
@@ -30,14 +30,16 @@ class ReferenceEngine:
         self.members = [[int(p) for p in engine.members[s, : engine.counts[s]]] for s in range(n_s)]
         for s, ids in enumerate(self.members):
             for pid in ids:
-                site = int(engine.px[pid]) + self.nx * (int(engine.py[pid]) + self.ny * int(engine.pz[pid]))
+                site = int(engine.px[pid]) + self.nx * (
+                    int(engine.py[pid]) + self.ny * int(engine.pz[pid])
+                )
                 self.occ[site] = pid
                 self.pos[pid] = site
                 self.species[pid] = s
         self.free = [int(p) for p in engine.free_pids[: engine.ints[0]]]
         self.react = {(s, e): [] for s in range(n_s) for e in range(2)}
         self.chan = {}
-        for s, ids in enumerate(self.members):
+        for ids in self.members:
             for pid in ids:
                 self._set_chan(pid, self._contact(self.pos[pid]))
         self.hop = m.hop_rate_per_s.tolist()
@@ -46,12 +48,12 @@ class ReferenceEngine:
         self.inj = m.injection_rate_bound_per_s().tolist()
         self.res_occ = m.reservoir_occupancy.tolist()
         self.is_res = [bool(v) for v in m.is_reservoir]
-        self.rng = [int(v) for v in engine.rng]
+        self.key, self.attempt = int(engine.rng[0]), int(engine.rng[1])
         self.t = float(engine.clock[0])
         self.events = 0
 
-    def _u(self):
-        return (reference_next_uint64(self.rng) >> 11) * (1.0 / 9007199254740992.0)
+    def _u(self, j):
+        return reference_uniform(self.key, self.attempt, j)
 
     def _coords(self, site):
         return site % self.nx, (site // self.nx) % self.ny, site // (self.nx * self.ny)
@@ -100,17 +102,27 @@ class ReferenceEngine:
         return self.phase[site] == phases.AMORPHOUS_PEO and site not in self.occ
 
     def step(self):
-        ndir = len(self.dirs)
+        r = self._rates()
+        if r is None:
+            return  # nothing can happen any more: the kernel stops too
+        self._event(r)
+        self.attempt += 1
+
+    def _rates(self):
         n_s = len(self.members)
         r_hop = sum(len(self.members[s]) * sum(self.hop[s]) for s in range(n_s))
         r_react = sum(len(self.react[(s, e)]) * self.k[s][e] for s in range(n_s) for e in range(2))
         r_inj = sum(self.inj[s][b] for s in range(n_s) for b in range(2))
         r = r_hop + r_react + r_inj
-        if r <= 0.0:  # nothing can happen any more: the kernel stops too
-            return
-        self.t += -math.log1p(-self._u()) / r
+        return None if r <= 0.0 else (r_hop, r_react, r)
+
+    def _event(self, rates):
+        r_hop, r_react, r = rates
+        ndir = len(self.dirs)
+        n_s = len(self.members)
+        self.t += -math.log1p(-self._u(0)) / r
         self.events += 1
-        u = self._u() * r
+        u = self._u(1) * r
         if u < r_hop:
             acc, s = 0.0, 0
             for s in range(n_s):
@@ -118,8 +130,8 @@ class ReferenceEngine:
                 if u < acc:
                     break
             lst = self.members[s]
-            pid = lst[min(int(self._u() * len(lst)), len(lst) - 1)]
-            v = self._u() * sum(self.hop[s])
+            pid = lst[min(int(self._u(2) * len(lst)), len(lst) - 1)]
+            v = self._u(3) * sum(self.hop[s])
             cum, d = 0.0, 0
             for d in range(ndir):
                 cum += self.hop[s][d]
@@ -129,7 +141,7 @@ class ReferenceEngine:
             nb = self._neighbour(site, d)
             if nb is None:
                 b = 0 if self.dirs[d][2] < 0 else 1
-                if self.is_res[b] and self._u() >= self.res_occ[s][b]:
+                if self.is_res[b] and self._u(4) >= self.res_occ[s][b]:
                     self._remove(pid)
                 return
             if not self._free_site(nb):
@@ -153,7 +165,7 @@ class ReferenceEngine:
                     break
             s, e = chosen
             lst = self.react[chosen]
-            pid = lst[min(int(self._u() * len(lst)), len(lst) - 1)]
+            pid = lst[min(int(self._u(2) * len(lst)), len(lst) - 1)]
             site = self.pos[pid]
             prod = self.product[s][e]
             if prod == L.PRODUCT_DEPOSIT:
@@ -188,7 +200,7 @@ class ReferenceEngine:
                     break
             s, b = chosen
             layer = self.nx * self.ny
-            k = min(int(self._u() * layer), layer - 1)
+            k = min(int(self._u(3) * layer), layer - 1)
             site = k + layer * (0 if b == 0 else self.nz - 1)
             if not self._free_site(site):
                 return

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from kmc.kernels import layout as L
+from kmc.kernels import seed_state
 from reference import ReferenceEngine
 
 from kmc.config import parse_config
 from kmc.engine import LatticeEngine
-from kmc.kernels import layout as L
-from kmc.kernels import next_uint64, reference_next_uint64, seed_state
 from kmc.model import Model
 
 TWO_SPECIES = """
@@ -48,7 +48,7 @@ def _species_for(name):
         text = text.replace("reservoir_occupancy = 0.3", "")
     else:
         text = text.replace('{ electrode = "anode", rate_per_s = 0.5, product = "consume" }', "")
-        text = text.replace("product = \"radical\" },\n             ]", 'product = "radical" }]')
+        text = text.replace('product = "radical" },\n             ]', 'product = "radical" }]')
     return text
 
 
@@ -65,7 +65,7 @@ def test_kernel_matches_reference(name, config_text):
     # closed scenarios may run out of particles before n_events; both must stop together
     assert eng.counters[L.C_EVENTS] == ref.events > 1000
     assert eng.time_s == ref.t
-    assert [int(v) for v in eng.rng] == ref.rng
+    assert [int(v) for v in eng.rng] == [ref.key, ref.attempt]
     np.testing.assert_array_equal(eng.phase, ref.phase_array())
     np.testing.assert_array_equal(eng.occupant_species, ref.species_array())
     for s in range(len(model.species_names)):
@@ -86,19 +86,30 @@ def test_reference_scenarios_exercise_every_event_kind(config_text):
     assert c[L.C_DEPOSITS] > 0 and eng.react_events[0, 0] > 0
 
 
-def test_xoshiro_matches_pure_python():
-    state = seed_state(2024)
-    ref = [int(v) for v in state]
+def test_uniform_matches_pure_python_and_splitmix64():
+    from kmc.kernels import reference_uniform, splitmix64, uniform
     from numba import njit
 
     @njit
-    def draw(st, n):
-        out = np.empty(n, dtype=np.uint64)
-        for i in range(n):
-            out[i] = next_uint64(st)
+    def draw(key, n):
+        out = np.empty(n)
+        for a in range(n):
+            out[a] = uniform(key, np.uint64(a // 5), a % 5)
         return out
 
-    got = draw(state, 1000)
-    expected = [reference_next_uint64(ref) for _ in range(1000)]
-    assert [int(v) for v in got] == expected
-    assert [int(v) for v in state] == ref
+    key = seed_state(2024)[0]
+    got = draw(key, 1000)
+    assert got.tolist() == [reference_uniform(int(key), a // 5, a % 5) for a in range(1000)]
+    # first output of SplitMix64 seeded with 0 (Vigna's reference implementation)
+    assert int(splitmix64(np.uint64(0), np.uint64(0))) == 0xE220A8397B1DCDAF
+    assert 0.49 < got.mean() < 0.51
+
+
+def test_prefetch_does_not_change_the_trajectory(config_text):
+    cfg = parse_config(config_text(species=_species_for("3d_cathode_reservoir"), shape="[6, 5, 9]"))
+    runs = []
+    for warm in (False, True):
+        eng = LatticeEngine(Model.from_config(cfg), seed=5)
+        eng.run(np.inf, 3000, warm_cache=warm)
+        runs.append((eng.words.copy(), eng.time_s, eng.rng.copy()))
+    assert np.array_equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]

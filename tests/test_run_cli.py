@@ -64,9 +64,7 @@ def test_run_writes_complete_file_and_refuses_overwrite(tmp_path):
     assert res.exit_code == 2
     assert "exists; pass --overwrite" in res.output
     assert out.read_bytes() == before
-    res = runner.invoke(
-        main, ["run", str(cfg), "-o", str(out), "--progress", "off", "--overwrite"]
-    )
+    res = runner.invoke(main, ["run", str(cfg), "-o", str(out), "--progress", "off", "--overwrite"])
     assert res.exit_code == 0, res.output
     assert not Path(str(out) + ".partial").exists()
 
