@@ -4,7 +4,13 @@ Installed as ``kmc.kernels``. No objects, no I/O, no printing.
 """
 
 from . import _layout as layout
-from ._engine import compute_contact_flags, contact_electrode, rebuild_reactive, run_events
+from ._engine import (
+    compute_contact_flags,
+    contact_electrode,
+    rebuild_reactive,
+    run_events,
+    set_reactive,
+)
 from ._rng import DRAWS_PER_ATTEMPT, reference_uniform, seed_state, splitmix64, uniform
 
 __all__ = [
@@ -16,6 +22,7 @@ __all__ = [
     "reference_uniform",
     "run_events",
     "seed_state",
+    "set_reactive",
     "splitmix64",
     "uniform",
 ]

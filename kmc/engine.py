@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from kmc import phases
-from kmc.kernels import compute_contact_flags, rebuild_reactive, run_events, seed_state
+from kmc.kernels import (
+    compute_contact_flags,
+    contact_electrode,
+    rebuild_reactive,
+    run_events,
+    seed_state,
+    set_reactive,
+)
 from kmc.kernels import layout as L
 from kmc.model import Model
 
@@ -156,6 +163,59 @@ class LatticeEngine:
         free[new - old : new - old + n_free] = self.free_pids[:n_free]
         self.free_pids = free
         self.ints[0] = n_free + new - old
+
+    # ------------------------------------------------------------------ editing
+    def _site(self, x: int, y: int, z: int) -> int:
+        if not (0 <= x < self.nx and 0 <= y < self.ny and 0 <= z < self.nz):
+            raise ValueError(f"site ({x}, {y}, {z}) lies outside the lattice")
+        return x + self.nx * (y + self.ny * z)
+
+    def _check_free(self, site: int) -> None:
+        w = int(self.words[site])
+        if not self._transport[w & L.PHASE_MASK] or (w >> L.PID_SHIFT) != 0:
+            raise ValueError(f"site {site} is not an empty transport site")
+
+    def set_phase(self, x: int, y: int, z: int, phase: int) -> None:
+        """Set the host phase of an empty site and refresh all contacts (O(sites))."""
+        site = self._site(x, y, z)
+        if int(self.words[site]) >> L.PID_SHIFT:
+            raise ValueError(f"site ({x}, {y}, {z}) holds a particle")
+        self.words[site] = (int(self.words[site]) & ~L.PHASE_MASK) | int(phase)
+        self.refresh_contacts()
+
+    def add_particle(self, species: int, x: int, y: int, z: int) -> int:
+        """Put a particle of ``species`` on the empty transport site (x, y, z); returns its id."""
+        site = self._site(x, y, z)
+        self._check_free(site)
+        if self.ints[0] == 0:
+            self.grow_capacity()
+        self.ints[0] -= 1
+        pid = int(self.free_pids[self.ints[0]])
+        self.px[pid], self.py[pid], self.pz[pid] = x, y, z
+        self.pspecies[pid] = species
+        self.members[species, self.counts[species]] = pid
+        self.list_pos[pid] = self.counts[species]
+        self.counts[species] += 1
+        self.react_chan[pid] = -1
+        self.words[site] = int(self.words[site]) | ((pid + 1) << L.PID_SHIFT)
+        self._refresh_particle(pid, site)
+        return pid
+
+    def move_particle(self, pid: int, x: int, y: int, z: int) -> None:
+        """Move particle ``pid`` to the empty transport site (x, y, z)."""
+        site = self._site(x, y, z)
+        self._check_free(site)
+        old = self._site(int(self.px[pid]), int(self.py[pid]), int(self.pz[pid]))
+        self.words[old] = int(self.words[old]) & L.LOW_MASK
+        self.words[site] = int(self.words[site]) | ((pid + 1) << L.PID_SHIFT)
+        self.px[pid], self.py[pid], self.pz[pid] = x, y, z
+        self._refresh_particle(pid, site)
+
+    def _refresh_particle(self, pid: int, site: int) -> None:
+        set_reactive(
+            pid, contact_electrode(self.words[site]), self.pspecies, self.react_chan,
+            self.react_pos, self.react_members, self.react_counts,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ running
     @property
