@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> dict:
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="kmc-numba-cache-")
 
     import numpy as np
-    from kmc.kernels import layout as L
 
     from kmc.config import parse_config
     from kmc.engine import LatticeEngine
+    from kmc.kernels import layout as L
     from kmc.model import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, Model
 
     a, temperature = 1e-8, 300.0

@@ -9,10 +9,10 @@ must reproduce the kernel's trajectory exactly.
 import math
 
 import numpy as np
-from kmc.kernels import layout as L
-from kmc.kernels import reference_uniform
 
 from kmc import phases
+from kmc.kernels import layout as L
+from kmc.kernels import reference_uniform
 
 
 class ReferenceEngine:

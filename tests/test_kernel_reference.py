@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from kmc.kernels import layout as L
-from kmc.kernels import seed_state
 from reference import ReferenceEngine
 
 from kmc.config import parse_config
 from kmc.engine import LatticeEngine
+from kmc.kernels import layout as L
+from kmc.kernels import seed_state
 from kmc.model import Model
 
 TWO_SPECIES = """
@@ -87,8 +87,9 @@ def test_reference_scenarios_exercise_every_event_kind(config_text):
 
 
 def test_uniform_matches_pure_python_and_splitmix64():
-    from kmc.kernels import reference_uniform, splitmix64, uniform
     from numba import njit
+
+    from kmc.kernels import reference_uniform, splitmix64, uniform
 
     @njit
     def draw(key, n):
