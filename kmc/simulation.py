@@ -117,138 +117,166 @@ def run_simulation(
 ) -> RunSummary:
     """Run (or resume) one simulation into ``output`` (HDF5).
 
-    The run is written to ``output + '.partial'`` and renamed when complete. With
-    ``resume`` it continues from the checkpoint in that partial file, bit-identically.
+    The run is kept in ``output + '.partial/'`` and assembled into ``output`` when
+    complete. With ``resume`` it continues from the checkpoint there, bit-identically.
+    SIGINT/SIGTERM write a checkpoint and raise :class:`RunInterrupted`.
     """
     final = Path(output)
     part = io.partial_path(final)
-    cmd = json.dumps(command_line if command_line is not None else sys.argv)
+    cmd = command_line if command_line is not None else sys.argv
     model = Model.from_config(config)
-    times = sample_times(config)
-    cfg_run = config.run
-    wall0 = time.perf_counter()
-
     with _StopRequest() as stop:
-        # a signal during set-up or the final assembly only takes effect at the next
-        # safe point in the loop; one after the last sample lets the run complete
+        # a signal during set-up or the final assembly takes effect at the next safe
+        # point in the loop; one after the last sample lets the run complete
         if resume:
             if final.exists() and not part.exists():
                 with io.open_h5(final) as f:
-                    ev = int(f["observables/events/value"][-1])
                     return RunSummary(
-                        final, float(f["observables/time"][-1]), ev, 0, 0.0, 0.0,
+                        final, float(f["observables/time"][-1]),
+                        int(f["observables/events/value"][-1]), 0, 0.0, 0.0,
                         model.damkohler, already_complete=True,
                     )  # fmt: skip
-            if not part.exists():
-                raise RunError(f"{final}: nothing to resume (no checkpoint file {part})")
-            writer, state, position = io.RunWriter.reopen(part)
-            stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
-            if stored != config:
-                raise RunError(
-                    f"{part} was started with a different config; resume with the same config "
-                    "or start afresh with --overwrite"
-                )
-            run_seed = int(position["seed"])
-            if seed is not None and seed != run_seed:
-                raise RunError(
-                    f"--seed {seed} differs from the seed {run_seed} of the run in {part}"
-                )
-            engine = LatticeEngine.from_state(model, state)
-            next_k = int(position["next_sample"])
-            prov_resumes = json.loads(position.get("resume_command_lines", "[]")) + [
-                json.loads(cmd)
-            ]
-            wall_before = float(position.get("wall_seconds", 0.0))
+            run = _Run.resume(config, model, part, seed, cmd)
         else:
             if final.exists() and not overwrite:
                 raise RunError(f"{final} exists; pass --overwrite to replace it")
             if part.exists() and not overwrite:
                 raise RunError(
-                    f"{part} holds an unfinished run; pass --resume to continue it or --overwrite "
-                    "to start again"
+                    f"{part} holds an unfinished run; pass --resume to continue it or "
+                    "--overwrite to start again"
                 )
-            run_seed = cfg_run.seed if seed is None else seed
-            prov = _versions() | {"command_line": cmd, "started_utc": _utc_now()}
-            writer = io.RunWriter.create(
-                part,
-                config_text=config_text,
-                resolved=model.resolved(),
-                seed=run_seed,
-                provenance=prov,
-                specs=observables.observable_specs(len(model.species_names)),
-                shape_zyx=(model.dims[2], model.dims[1], model.dims[0]),
-                spacing_m=config.lattice.spacing_m,
-                boundary=["periodic", "periodic", "periodic" if model.periodic_z else "none"],
+            run = _Run.start(config, config_text, model, part, seed, cmd)
+        run.advance(stop, progress)
+        return run.finish(final)
+
+
+class _Run:
+    """One run in progress: the engine, its writer and where it stands."""
+
+    def __init__(self, config, model, writer, engine, seed, next_sample, resumes, wall_before):
+        self.config = config
+        self.model = model
+        self.writer = writer
+        self.engine = engine
+        self.seed = seed
+        self.next_sample = next_sample
+        self.resumes = resumes
+        self.wall_before = wall_before
+        self.wall0 = time.perf_counter()
+        self.events0 = int(engine.counters[L.C_EVENTS])
+        self.times = sample_times(config)
+
+    @classmethod
+    def start(cls, config, config_text, model, part, seed, cmd) -> _Run:
+        run_seed = config.run.seed if seed is None else seed
+        prov = _versions() | {"command_line": json.dumps(cmd), "started_utc": _utc_now()}
+        nx, ny, nz = model.dims
+        writer = io.RunWriter.create(
+            part,
+            config_text=config_text,
+            resolved=model.resolved(),
+            seed=run_seed,
+            provenance=prov,
+            specs=observables.observable_specs(len(model.species_names)),
+            shape_zyx=(nz, ny, nx),
+            spacing_m=config.lattice.spacing_m,
+            boundary=["periodic", "periodic", "periodic" if model.periodic_z else "none"],
+        )
+        engine = LatticeEngine(model, run_seed)
+        writer.add_sample(0, 0.0, observables.sample(engine))
+        writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
+        run = cls(config, model, writer, engine, run_seed, 1, [], 0.0)
+        run.checkpoint(1)
+        return run
+
+    @classmethod
+    def resume(cls, config, model, part, seed, cmd) -> _Run:
+        if not part.exists():
+            raise RunError(f"{part.with_suffix('')}: nothing to resume (no checkpoint in {part})")
+        writer, state, position = io.RunWriter.reopen(part)
+        stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
+        if stored != config:
+            raise RunError(
+                f"{part} was started with a different config; resume with the same config "
+                "or start afresh with --overwrite"
             )
-            engine = LatticeEngine(model, run_seed)
-            writer.add_sample(0, 0.0, observables.sample(engine))
-            writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
-            next_k = 1
-            prov_resumes = []
-            wall_before = 0.0
+        run_seed = int(position["seed"])
+        if seed is not None and seed != run_seed:
+            raise RunError(f"--seed {seed} differs from the seed {run_seed} of the run in {part}")
+        resumes = json.loads(position.get("resume_command_lines", "[]")) + [cmd]
+        engine = LatticeEngine.from_state(model, state)
+        return cls(
+            config, model, writer, engine, run_seed, int(position["next_sample"]), resumes,
+            float(position.get("wall_seconds", 0.0)),
+        )  # fmt: skip
 
-        def position(k: int) -> dict:
-            return {
-                "next_sample": k,
-                "seed": run_seed,
-                "resume_command_lines": json.dumps(prov_resumes),
-                "wall_seconds": wall_before + time.perf_counter() - wall0,
-            }
+    def checkpoint(self, next_sample: int) -> None:
+        """Store the state; the run continues at sample ``next_sample`` after a resume."""
+        self.writer.checkpoint(
+            self.engine.state(),
+            {
+                "next_sample": next_sample,
+                "seed": self.seed,
+                "resume_command_lines": json.dumps(self.resumes),
+                "wall_seconds": self.wall_before + time.perf_counter() - self.wall0,
+            },
+        )
 
-        def checkpoint(k: int) -> None:
-            writer.checkpoint(engine.state(), position(k))
-
-        if not resume:
-            checkpoint(next_k)
+    def advance(self, stop: _StopRequest, progress: str) -> None:
+        """Run to the end, sampling, snapshotting and checkpointing on the way."""
+        eng, cfg_run, times = self.engine, self.config.run, self.times
         bar = Progress(times[-1], progress)
         last_ckpt = time.perf_counter()
-        events_start = int(engine.counters[L.C_EVENTS])
         chunk = 200_000
         try:
-            for k in range(next_k, len(times)):
+            for k in range(self.next_sample, len(times)):
                 t_k = float(times[k])
                 while True:
                     c0 = time.perf_counter()
-                    status = engine.run(t_k, int(engine.counters[L.C_EVENTS]) + chunk)
+                    status = eng.run(t_k, int(eng.counters[L.C_EVENTS]) + chunk)
                     dt = time.perf_counter() - c0
                     # aim at ~0.2 s per kernel call; the trajectory does not depend on it
                     if dt > 0:
                         chunk = int(min(max(chunk * 0.2 / dt, 10_000), 50_000_000))
-                    bar.update(engine.time_s, int(engine.counters[L.C_EVENTS]))
+                    bar.update(eng.time_s, int(eng.counters[L.C_EVENTS]))
                     if status != L.STATUS_EVENTS:
                         break
                     if stop.requested:
-                        checkpoint(k)
+                        self.checkpoint(k)
                         raise RunInterrupted(stop.requested)
                     if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
-                        checkpoint(k)
+                        self.checkpoint(k)
                         last_ckpt = time.perf_counter()
-                writer.add_sample(k, t_k, observables.sample(engine))
+                self.writer.add_sample(k, t_k, observables.sample(eng))
                 if k % cfg_run.snapshot_every_samples == 0 or k == len(times) - 1:
-                    writer.add_frame(k, t_k, engine.phase, engine.occupant_species)
+                    self.writer.add_frame(k, t_k, eng.phase, eng.occupant_species)
                 if stop.requested:
-                    checkpoint(k + 1)
+                    self.checkpoint(k + 1)
                     raise RunInterrupted(stop.requested)
                 if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
-                    checkpoint(k + 1)
+                    self.checkpoint(k + 1)
                     last_ckpt = time.perf_counter()
         finally:
-            bar.close(engine.time_s, int(engine.counters[L.C_EVENTS]))
+            bar.close(eng.time_s, int(eng.counters[L.C_EVENTS]))
+        self.next_sample = len(times)
 
-        checkpoint(len(times))
-        wall = time.perf_counter() - wall0
-        events_run = int(engine.counters[L.C_EVENTS]) - events_start
-        rate = events_run / wall if wall > 0 else 0.0
-        writer.finish(
+    def finish(self, final: Path) -> RunSummary:
+        """Write the last checkpoint and assemble the finished file at ``final``."""
+        eng = self.engine
+        self.checkpoint(len(self.times))
+        wall = time.perf_counter() - self.wall0
+        events = int(eng.counters[L.C_EVENTS])
+        rate = (events - self.events0) / wall if wall > 0 else 0.0
+        self.writer.finish(
             final,
             {
                 "finished_utc": _utc_now(),
-                "wall_seconds": wall_before + wall,
+                "wall_seconds": self.wall_before + wall,
                 "events_per_second_last_session": rate,
-                "resume_command_lines": json.dumps(prov_resumes),
+                "resume_command_lines": json.dumps(self.resumes),
             },
         )
         return RunSummary(
-            final, engine.time_s, int(engine.counters[L.C_EVENTS]),
-            int(engine.counters[L.C_HOPS]), wall, rate, model.damkohler,
+            final, eng.time_s, events, int(eng.counters[L.C_HOPS]), wall, rate,
+            self.model.damkohler,
         )  # fmt: skip
