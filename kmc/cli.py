@@ -63,6 +63,8 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
         )  # fmt: skip
     except (RunError, RunFileError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the run to {output}: {exc}")
     except RunInterrupted as exc:
         _fail(f"{exc}; continue with: kmc run {config_path} -o {output} --resume", 130)
     if summary.already_complete:

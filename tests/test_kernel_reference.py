@@ -114,3 +114,35 @@ def test_prefetch_does_not_change_the_trajectory(config_text):
         eng.run(np.inf, 3000, warm_cache=warm)
         runs.append((eng.words.copy(), eng.time_s, eng.rng.copy()))
     assert np.array_equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
+
+
+@pytest.mark.parametrize("periodic_z", [False, True])
+def test_contact_flags_match_a_neighbour_scan(periodic_z):
+    """compute_contact_flags equals a pure-Python scan of the six neighbours' phases."""
+    from kmc import phases
+    from kmc.kernels import compute_contact_flags
+
+    rng = np.random.default_rng(4)
+    nx, ny, nz = 5, 4, 6
+    codes = [phases.AMORPHOUS_PEO, phases.CATHODE, phases.ANODE, phases.DEPOSIT_CATHODE,
+             phases.DEPOSIT_ANODE, phases.VOID]  # fmt: skip
+    words = rng.choice(codes, nx * ny * nz, p=[0.6, 0.08, 0.08, 0.1, 0.1, 0.04]).astype(np.uint32)
+    dirs = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)])
+    elec = phases.electrode_table()
+    compute_contact_flags(
+        words, nx, ny, nz, periodic_z, dirs[:, 0].copy(), dirs[:, 1].copy(), dirs[:, 2].copy(),
+        elec,
+    )  # fmt: skip
+    for i in range(words.size):
+        x, y, z = i % nx, (i // nx) % ny, i // (nx * ny)
+        expected = 0
+        for dx, dy, dz in dirs:
+            zn = z + dz
+            if not 0 <= zn < nz:
+                if not periodic_z:
+                    continue
+                zn %= nz
+            e = elec[int(words[(x + dx) % nx + nx * ((y + dy) % ny + ny * zn)]) & L.PHASE_MASK]
+            if e >= 0:
+                expected |= 1 << e
+        assert (int(words[i]) >> L.FLAG_SHIFT) & 3 == expected, (x, y, z)
