@@ -50,9 +50,14 @@ class LatticeEngine:
     seed : int
         Root seed. The initial placement and the kernel's RNG stream are drawn from two
         independent children of ``numpy.random.SeedSequence(seed)``.
+    phase : uint8 array [nz, ny, nx], optional
+        Host phase per site (codes in ``kmc.phases``), e.g. a rough electrode built by a
+        geometry generator; default: amorphous PEO with flat electrode slabs.
     """
 
-    def __init__(self, model: Model, seed: int, *, _empty: bool = False):
+    def __init__(
+        self, model: Model, seed: int, *, phase: np.ndarray | None = None, _empty: bool = False
+    ):
         self.model = model
         nx, ny, nz = model.dims
         self.nx, self.ny, self.nz = nx, ny, nz
@@ -66,10 +71,17 @@ class LatticeEngine:
         if _empty:
             return
         n_species = len(model.species_names)
-        phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
-        for code, z0, z1 in model.electrode_slabs():
-            phase[z0:z1] = code
-        self.words = phase.reshape(-1)
+        if phase is None:
+            phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
+            for code, z0, z1 in model.electrode_slabs():
+                phase[z0:z1] = code
+        else:
+            phase = np.asarray(phase)
+            if phase.shape != (nz, ny, nx):
+                raise ValueError(f"phase has shape {phase.shape}; the lattice needs {(nz, ny, nx)}")
+            if phase.min() < 0 or phase.max() > L.PHASE_MASK:
+                raise ValueError(f"phase codes must lie in [0, {L.PHASE_MASK}]")
+        self.words = np.ascontiguousarray(phase, dtype=np.uint32).reshape(-1)
         place_seq, kernel_seq = np.random.SeedSequence(seed).spawn(2)
         transport_sites = np.flatnonzero(self._transport[self.words & L.PHASE_MASK])
         rng = np.random.Generator(np.random.PCG64(place_seq))
