@@ -1,0 +1,168 @@
+"""Matrix-free finite-volume operators and an aggregation multigrid (Numba).
+
+A level is a 7-point stencil on a grid of nz x ny x nx cells. Every array of a level is
+flat, C order over ``[nz + 2, ny, nx]``: planes 1..nz hold the cells, planes 0 and
+nz + 1 are ghost planes (potential 0 = the Dirichlet planes). For cell index i:
+
+* ``gx[i]`` joins i to its +x neighbour (periodic in x), ``gy[i]`` to +y (periodic),
+* ``gz[i]`` joins i to i + plane (+z); ``gz`` of ghost plane 0 joins the bottom
+  Dirichlet plane to the first cell plane, ``gz`` of plane nz the last one to the top,
+* ``diag[i]`` is the sum of the cell's six face conductances, or 1 for a cell without
+  faces (insulating or cut off), which makes its row the identity.
+
+The operator is (A v)_i = diag_i v_i - sum_faces g v_j; the applied potential enters
+through the right-hand side. In a periodic direction of size 1 a face would join a cell
+to itself: such faces must be zero (the builders ensure it).
+
+Coarse levels aggregate 2 x 2 x 2 cells; with piecewise-constant prolongation P the
+Galerkin operator P^T A P is again such a stencil, whose faces are the sums of the fine
+faces between two aggregates, so every level stays matrix-free.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(inline="always", cache=True)
+def _neighbours(gx, gy, gz, v, i, im, ip, jm, jp, plane):
+    """sum over the six faces of cell i of g * v(neighbour)."""
+    return (
+        gx[i] * v[ip] + gx[im] * v[im] + gy[i] * v[jp] + gy[jm] * v[jm]
+        + gz[i] * v[i + plane] + gz[i - plane] * v[i - plane]
+    )  # fmt: skip
+
+
+@njit(inline="always", cache=True)
+def _row_bases(z, y, ny, nx):
+    plane = ny * nx
+    base = z * plane + y * nx
+    ybm = z * plane + (y - 1 if y > 0 else ny - 1) * nx
+    ybp = z * plane + (y + 1 if y < ny - 1 else 0) * nx
+    return base, ybm, ybp
+
+
+@njit(cache=True)
+def diagonal(gx, gy, gz, nz, ny, nx, diag):
+    """diag = sum of face conductances (1 where a cell has none)."""
+    plane = ny * nx
+    diag[:] = 0.0
+    for z in range(1, nz + 1):
+        for y in range(ny):
+            base, ybm, ybp = _row_bases(z, y, ny, nx)
+            for x in range(nx):
+                i = base + x
+                im = base + (x - 1 if x > 0 else nx - 1)
+                d = gx[i] + gx[im] + gy[i] + gy[ybm + x] + gz[i] + gz[i - plane]
+                diag[i] = d if d > 0.0 else 1.0
+
+
+@njit(cache=True)
+def residual(gx, gy, gz, diag, b, v, nz, ny, nx, out):
+    """out = b - A v on the cells; returns the 2-norm of out."""
+    plane = ny * nx
+    norm2 = 0.0
+    for z in range(1, nz + 1):
+        for y in range(ny):
+            base, ybm, ybp = _row_bases(z, y, ny, nx)
+            for x in range(nx):
+                i = base + x
+                im = base + (x - 1 if x > 0 else nx - 1)
+                ip = base + (x + 1 if x < nx - 1 else 0)
+                s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
+                r = b[i] - diag[i] * v[i] + s
+                out[i] = r
+                norm2 += r * r
+    return np.sqrt(norm2)
+
+
+@njit(cache=True)
+def matvec(gx, gy, gz, diag, v, nz, ny, nx, out):
+    """out = A v on the cells."""
+    plane = ny * nx
+    for z in range(1, nz + 1):
+        for y in range(ny):
+            base, ybm, ybp = _row_bases(z, y, ny, nx)
+            for x in range(nx):
+                i = base + x
+                im = base + (x - 1 if x > 0 else nx - 1)
+                ip = base + (x + 1 if x < nx - 1 else 0)
+                s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
+                out[i] = diag[i] * v[i] - s
+
+
+@njit(cache=True)
+def gauss_seidel(gx, gy, gz, diag, b, v, nz, ny, nx, forward):
+    """One lexicographic Gauss-Seidel sweep in place, forward or backward.
+
+    A forward sweep before and a backward sweep after the coarse correction make the
+    V-cycle a symmetric preconditioner, as conjugate gradients needs.
+    """
+    plane = ny * nx
+    for zz in range(nz):
+        z = 1 + zz if forward else nz - zz
+        for yy in range(ny):
+            y = yy if forward else ny - 1 - yy
+            base, ybm, ybp = _row_bases(z, y, ny, nx)
+            for xx in range(nx):
+                x = xx if forward else nx - 1 - xx
+                i = base + x
+                im = base + (x - 1 if x > 0 else nx - 1)
+                ip = base + (x + 1 if x < nx - 1 else 0)
+                s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
+                v[i] = (b[i] + s) / diag[i]
+
+
+@njit(cache=True)
+def restrict(fine, nz, ny, nx, coarse, cny, cnx):
+    """coarse = P^T fine: the sum of fine cells over each aggregate."""
+    coarse[:] = 0.0
+    cplane = cny * cnx
+    for z in range(1, nz + 1):
+        cz = (z - 1) // 2 + 1
+        for y in range(ny):
+            fb = (z * ny + y) * nx
+            cb = cz * cplane + (y // 2) * cnx
+            for x in range(nx):
+                coarse[cb + x // 2] += fine[fb + x]
+
+
+@njit(cache=True)
+def prolong_add(coarse, cny, cnx, fine, nz, ny, nx, scale):
+    """fine += scale * P coarse (piecewise constant over each aggregate)."""
+    cplane = cny * cnx
+    for z in range(1, nz + 1):
+        cz = (z - 1) // 2 + 1
+        for y in range(ny):
+            fb = (z * ny + y) * nx
+            cb = cz * cplane + (y // 2) * cnx
+            for x in range(nx):
+                fine[fb + x] += scale * coarse[cb + x // 2]
+
+
+@njit(cache=True)
+def coarsen_faces(gx, gy, gz, nz, ny, nx, cgx, cgy, cgz, cnz, cny, cnx):
+    """Galerkin faces of the 2x2x2-aggregated level: sums of fine faces between aggregates."""
+    cgx[:] = 0.0
+    cgy[:] = 0.0
+    cgz[:] = 0.0
+    cplane = cny * cnx
+    for z in range(0, nz + 1):
+        cz = 0 if z == 0 else (z - 1) // 2 + 1
+        # a z-face leaves its aggregate when it is the bottom face or the cell is the
+        # last of the aggregate (odd cell index or the top plane)
+        z_leaves = z == 0 or (z - 1) % 2 == 1 or z == nz
+        for y in range(ny):
+            fb = (z * ny + y) * nx
+            cb = cz * cplane + (y // 2) * cnx
+            y_leaves = cny > 1 and (y % 2 == 1 or y == ny - 1)
+            for x in range(nx):
+                i = fb + x
+                c = cb + x // 2
+                if z_leaves:
+                    cgz[c] += gz[i]
+                if z == 0:
+                    continue
+                if cnx > 1 and (x % 2 == 1 or x == nx - 1):
+                    cgx[c] += gx[i]
+                if y_leaves:
+                    cgy[c] += gy[i]

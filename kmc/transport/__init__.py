@@ -1,0 +1,17 @@
+"""Transport estimator: effective conductivity and resistances of voxel morphologies."""
+
+from kmc.transport._estimator import ConductionResult, effective_conductivity
+from kmc.transport._faces import faces_from_conductivity
+from kmc.transport._percolation import label_periodic, spanning_mask
+from kmc.transport._solver import Faces, Solution, solve
+
+__all__ = [
+    "ConductionResult",
+    "Faces",
+    "Solution",
+    "effective_conductivity",
+    "faces_from_conductivity",
+    "label_periodic",
+    "solve",
+    "spanning_mask",
+]
