@@ -77,6 +77,54 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
     )
 
 
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--snapshot", type=int, default=-1, show_default=True, help="Snapshot index.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--compare", "compare_", is_flag=True, help="RUNS = PRISTINE.h5 POLYMERIZED.h5.")
+@click.option(
+    "--transport", type=click.Path(dir_okay=False), default=None,
+    help="Transport-parameter TOML (default: kmc/data/transport_peo_40C.toml).",
+)  # fmt: skip
+def analyze(runs, snapshot, as_json, compare_, transport) -> None:
+    """Estimate conductivity and resistances of a snapshot and store them in the file.
+
+    Exit status 3 when an electronic path short-circuits the cell.
+    """
+    import json
+
+    from kmc import analysis
+    from kmc.config import ConfigError
+    from kmc.io import RunFileError
+    from kmc.transport._params import load_transport_parameters
+
+    if compare_ and len(runs) != 2:
+        _fail("--compare needs exactly two runs: PRISTINE.h5 POLYMERIZED.h5")
+    if not compare_ and len(runs) != 1:
+        _fail("give one run file (or --compare PRISTINE.h5 POLYMERIZED.h5)")
+    try:
+        params = load_transport_parameters(transport)
+        summaries = []
+        for path in runs:
+            result, summary = analysis.analyze_run(path, params, snapshot)
+            if not compare_:
+                summary["group"] = analysis.write_analysis(path, result, summary)
+            summaries.append(summary)
+    except (ConfigError, RunFileError, ValueError) as exc:
+        _fail(str(exc))
+    out = analysis.compare(*summaries) if compare_ else summaries[0]
+    if as_json:
+        click.echo(json.dumps(out, indent=1))
+    else:
+        for key, value in out.items():
+            unit = analysis.UNITS.get(key, "")
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+            click.echo(f"{key:40s} {shown:>14s} {unit}")
+    if out["short_circuit"]:
+        click.echo("error: SHORT CIRCUIT: an electronic path connects cathode and anode", err=True)
+        sys.exit(3)
+
+
 @main.group()
 def config() -> None:
     """Work with config files."""

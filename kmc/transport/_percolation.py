@@ -23,7 +23,10 @@ def label_periodic(mask: np.ndarray) -> tuple[np.ndarray, int]:
             a = parent[a]
         return a
 
-    for a_face, b_face in ((labels[:, :, 0], labels[:, :, -1]), (labels[:, 0, :], labels[:, -1, :])):
+    for a_face, b_face in (
+        (labels[:, :, 0], labels[:, :, -1]),
+        (labels[:, 0, :], labels[:, -1, :]),
+    ):
         both = (a_face > 0) & (b_face > 0)
         for a, b in set(zip(a_face[both].tolist(), b_face[both].tolist(), strict=True)):
             ra, rb = find(a), find(b)

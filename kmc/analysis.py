@@ -1,0 +1,132 @@
+"""Run-file analysis: the transport estimator on a stored snapshot (`kmc analyze`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from kmc import io
+from kmc.config import parse_config
+from kmc.transport import MorphologyTransport, TransportParameters, analyze_morphology
+
+UNITS = {
+    "membrane_resistance_ohm": "ohm",
+    "interfacial_resistance_ohm": "ohm",
+    "total_resistance_ohm": "ohm",
+    "bulk_resistance_ohm": "ohm",
+    "effective_conductivity_S_per_cm": "S/cm",
+    "effective_conductivity_S_per_m": "S/m",
+    "tortuosity": "1",
+    "electroactive_area_fraction_cathode": "1",
+    "electroactive_area_fraction_anode": "1",
+    "contact_fraction_cathode": "1",
+    "contact_fraction_anode": "1",
+    "short_circuit": "",
+    "solver_iterations": "1",
+    "solver_relative_residual": "1",
+    "solver_current_imbalance": "1",
+}
+
+
+def load_snapshot(path: str | Path, snapshot: int = -1) -> tuple[np.ndarray, float, float, int]:
+    """(phase [nz, ny, nx], spacing (m), time (s), index) of a snapshot of a run file."""
+    with io.open_h5(path) as f:
+        ds = f["particles/lattice/phase/value"]
+        n = ds.shape[0]
+        if not -n <= snapshot < n:
+            raise io.RunFileError(
+                f"{path}: snapshot {snapshot} out of range; the file holds {n} snapshots "
+                f"(indices 0..{n - 1}, or negative from the end)"
+            )
+        index = snapshot % n
+        phase = ds[index]
+        t = float(f["particles/lattice/phase/time"][index])
+        cfg = parse_config(f["parameters"].attrs["config_toml"], f"{path} (stored config)")
+    return phase, cfg.lattice.spacing_m, t, index
+
+
+def analyze_run(
+    path: str | Path, params: TransportParameters, snapshot: int = -1
+) -> tuple[MorphologyTransport, dict]:
+    """Analyze one snapshot; returns (result, summary dict with snapshot index and time)."""
+    phase, spacing, t, index = load_snapshot(path, snapshot)
+    result = analyze_morphology(phase, spacing, params)
+    summary = {"snapshot": index, "time_s": t} | result.as_dict()
+    return result, summary
+
+
+def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict) -> str:
+    """Store the result in ``/analysis/snapshot_NNNN`` of the run file (atomically).
+
+    The file is copied, the copy written and fsynced, then renamed over the original,
+    so an interruption never leaves a half-written run file. Returns the group name.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".analysis.tmp")
+    shutil.copyfile(path, tmp)
+    name = f"analysis/snapshot_{summary['snapshot']:04d}"
+    try:
+        with h5py.File(tmp, "r+") as f:
+            if name in f:
+                del f[name]
+            g = f.create_group(name)
+            for k, v in summary.items():
+                if k == "warnings":
+                    g.attrs[k] = json.dumps(v)
+                elif isinstance(v, bool):
+                    g.attrs[k] = np.bool_(v)
+                else:
+                    g.attrs[k] = v
+                if k in UNITS:
+                    g.attrs[k + "__unit"] = UNITS[k]
+            p = result.params
+            g.attrs["parameters_json"] = json.dumps(
+                {
+                    "conductivity_S_per_m": {str(k): v for k, v in p.conductivity_S_per_m.items()},
+                    "exchange_current_A_per_m2": list(p.exchange_current_A_per_m2),
+                    "temperature_K": p.temperature_K,
+                    "membrane_thickness_m": p.membrane_thickness_m,
+                    "electrode_area_m2": p.electrode_area_m2,
+                    "probe_fractions": list(p.probe_fractions),
+                }
+            )
+            for key, arr, unit in (
+                ("current_density_z", result.total.current_density_z, "A/m^2"),
+                ("potential", result.total.solution.potential, "V (1 V applied)"),
+            ):
+                ds = g.create_dataset(
+                    key, data=arr.astype(np.float32), compression="gzip", compression_opts=4
+                )
+                ds.attrs["unit"] = unit
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return name
+
+
+def compare(pristine: dict, polymerized: dict) -> dict:
+    """Ratios polymerized / pristine of the key results."""
+    out = {}
+    for key in (
+        "membrane_resistance_ohm",
+        "interfacial_resistance_ohm",
+        "total_resistance_ohm",
+        "effective_conductivity_S_per_cm",
+    ):
+        a, b = pristine[key], polymerized[key]
+        out[key + "_ratio"] = b / a if a else float("nan")
+    out["membrane_resistance_reduction_percent"] = 100 * (1 - out["membrane_resistance_ohm_ratio"])
+    out["interfacial_resistance_fold_reduction"] = (
+        1 / out["interfacial_resistance_ohm_ratio"]
+        if out["interfacial_resistance_ohm_ratio"]
+        else float("inf")
+    )
+    out["short_circuit"] = bool(pristine["short_circuit"] or polymerized["short_circuit"])
+    return out

@@ -1,0 +1,241 @@
+"""Resistances of an electrode | electrolyte | electrode morphology (phase image).
+
+Model (one potential field, steady state, measurement temperature):
+
+* electronic phases: the electrodes and deposit electrically connected to one of them
+  (taken as doped PT); ionic phases: amorphous and crystalline PEO; void insulates.
+* every face between an electronic voxel of electrode e and an ionic voxel carries the
+  charge-transfer resistance R_ct A = R T / (F i0_e) (ohm m^2) in series (Robin);
+* Dirichlet planes at both z ends, periodic in x and y.
+
+From one solve with and one without the charge-transfer term:
+R_total, R_bulk, R_interfacial = R_total - R_bulk; a four-point-probe analogue (the
+potential drop between two internal planes over the current) gives the effective
+conductivity of the electrolyte between them and the membrane resistance of a membrane
+of the real thickness and area. Lateral geometry is taken as repeating: resistances of
+the simulated box scale to the real electrode area as R_real = R_box A_box / A_real.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kmc import phases
+from kmc.transport._estimator import ConductionResult, effective_conductivity
+from kmc.transport._percolation import label_periodic
+
+FARADAY_C_PER_MOL = 96485.33212
+GAS_CONSTANT_J_PER_MOL_K = 8.314462618
+
+
+@dataclass(frozen=True)
+class TransportParameters:
+    """Inputs of the estimator (SI). ``conductivity_S_per_m`` maps phase code -> sigma."""
+
+    conductivity_S_per_m: dict[int, float]
+    exchange_current_A_per_m2: tuple[float, float]  # (cathode, anode)
+    temperature_K: float = 313.15
+    membrane_thickness_m: float = 100e-6
+    electrode_area_m2: float = 2.0e-4
+    probe_fractions: tuple[float, float] = (0.25, 0.75)
+
+    def charge_transfer_ohm_m2(self) -> tuple[float, float]:
+        """R_ct A = R T / (F i0) per electrode (ohm m^2); inf when i0 = 0."""
+        rt_f = GAS_CONSTANT_J_PER_MOL_K * self.temperature_K / FARADAY_C_PER_MOL
+        return tuple(rt_f / i0 if i0 > 0 else np.inf for i0 in self.exchange_current_A_per_m2)
+
+
+@dataclass
+class MorphologyTransport:
+    """Results of :func:`analyze_morphology` (SI; ``*_real`` scaled to the real cell)."""
+
+    total: ConductionResult
+    bulk: ConductionResult
+    area_box_m2: float
+    params: TransportParameters
+    probe_planes: tuple[int, int]
+    short_circuit: bool
+    electroactive_area_fraction: tuple[float, float]
+    contact_fraction: tuple[float, float]
+    ionic_fraction: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_resistance_ohm(self) -> float:
+        return self.total.resistance_ohm * self.area_box_m2 / self.params.electrode_area_m2
+
+    @property
+    def bulk_resistance_ohm(self) -> float:
+        return self.bulk.resistance_ohm * self.area_box_m2 / self.params.electrode_area_m2
+
+    @property
+    def interfacial_resistance_ohm(self) -> float:
+        """Charge-transfer (interfacial) resistance of the real cell, both electrodes (ohm)."""
+        return self.total_resistance_ohm - self.bulk_resistance_ohm
+
+    @property
+    def effective_conductivity_S_per_m(self) -> float:
+        """Electrolyte conductivity between the probe planes (four-point analogue)."""
+        z1, z2 = self.probe_planes
+        drop = self.bulk.potential_drop_between(z1, z2)
+        h = self.bulk.spacing_m
+        if drop <= 0:
+            return np.inf
+        return self.bulk.current_A * (z2 - z1) * h / (drop * self.area_box_m2)
+
+    @property
+    def effective_conductivity_S_per_cm(self) -> float:
+        return self.effective_conductivity_S_per_m / 100.0
+
+    @property
+    def membrane_resistance_ohm(self) -> float:
+        """Resistance of the real membrane (thickness, area) at the probed conductivity."""
+        return self.params.membrane_thickness_m / (
+            self.effective_conductivity_S_per_m * self.params.electrode_area_m2
+        )
+
+    @property
+    def tortuosity(self) -> float:
+        """tau = eps sigma_amorphous / sigma_eff between the probe planes (1 = straight)."""
+        s_a = self.params.conductivity_S_per_m.get(phases.AMORPHOUS_PEO, 0.0)
+        return self.ionic_fraction * s_a / self.effective_conductivity_S_per_m
+
+    def as_dict(self) -> dict:
+        """JSON-ready summary (the keys `kmc analyze --json` prints)."""
+        return {
+            "membrane_resistance_ohm": self.membrane_resistance_ohm,
+            "interfacial_resistance_ohm": self.interfacial_resistance_ohm,
+            "total_resistance_ohm": self.total_resistance_ohm,
+            "bulk_resistance_ohm": self.bulk_resistance_ohm,
+            "effective_conductivity_S_per_cm": self.effective_conductivity_S_per_cm,
+            "effective_conductivity_S_per_m": self.effective_conductivity_S_per_m,
+            "tortuosity": self.tortuosity,
+            "electroactive_area_fraction_cathode": self.electroactive_area_fraction[0],
+            "electroactive_area_fraction_anode": self.electroactive_area_fraction[1],
+            "contact_fraction_cathode": self.contact_fraction[0],
+            "contact_fraction_anode": self.contact_fraction[1],
+            "short_circuit": self.short_circuit,
+            "solver_iterations": self.total.solution.iterations + self.bulk.solution.iterations,
+            "solver_relative_residual": max(
+                self.total.solution.relative_residual, self.bulk.solution.relative_residual
+            ),
+            "solver_current_imbalance": max(
+                self.total.solution.current_imbalance, self.bulk.solution.current_imbalance
+            ),
+            "warnings": list(self.warnings),
+        }
+
+
+def _electrode_map(phase: np.ndarray) -> np.ndarray:
+    """Electrode index each voxel conducts to electronically (-1: not electronic)."""
+    return phases.electrode_table()[phase].astype(np.int64)
+
+
+def _faces_between(a: np.ndarray, b: np.ndarray):
+    """Boolean masks of +x, +y, +z faces where (a at i and b at j) or (b at i and a at j)."""
+    out = []
+    for axis in (2, 1, 0):
+        if axis == 0:
+            ai, bj = a[:-1], b[1:]
+            bi, aj = b[:-1], a[1:]
+            m = np.zeros(a.shape, dtype=bool)
+            m[:-1] = (ai & bj) | (bi & aj)
+        else:
+            m = (a & np.roll(b, -1, axis)) | (b & np.roll(a, -1, axis))
+        out.append(m)
+    return out  # [x, y, z]
+
+
+def analyze_morphology(
+    phase: np.ndarray, spacing_m: float, params: TransportParameters, *, rtol: float = 1e-6
+) -> MorphologyTransport:
+    """Resistances, conductivity, electroactive area and short-circuit check of ``phase``.
+
+    Parameters
+    ----------
+    phase : uint8 array [nz, ny, nx]
+        Host phase codes (``kmc.phases``); electrodes at the z ends.
+    spacing_m : float
+        Voxel edge (m).
+    """
+    phase = np.asarray(phase)
+    if phase.ndim != 3:
+        raise ValueError(f"phase must be [nz, ny, nx], got shape {phase.shape}")
+    unknown = set(np.unique(phase).tolist()) - set(params.conductivity_S_per_m)
+    if unknown:
+        names = [phases.PHASE_NAMES.get(u, str(u)) for u in sorted(unknown)]
+        raise ValueError(f"no conductivity given for phase(s) {names}")
+    nz, ny, nx = phase.shape
+    lut = np.zeros(16)
+    for code, s in params.conductivity_S_per_m.items():
+        lut[code] = s
+    sigma = lut[phase]
+    elec = _electrode_map(phase)
+    electronic = elec >= 0
+    ionic = (~electronic) & (sigma > 0)
+
+    # short circuit: one electronic cluster holding both electrodes' conductors
+    labels, _ = label_periodic(electronic)
+    cath = np.unique(labels[elec == 0])
+    anod = np.unique(labels[elec == 1])
+    short = bool(np.intersect1d(cath[cath > 0], anod[anod > 0]).size)
+
+    r_ct = params.charge_transfer_ohm_m2()
+    h = float(spacing_m)
+    face_r = []
+    ea_faces = [0, 0]
+    for e in (0, 1):
+        fx, fy, fz = _faces_between(elec == e, ionic)
+        ea_faces[e] = int(fx.sum() + fy.sum() + fz.sum())
+        face_r.append((fx, fy, fz))
+    rx, ry, rz = (np.zeros(phase.shape) for _ in range(3))
+    for e in (0, 1):
+        for r_arr, m in zip((rx, ry, rz), face_r[e], strict=True):
+            r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
+    total = effective_conductivity(sigma, h, rtol=rtol, face_resistance=(rx, ry, rz))
+    bulk = effective_conductivity(sigma, h, rtol=rtol)
+
+    area_box = nx * ny * h * h
+    # contact: of the faces where an electrode (its own phase, not deposit) meets
+    # anything else, the fraction that meets material rather than void
+    contact = []
+    for code in (phases.CATHODE, phases.ANODE):
+        body = phase == code
+        touching = sum(m.sum() for m in _faces_between(body, ~body & (phase != phases.VOID)))
+        every = sum(m.sum() for m in _faces_between(body, ~body))
+        contact.append(float(touching / every) if every else 0.0)
+    # probe planes inside the electrolyte region between the electrode slabs
+    lo = int(np.argmax(~(electronic.all(axis=(1, 2)))))
+    hi = nz - 1 - int(np.argmax(~(electronic[::-1].all(axis=(1, 2)))))
+    f1, f2 = params.probe_fractions
+    z1 = lo + int(round(f1 * (hi - lo)))
+    z2 = lo + int(round(f2 * (hi - lo)))
+    warnings = []
+    if short:
+        warnings.append("SHORT CIRCUIT: an electronic path connects cathode and anode")
+    if z2 <= z1:
+        raise ValueError("the electrolyte region is too thin for two probe planes")
+    ion_region = ionic[z1 : z2 + 1]
+    ionic_fraction = float(
+        (phase[z1 : z2 + 1] == phases.AMORPHOUS_PEO).mean() if ion_region.size else 0.0
+    )
+    for sol in (total.solution, bulk.solution):
+        if not sol.converged:
+            warnings.append(
+                f"solver stopped after {sol.iterations} iterations at relative residual "
+                f"{sol.relative_residual:.2e}, current imbalance {sol.current_imbalance:.2e}"
+            )
+    return MorphologyTransport(
+        total=total,
+        bulk=bulk,
+        area_box_m2=area_box,
+        params=params,
+        probe_planes=(z1, z2),
+        short_circuit=short,
+        electroactive_area_fraction=(ea_faces[0] / (nx * ny), ea_faces[1] / (nx * ny)),
+        contact_fraction=(contact[0], contact[1]),
+        ionic_fraction=ionic_fraction,
+        warnings=warnings,
+    )
