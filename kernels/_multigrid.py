@@ -20,7 +20,7 @@ faces between two aggregates, so every level stays matrix-free.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(inline="always", cache=True)
@@ -41,27 +41,36 @@ def _row_bases(z, y, ny, nx):
     return base, ybm, ybp
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def diagonal(gx, gy, gz, nz, ny, nx, diag):
-    """diag = sum of face conductances (1 where a cell has none)."""
+    """diag = sum of face conductances (1 where a cell has none); ghost planes 1."""
     plane = ny * nx
-    diag[:] = 0.0
-    for z in range(1, nz + 1):
+    diag[:plane] = 1.0
+    diag[(nz + 1) * plane :] = 1.0
+    for z in prange(1, nz + 1):
         for y in range(ny):
             base, ybm, ybp = _row_bases(z, y, ny, nx)
             for x in range(nx):
                 i = base + x
                 im = base + (x - 1 if x > 0 else nx - 1)
-                d = gx[i] + gx[im] + gy[i] + gy[ybm + x] + gz[i] + gz[i - plane]
+                # accumulate in double precision: the diagonal must equal the sum of the
+                # (possibly single-precision) faces exactly enough to conserve current
+                d = np.float64(gx[i]) + np.float64(gx[im]) + np.float64(gy[i])
+                d += np.float64(gy[ybm + x]) + np.float64(gz[i]) + np.float64(gz[i - plane])
                 diag[i] = d if d > 0.0 else 1.0
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def residual(gx, gy, gz, diag, b, v, nz, ny, nx, out):
-    """out = b - A v on the cells; returns the 2-norm of out."""
+    """out = b - A v on the cells; returns the 2-norm of out.
+
+    Planes run in parallel; the norm is summed plane by plane in a fixed order, so the
+    result does not depend on the number of threads.
+    """
     plane = ny * nx
-    norm2 = 0.0
-    for z in range(1, nz + 1):
+    partial = np.zeros(nz + 2)
+    for z in prange(1, nz + 1):
+        acc = 0.0
         for y in range(ny):
             base, ybm, ybp = _row_bases(z, y, ny, nx)
             for x in range(nx):
@@ -71,15 +80,16 @@ def residual(gx, gy, gz, diag, b, v, nz, ny, nx, out):
                 s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
                 r = b[i] - diag[i] * v[i] + s
                 out[i] = r
-                norm2 += r * r
-    return np.sqrt(norm2)
+                acc += r * r
+        partial[z] = acc
+    return np.sqrt(partial.sum())
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def matvec(gx, gy, gz, diag, v, nz, ny, nx, out):
-    """out = A v on the cells."""
+    """out = A v on the cells (planes in parallel)."""
     plane = ny * nx
-    for z in range(1, nz + 1):
+    for z in prange(1, nz + 1):
         for y in range(ny):
             base, ybm, ybp = _row_bases(z, y, ny, nx)
             for x in range(nx):
@@ -90,26 +100,79 @@ def matvec(gx, gy, gz, diag, v, nz, ny, nx, out):
                 out[i] = diag[i] * v[i] - s
 
 
-@njit(cache=True)
-def gauss_seidel(gx, gy, gz, diag, b, v, nz, ny, nx, forward):
-    """One lexicographic Gauss-Seidel sweep in place, forward or backward.
-
-    A forward sweep before and a backward sweep after the coarse correction make the
-    V-cycle a symmetric preconditioner, as conjugate gradients needs.
-    """
+@njit(inline="always", cache=True)
+def _relax_plane(gx, gy, gz, inv_diag, b, v, z, ny, nx, forward):
+    """Red-black Gauss-Seidel over one cell plane: cells with x + y even, then odd
+    (reversed for a backward sweep). Cells of one colour do not depend on each other,
+    so the loop has no carried dependency and runs at full instruction throughput."""
     plane = ny * nx
-    for zz in range(nz):
-        z = 1 + zz if forward else nz - zz
+    for step in range(2):
+        colour = step if forward else 1 - step
         for yy in range(ny):
             y = yy if forward else ny - 1 - yy
             base, ybm, ybp = _row_bases(z, y, ny, nx)
-            for xx in range(nx):
-                x = xx if forward else nx - 1 - xx
+            first = (colour + y) % 2
+            n_x = (nx - first + 1) // 2
+            for k in range(n_x):
+                x = first + 2 * (k if forward else n_x - 1 - k)
                 i = base + x
                 im = base + (x - 1 if x > 0 else nx - 1)
                 ip = base + (x + 1 if x < nx - 1 else 0)
                 s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
-                v[i] = (b[i] + s) / diag[i]
+                v[i] = (b[i] + s) * inv_diag[i]
+
+
+@njit(parallel=True, cache=True)
+def gauss_seidel(gx, gy, gz, inv_diag, b, v, nz, ny, nx, forward):
+    """One zebra Gauss-Seidel sweep in place: odd cell planes, then even ones.
+
+    Planes of one parity do not touch each other (z is not periodic), so they relax in
+    parallel without races and the result does not depend on the thread count. The
+    backward sweep is the exact reverse (even planes first, each plane reversed), so a
+    forward sweep before and a backward sweep after the coarse correction make the
+    V-cycle a symmetric preconditioner, as conjugate gradients needs.
+    """
+    for step in range(2):
+        parity = step if forward else 1 - step
+        n_planes = (nz - parity + 1) // 2
+        for k in prange(n_planes):
+            z = 1 + parity + 2 * k
+            _relax_plane(gx, gy, gz, inv_diag, b, v, z, ny, nx, forward)
+
+
+@njit(parallel=True, cache=True)
+def cg_update(x, r, p, ap, alpha, nz, plane):
+    """x += alpha p; r -= alpha ap; returns ||r||^2 (fixed-order partial sums)."""
+    partial = np.zeros(nz + 2)
+    for z in prange(1, nz + 1):
+        acc = 0.0
+        for i in range(z * plane, (z + 1) * plane):
+            x[i] += alpha * p[i]
+            ri = r[i] - alpha * ap[i]
+            r[i] = ri
+            acc += ri * ri
+        partial[z] = acc
+    return partial.sum()
+
+
+@njit(parallel=True, cache=True)
+def dot(a, b, nz, plane):
+    """Cell-plane dot product with fixed-order partial sums."""
+    partial = np.zeros(nz + 2)
+    for z in prange(1, nz + 1):
+        acc = 0.0
+        for i in range(z * plane, (z + 1) * plane):
+            acc += a[i] * b[i]
+        partial[z] = acc
+    return partial.sum()
+
+
+@njit(parallel=True, cache=True)
+def cg_direction(p, zvec, beta, nz, plane):
+    """p = zvec + beta p on the cells."""
+    for z in prange(1, nz + 1):
+        for i in range(z * plane, (z + 1) * plane):
+            p[i] = zvec[i] + beta * p[i]
 
 
 @njit(cache=True)
@@ -137,6 +200,38 @@ def prolong_add(coarse, cny, cnx, fine, nz, ny, nx, scale):
             cb = cz * cplane + (y // 2) * cnx
             for x in range(nx):
                 fine[fb + x] += scale * coarse[cb + x // 2]
+
+
+@njit(cache=True)
+def assemble_dense(gx, gy, gz, diag, nz, ny, nx, a):
+    """Dense matrix of the level operator on its cells (cell k = flat index - plane)."""
+    plane = ny * nx
+    a[:, :] = 0.0
+    for z in range(1, nz + 1):
+        for y in range(ny):
+            base, ybm, ybp = _row_bases(z, y, ny, nx)
+            for x in range(nx):
+                i = base + x
+                k = i - plane
+                a[k, k] += diag[i]
+                im = base + (x - 1 if x > 0 else nx - 1)
+                ip = base + (x + 1 if x < nx - 1 else 0)
+                for j, g in (
+                    (ip, gx[i]), (im, gx[im]), (ybp + x, gy[i]), (ybm + x, gy[ybm + x]),
+                    (i + plane, gz[i]), (i - plane, gz[i - plane]),
+                ):  # fmt: skip
+                    if plane <= j < (nz + 1) * plane:
+                        a[k, j - plane] -= g
+
+
+@njit(parallel=True, cache=True)
+def copy_cells(src, dst, nz, plane):
+    """dst = src on the cells (with a dtype cast); the ghost planes of dst are zeroed."""
+    dst[:plane] = 0.0
+    dst[(nz + 1) * plane :] = 0.0
+    for z in prange(1, nz + 1):
+        for i in range(z * plane, (z + 1) * plane):
+            dst[i] = src[i]
 
 
 @njit(cache=True)

@@ -149,7 +149,12 @@ def _faces_between(a: np.ndarray, b: np.ndarray):
 
 
 def analyze_morphology(
-    phase: np.ndarray, spacing_m: float, params: TransportParameters, *, rtol: float = 1e-6
+    phase: np.ndarray,
+    spacing_m: float,
+    params: TransportParameters,
+    *,
+    rtol: float = 1e-6,
+    balance_tol: float = 1e-4,
 ) -> MorphologyTransport:
     """Resistances, conductivity, electroactive area and short-circuit check of ``phase``.
 
@@ -194,8 +199,9 @@ def analyze_morphology(
     for e in (0, 1):
         for r_arr, m in zip((rx, ry, rz), face_r[e], strict=True):
             r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
-    total = effective_conductivity(sigma, h, rtol=rtol, face_resistance=(rx, ry, rz))
-    bulk = effective_conductivity(sigma, h, rtol=rtol)
+    tol = {"rtol": rtol, "balance_tol": balance_tol}
+    total = effective_conductivity(sigma, h, face_resistance=(rx, ry, rz), **tol)
+    bulk = effective_conductivity(sigma, h, **tol)
 
     area_box = nx * ny * h * h
     # contact: of the faces where an electrode (its own phase, not deposit) meets

@@ -49,35 +49,40 @@ class Faces:
 class _Level:
     """One grid level in the kernels' flat ghost-plane layout (see _multigrid)."""
 
-    def __init__(self, gx, gy, gz, shape):
+    def __init__(self, gx, gy, gz, shape, diag_dtype=np.float64):
         self.shape = shape  # cells (nz, ny, nx)
         nz, ny, nx = shape
         self.gx, self.gy, self.gz = gx, gy, gz
-        self.diag = np.empty_like(gx)
+        self.diag = np.empty(gx.shape, dtype=diag_dtype)
         mg.diagonal(gx, gy, gz, nz, ny, nx, self.diag)
-        self.r = np.zeros_like(gx)
-        self.x = np.zeros_like(gx)
-        self.b = np.zeros_like(gx)
+
+    def add_work_vectors(self) -> None:
+        """Vectors of a multigrid level: x is zeroed at each cycle, b filled by
+        restriction, r written on the cells before it is read there."""
+        self.inv_diag = 1.0 / self.diag
+        self.r = np.empty_like(self.gx)
+        self.x = np.zeros_like(self.gx)
+        self.b = np.zeros_like(self.gx)
 
     @classmethod
-    def from_faces(cls, f: Faces) -> _Level:
+    def from_faces(cls, f: Faces, dtype=np.float64) -> _Level:
         nz, ny, nx = f.shape
-        gx, gy, gz = (np.zeros((nz + 2, ny, nx)) for _ in range(3))
+        gx, gy, gz = (np.zeros((nz + 2, ny, nx), dtype=dtype) for _ in range(3))
         if nx > 1:  # in a periodic direction of size 1 the face is a self-loop
             gx[1:-1] = f.gx
         if ny > 1:
             gy[1:-1] = f.gy
         gz[0] = f.gz_bottom
         gz[1:-1] = f.gz
-        return cls(gx.reshape(-1), gy.reshape(-1), gz.reshape(-1), (nz, ny, nx))
+        return cls(gx.reshape(-1), gy.reshape(-1), gz.reshape(-1), (nz, ny, nx), dtype)
 
     def coarsened(self) -> _Level:
         nz, ny, nx = self.shape
         cs = ((nz + 1) // 2, (ny + 1) // 2, (nx + 1) // 2)
         size = (cs[0] + 2) * cs[1] * cs[2]
-        cgx, cgy, cgz = (np.empty(size) for _ in range(3))
+        cgx, cgy, cgz = (np.empty(size, dtype=self.gx.dtype) for _ in range(3))
         mg.coarsen_faces(self.gx, self.gy, self.gz, nz, ny, nx, cgx, cgy, cgz, *cs)
-        return _Level(cgx, cgy, cgz, cs)
+        return _Level(cgx, cgy, cgz, cs, self.diag.dtype)
 
     def cells(self, flat: np.ndarray) -> np.ndarray:
         """View of the cell planes of a flat level vector as [nz, ny, nx]."""
@@ -86,32 +91,37 @@ class _Level:
 
 
 class MultigridPreconditioner:
-    """Symmetric V-cycle: forward Gauss-Seidel, aggregated coarse correction, backward."""
+    """Symmetric V-cycle: forward Gauss-Seidel, aggregated coarse correction, backward.
+
+    The hierarchy is stored in single precision: the preconditioner only has to be a
+    fixed, symmetric, positive operator, and halving the bytes per cell halves the time
+    of the memory-bound smoother. The outer CG runs in double precision.
+    """
+
+    DTYPE = np.float32
 
     def __init__(self, faces: Faces):
-        self.levels = [_Level.from_faces(faces)]
+        self.levels = [_Level.from_faces(faces, self.DTYPE)]
         while True:
             lv = self.levels[-1]
             nz, ny, nx = lv.shape
             if nz * ny * nx <= _COARSEST_CELLS or max(lv.shape) <= 1:
                 break
             self.levels.append(lv.coarsened())
+        for lv in self.levels:
+            lv.add_work_vectors()
         self._factor_coarsest()
 
     def _factor_coarsest(self) -> None:
         lv = self.levels[-1]
         nz, ny, nx = lv.shape
-        idx = lv.cells(np.arange(lv.gx.size)).reshape(-1)  # flat indices of the cells
-        n = idx.size
-        a = np.zeros((n, n))
-        unit = np.zeros(lv.gx.size)
-        col = np.zeros(lv.gx.size)
-        for j in range(n):
-            unit[idx[j]] = 1.0
-            mg.matvec(lv.gx, lv.gy, lv.gz, lv.diag, unit, nz, ny, nx, col)
-            a[:, j] = col[idx]
-            unit[idx[j]] = 0.0
-        self._coarse_idx = idx
+        n = nz * ny * nx
+        a = np.empty((n, n))
+        mg.assemble_dense(
+            lv.gx.astype(np.float64), lv.gy.astype(np.float64), lv.gz.astype(np.float64),
+            lv.diag.astype(np.float64), nz, ny, nx, a,
+        )  # fmt: skip
+        self._coarse_idx = lv.cells(np.arange(lv.gx.size)).reshape(-1)
         try:
             self._coarse = ("cho", scipy.linalg.cho_factor(a))
         except np.linalg.LinAlgError:
@@ -127,9 +137,10 @@ class MultigridPreconditioner:
     def apply(self, b: np.ndarray, out: np.ndarray) -> None:
         """out = M^-1 b (one V-cycle from a zero guess); flat level-0 vectors."""
         lv = self.levels[0]
-        lv.b = b
-        lv.x = out
+        nz, ny, nx = lv.shape
+        mg.copy_cells(b, lv.b, nz, ny * nx)
         self._cycle(0)
+        mg.copy_cells(lv.x, out, nz, ny * nx)
 
     def _cycle(self, k: int) -> None:
         lv = self.levels[k]
@@ -138,19 +149,21 @@ class MultigridPreconditioner:
             return
         nz, ny, nx = lv.shape
         lv.x[:] = 0.0
-        mg.gauss_seidel(lv.gx, lv.gy, lv.gz, lv.diag, lv.b, lv.x, nz, ny, nx, True)
+        mg.gauss_seidel(lv.gx, lv.gy, lv.gz, lv.inv_diag, lv.b, lv.x, nz, ny, nx, True)
         mg.residual(lv.gx, lv.gy, lv.gz, lv.diag, lv.b, lv.x, nz, ny, nx, lv.r)
         nxt = self.levels[k + 1]
         _, cny, cnx = nxt.shape
         mg.restrict(lv.r, nz, ny, nx, nxt.b, cny, cnx)
         self._cycle(k + 1)
         mg.prolong_add(nxt.x, cny, cnx, lv.x, nz, ny, nx, COARSE_SCALE)
-        mg.gauss_seidel(lv.gx, lv.gy, lv.gz, lv.diag, lv.b, lv.x, nz, ny, nx, False)
+        mg.gauss_seidel(lv.gx, lv.gy, lv.gz, lv.inv_diag, lv.b, lv.x, nz, ny, nx, False)
 
     @property
     def nbytes(self) -> int:
         return sum(
-            sum(getattr(lv, n).nbytes for n in ("gx", "gy", "gz", "diag", "r", "x", "b"))
+            sum(
+                getattr(lv, n).nbytes for n in ("gx", "gy", "gz", "diag", "inv_diag", "r", "x", "b")
+            )
             for lv in self.levels
         )
 
@@ -168,10 +181,19 @@ class Solution:
     converged: bool
 
 
-def boundary_currents(faces: Faces, v: np.ndarray, v_bottom: float) -> tuple[float, float]:
-    """(current entering at the bottom plane, current leaving at the top plane) in A."""
-    i_in = float((faces.gz_bottom * (v_bottom - v[0])).sum())
-    i_out = float((faces.gz[-1] * v[-1]).sum())
+def _plane_faces(lv: _Level, k: int) -> np.ndarray:
+    """z-faces of plane k of a level as [ny, nx] float64 (k = 0: bottom Dirichlet faces,
+    k = nz: top Dirichlet faces)."""
+    nz, ny, nx = lv.shape
+    return lv.gz.reshape(nz + 2, ny, nx)[k].astype(np.float64)
+
+
+def _boundary_currents(lv: _Level, v: np.ndarray, v_bottom: float) -> tuple[float, float]:
+    """(current entering at the bottom plane, current leaving at the top plane) in A;
+    ``v`` is the [nz, ny, nx] cell potential."""
+    nz = lv.shape[0]
+    i_in = float((_plane_faces(lv, 0) * (v_bottom - v[0])).sum())
+    i_out = float((_plane_faces(lv, nz) * v[-1]).sum())
     return i_in, i_out
 
 
@@ -191,49 +213,55 @@ def solve(
     """
     faces.validate()
     pre = MultigridPreconditioner(faces)
-    lv = pre.levels[0]
+    # CG uses the preconditioner's single-precision faces as its operator: rounding
+    # perturbs each conductance by < 6e-8 relative, which bounds the relative change of
+    # the current (a variational quantity) by the same, far below rtol; the vectors and
+    # sums of CG stay in double precision.
+    lv = _Level(*(getattr(pre.levels[0], n) for n in ("gx", "gy", "gz")), pre.levels[0].shape)
     nz, ny, nx = lv.shape
     size = lv.gx.size
     b = np.zeros(size)
-    lv.cells(b)[0] = faces.gz_bottom * v_bottom
+    lv.cells(b)[0] = _plane_faces(lv, 0) * v_bottom
     x = np.zeros(size)
     zc = (np.arange(nz) + 0.5) / nz
     lv.cells(x)[:] = (v_bottom * (1 - zc))[:, None, None]
     has_faces = lv.cells(lv.diag) != 1.0
     lv.cells(x)[:] *= has_faces  # an isolated cell stays at 0 (its row is the identity)
+    plane = ny * nx
     r = np.zeros(size)
     mg.residual(lv.gx, lv.gy, lv.gz, lv.diag, b, x, nz, ny, nx, r)
     b_norm = float(np.linalg.norm(b)) or 1.0
-    zvec = np.zeros(size)
+    zvec = np.empty(size)
     pre.apply(r, zvec)
-    p = zvec.copy()
-    ap = np.zeros(size)
-    rz = float(np.dot(r, zvec))
+    p = np.empty(size)
+    mg.copy_cells(zvec, p, nz, plane)
+    ap = np.empty(size)
+    rz = mg.dot(r, zvec, nz, plane)
     it = 0
-    rel = float(np.linalg.norm(r)) / b_norm
+    rel = float(np.sqrt(mg.dot(r, r, nz, plane))) / b_norm
     converged = False
     while it < max_iter:
         if rel <= rtol:
-            i_in, i_out = boundary_currents(faces, lv.cells(x), v_bottom)
+            i_in, i_out = _boundary_currents(lv, lv.cells(x), v_bottom)
             imbalance = abs(i_in - i_out) / abs(i_in) if i_in != 0 else 0.0
             if imbalance <= balance_tol:
                 converged = True
                 break
         mg.matvec(lv.gx, lv.gy, lv.gz, lv.diag, p, nz, ny, nx, ap)
-        pap = float(np.dot(p, ap))
+        pap = mg.dot(p, ap, nz, plane)
         if pap <= 0.0:
             break
-        alpha = rz / pap
-        x += alpha * p
-        r -= alpha * ap
+        rel = float(np.sqrt(mg.cg_update(x, r, p, ap, rz / pap, nz, plane))) / b_norm
         it += 1
-        rel = float(np.linalg.norm(r)) / b_norm
+        if rel < 1e-15:  # at round-off: nothing left to gain
+            break
         pre.apply(r, zvec)
-        rz_new = float(np.dot(r, zvec))
-        p *= rz_new / rz
-        p += zvec
+        rz_new = mg.dot(r, zvec, nz, plane)
+        if rz_new <= 0.0:
+            break
+        mg.cg_direction(p, zvec, rz_new / rz, nz, plane)
         rz = rz_new
     potential = lv.cells(x).copy()
-    i_in, i_out = boundary_currents(faces, potential, v_bottom)
+    i_in, i_out = _boundary_currents(lv, potential, v_bottom)
     imbalance = abs(i_in - i_out) / abs(i_in) if i_in != 0 else 0.0
     return Solution(potential, i_in, i_out, it, rel, imbalance, converged)
