@@ -13,16 +13,35 @@ voxel (sigma = 0) has no conducting faces.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from kmc.transport._solver import Faces
 
 
-def _series(a: np.ndarray, b: np.ndarray, r_area: np.ndarray | float, h: float) -> np.ndarray:
-    """Conductance of two half-voxels (conductivities a, b) and r_area in series (S)."""
-    with np.errstate(divide="ignore"):
-        inv = 1.0 / (2.0 * a * h) + 1.0 / (2.0 * b * h) + np.asarray(r_area) / h**2
-        g = np.where((a > 0) & (b > 0), 1.0 / inv, 0.0)
-    return g
+@njit(inline="always", cache=True)
+def _face(a, b, r, h):
+    if a <= 0.0 or b <= 0.0:
+        return 0.0
+    return 1.0 / (1.0 / (2.0 * a * h) + 1.0 / (2.0 * b * h) + r / (h * h))
+
+
+@njit(parallel=True, cache=True)
+def _faces_kernel(s, rx, ry, rz, r_top, h, gx, gy, gz):
+    nz, ny, nx = s.shape
+    for z in prange(nz):
+        for y in range(ny):
+            yp = y + 1 if y < ny - 1 else 0
+            for x in range(nx):
+                xp = x + 1 if x < nx - 1 else 0
+                a = s[z, y, x]
+                gx[z, y, x] = _face(a, s[z, y, xp], rx[z, y, x], h)
+                gy[z, y, x] = _face(a, s[z, yp, x], ry[z, y, x], h)
+                if z < nz - 1:
+                    gz[z, y, x] = _face(a, s[z + 1, y, x], rz[z, y, x], h)
+                elif a > 0.0:
+                    gz[z, y, x] = 1.0 / (1.0 / (2.0 * a * h) + r_top[y, x] / (h * h))
+                else:
+                    gz[z, y, x] = 0.0
 
 
 def faces_from_conductivity(
@@ -43,7 +62,7 @@ def faces_from_conductivity(
         Voxel edge h (m).
     face_resistance : (rx, ry, rz), optional
         Area-specific resistance (ohm m^2) in series on each +x, +y, +z face, same shape
-        as sigma (rz[-1] is unused: see top_resistance).
+        as sigma (rz of the last plane is unused: see top_resistance).
     bottom_resistance, top_resistance : float or array [ny, nx]
         Area-specific resistance (ohm m^2) between the first/last voxel plane and the
         bottom/top Dirichlet plane.
@@ -58,19 +77,17 @@ def faces_from_conductivity(
     if spacing_m <= 0:
         raise ValueError(f"spacing_m = {spacing_m} must be positive")
     h = float(spacing_m)
+    s = np.ascontiguousarray(s)
     if face_resistance is None:
-        rx = ry = rz = np.zeros(s.shape)
+        zero = np.zeros((1, 1, 1))
+        rx = ry = rz = np.broadcast_to(zero, s.shape)
     else:
         rx, ry, rz = (np.asarray(r, dtype=np.float64).reshape(s.shape) for r in face_resistance)
-    gx = _series(s, np.roll(s, -1, axis=2), rx, h)
-    gy = _series(s, np.roll(s, -1, axis=1), ry, h)
-    gz = np.empty_like(s)
-    gz[:-1] = _series(s[:-1], s[1:], rz[:-1], h)
-    gz[-1] = _half(s[-1], top_resistance, h)
-    return Faces(gx, gy, gz, _half(s[0], bottom_resistance, h))
-
-
-def _half(sigma_plane: np.ndarray, r_area, h: float) -> np.ndarray:
+    plane = s.shape[1:]
+    r_top = np.broadcast_to(np.asarray(top_resistance, dtype=np.float64), plane)
+    r_bottom = np.broadcast_to(np.asarray(bottom_resistance, dtype=np.float64), plane)
+    gx, gy, gz = (np.empty(s.shape) for _ in range(3))
+    _faces_kernel(s, rx, ry, rz, r_top, h, gx, gy, gz)
     with np.errstate(divide="ignore"):
-        inv = 1.0 / (2.0 * sigma_plane * h) + np.asarray(r_area) / h**2
-        return np.where(sigma_plane > 0, 1.0 / inv, 0.0)
+        gzb = np.where(s[0] > 0, 1.0 / (1.0 / (2.0 * s[0] * h) + r_bottom / h**2), 0.0)
+    return Faces(gx, gy, gz, gzb)

@@ -9,8 +9,8 @@ import scipy.ndimage as ndi
 def label_periodic(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """Face-connected clusters of ``mask`` [nz, ny, nx], periodic in x and y (not z).
 
-    Returns (labels, n) with labels 1..n (0 outside the mask), numbered in order of
-    first appearance so the result does not depend on scipy's internal numbering.
+    Returns (labels, n) with labels 1..n (0 outside the mask), numbered in raster order
+    of each cluster's first voxel.
     """
     labels, n = ndi.label(mask)
     if n == 0:
@@ -23,36 +23,32 @@ def label_periodic(mask: np.ndarray) -> tuple[np.ndarray, int]:
             a = parent[a]
         return a
 
-    for a_face, b_face in (
-        (labels[:, :, 0], labels[:, :, -1]),
-        (labels[:, 0, :], labels[:, -1, :]),
-    ):
+    faces = ((labels[:, :, 0], labels[:, :, -1]), (labels[:, 0, :], labels[:, -1, :]))
+    for a_face, b_face in faces:
         both = (a_face > 0) & (b_face > 0)
-        for a, b in set(zip(a_face[both].tolist(), b_face[both].tolist(), strict=True)):
+        pairs = np.unique(np.stack([a_face[both], b_face[both]], axis=1), axis=0)
+        for a, b in pairs.tolist():
             ra, rb = find(a), find(b)
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
     roots = np.array([find(i) for i in range(n + 1)])
-    merged = roots[labels]
-    _, first = np.unique(merged.ravel(), return_index=True)
-    order = np.argsort(first)
-    uniq = np.unique(merged.ravel())[order]
-    remap = np.zeros(uniq.max() + 1, dtype=np.int64)
-    k = 0
-    for u in uniq:
-        if u == 0:
-            continue
-        k += 1
-        remap[u] = k
-    return remap[merged], k
+    # scipy numbers clusters in raster order of first appearance, so the smallest label
+    # of a merged cluster (its root) is the one that appears first: renumbering the
+    # roots in increasing order keeps raster order
+    uniq = np.unique(roots[1:])
+    remap = np.zeros(n + 1, dtype=labels.dtype)
+    remap[uniq] = np.arange(1, uniq.size + 1, dtype=labels.dtype)
+    return remap[roots][labels], int(uniq.size)
 
 
 def spanning_mask(mask: np.ndarray) -> np.ndarray:
     """Voxels of ``mask`` in clusters touching both the first and the last z plane."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.all():
+        return mask.copy()
     labels, n = label_periodic(mask)
-    if n == 0:
-        return np.zeros_like(mask, dtype=bool)
-    bottom = np.unique(labels[0])
-    top = np.unique(labels[-1])
-    keep = np.intersect1d(bottom[bottom > 0], top[top > 0])
-    return np.isin(labels, keep)
+    keep = np.zeros(n + 1, dtype=bool)
+    if n:
+        both = np.intersect1d(np.unique(labels[0]), np.unique(labels[-1]))
+        keep[both[both > 0]] = True
+    return keep[labels]
