@@ -4,6 +4,7 @@ from kmc._version import __version__
 from kmc.config import ConfigError, RunConfig, load_config, parse_config
 from kmc.engine import LatticeEngine
 from kmc.model import Model
+from kmc.runfile import Run, open
 from kmc.simulation import RunError, RunSummary, run_simulation
 
 __all__ = [
@@ -11,10 +12,12 @@ __all__ = [
     "LatticeEngine",
     "Model",
     "RunConfig",
+    "Run",
     "RunError",
     "RunSummary",
     "__version__",
     "load_config",
+    "open",
     "parse_config",
     "run_simulation",
 ]

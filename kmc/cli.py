@@ -125,6 +125,83 @@ def analyze(runs, snapshot, as_json, compare_, transport) -> None:
         sys.exit(3)
 
 
+@main.command()
+@click.argument("run_path", metavar="RUN.h5", type=click.Path(dir_okay=False))
+@click.argument(
+    "kind",
+    type=click.Choice(
+        ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
+         "current-map", "nyquist"]
+    ),
+)  # fmt: skip
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="FIG.png, .pdf or .svg")  # fmt: skip
+@click.option("--snapshot", type=int, default=-1, show_default=True)
+@click.option("--species", multiple=True, help="Species to show (repeatable; default all).")
+@click.option("--electrode", type=click.Choice(["cathode", "anode"]), default="cathode")
+@click.option("--compare", "compare_path", type=click.Path(dir_okay=False), default=None,
+              help="nyquist: overlay this run (e.g. the pristine cell).")  # fmt: skip
+def plot(run_path, kind, output, snapshot, species, electrode, compare_path) -> None:
+    """Draw a figure of RUN.h5 (headless; format from the output suffix)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import kmc
+    from kmc import plot as kplot
+    from kmc.io import RunFileError
+
+    if not output.lower().endswith((".png", ".pdf", ".svg")):
+        _fail(f"-o {output}: the figure must end in .png, .pdf or .svg")
+    try:
+        run = kmc.open(run_path)
+        sp = list(species) or None
+        if kind == "cross-section":
+            ax = kplot.cross_section(run, snapshot=snapshot, species=sp)
+        elif kind == "top-view":
+            ax = kplot.top_view(run, snapshot=snapshot, electrode=electrode)
+        elif kind == "height-map":
+            ax = kplot.height_map(run, snapshot=snapshot, electrode=electrode)
+        elif kind == "profile":
+            ax = kplot.profile(run, snapshot=snapshot)
+        elif kind == "timeseries":
+            ax = kplot.timeseries(run)[0]
+        elif kind == "montage":
+            ax = kplot.montage(run)[0]
+        elif kind == "current-map":
+            ax = kplot.current_map(run, snapshot=snapshot)
+        else:
+            other = kmc.open(compare_path) if compare_path else None
+            ax = kplot.nyquist(run, snapshot=snapshot, compare=other)
+        ax.figure.savefig(output, dpi=150)
+        plt.close(ax.figure)
+    except (RunFileError, ValueError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.group()
+def export() -> None:
+    """Export run data to other tools."""
+
+
+@export.command("xdmf")
+@click.argument("run_path", metavar="RUN.h5", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Default: RUN.xdmf beside the run file.")  # fmt: skip
+def export_xdmf(run_path, output) -> None:
+    """Write an XDMF file that ParaView/VisIt open to show the 3D snapshots."""
+    from kmc.io import RunFileError
+    from kmc.xdmf import write_xdmf
+
+    try:
+        out = write_xdmf(run_path, output)
+    except RunFileError as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {out}", err=True)
+
+
 @main.group()
 def config() -> None:
     """Work with config files."""

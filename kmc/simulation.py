@@ -147,7 +147,11 @@ def run_simulation(
                 )
             run = _Run.start(config, config_text, model, part, seed, cmd)
         run.advance(stop, progress)
-        return run.finish(final)
+        summary = run.finish(final)
+    from kmc.xdmf import write_xdmf
+
+    write_xdmf(final)  # ParaView sidecar, rewritten from the finished file
+    return summary
 
 
 class _Run:

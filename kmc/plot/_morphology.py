@@ -1,0 +1,161 @@
+"""Morphology figures: cross-section, top view, height map, profile, montage."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from kmc import phases
+from kmc.observables import film_metrics
+from kmc.plot._style import add_scale_bar, length_unit, nice_length, phase_legend, phase_rgb
+from kmc.runfile import Run
+
+
+def _axes(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    return ax
+
+
+def _species_indices(run: Run, species) -> list[int]:
+    names = run.species_names
+    if species is None:
+        return list(range(len(names)))
+    out = []
+    for s in species:
+        if s not in names:
+            raise ValueError(f"unknown species {s!r}; the run has {names}")
+        out.append(names.index(s))
+    return out
+
+
+def cross_section(run: Run, ax=None, *, snapshot: int = -1, y: int | None = None,
+                  species=None, legend: bool = True):  # fmt: skip
+    """Vertical x-z slice at ``y`` (default: middle): phases and species, scale bar.
+
+    The simulated counterpart of a cross-section SEM image. Returns the Axes.
+    """
+    ax = _axes(ax)
+    snap = run.snapshot(snapshot)
+    nz, ny, nx = snap.phase.shape
+    y = ny // 2 if y is None else y
+    if not 0 <= y < ny:
+        raise ValueError(f"y = {y} outside the lattice (0..{ny - 1})")
+    show = _species_indices(run, species)
+    rgb = phase_rgb(snap.phase[:, y, :], snap.species[:, y, :], show)
+    a = run.spacing_m
+    scale, unit = length_unit(max(nx, nz) * a)
+    ax.imshow(rgb, origin="lower", extent=(0, nx * a * scale, 0, nz * a * scale),
+              interpolation="nearest")  # fmt: skip
+    ax.set_xlabel(f"x ({unit})")
+    ax.set_ylabel(f"z ({unit})")
+    ax.set_title(f"cross-section at y = {y * a * scale:.3g} {unit}, t = {snap.time_s:.4g} s")
+    add_scale_bar(ax, nice_length(nx * a * scale), unit)
+    if legend:
+        names = run.species_names
+        phase_legend(ax, np.unique(snap.phase[:, y, :]), {s: names[s] for s in show})
+    return ax
+
+
+def _first_layer(run: Run, electrode: str) -> int:
+    t = run.config.boundaries.electrode_thickness_sites
+    e = phases.ELECTRODES.index(electrode)
+    end = run.model.electrode_end[e]
+    if end < 0:
+        raise ValueError(f"the run has no {electrode}")
+    return t if end == 0 else run.shape_zyx[0] - t - 1
+
+
+def top_view(run: Run, ax=None, *, snapshot: int = -1, electrode: str = "cathode",
+             legend: bool = True):  # fmt: skip
+    """The first plane off an electrode, seen from the membrane: coverage and gaps."""
+    ax = _axes(ax)
+    snap = run.snapshot(snapshot)
+    z = _first_layer(run, electrode)
+    nz, ny, nx = snap.phase.shape
+    layer = snap.phase[z]
+    a = run.spacing_m
+    scale, unit = length_unit(max(nx, ny) * a)
+    ax.imshow(phase_rgb(layer), origin="lower", extent=(0, nx * a * scale, 0, ny * a * scale),
+              interpolation="nearest")  # fmt: skip
+    dep = phases.DEPOSIT_PHASE[phases.ELECTRODES.index(electrode)]
+    ax.set_xlabel(f"x ({unit})")
+    ax.set_ylabel(f"y ({unit})")
+    ax.set_title(f"{electrode} face: coverage {np.mean(layer == dep):.1%}, "
+                 f"gaps {np.mean(layer == phases.VOID):.1%}")  # fmt: skip
+    add_scale_bar(ax, nice_length(nx * a * scale), unit)
+    if legend:
+        phase_legend(ax, np.unique(layer))
+    return ax
+
+
+def height_map(run: Run, ax=None, *, snapshot: int = -1, electrode: str = "cathode"):
+    """Deposit height over an electrode (perceptually uniform map); RMS roughness in
+    the title. The simulated counterpart of an AFM image."""
+    ax = _axes(ax)
+    snap = run.snapshot(snapshot)
+    e = phases.ELECTRODES.index(electrode)
+    end = run.model.electrode_end[e]
+    if end < 0:
+        raise ValueError(f"the run has no {electrode}")
+    mask = snap.phase == phases.DEPOSIT_PHASE[e]
+    nz, ny, nx = mask.shape
+    t = run.config.boundaries.electrode_thickness_sites
+    has = mask.any(axis=0)
+    if end == 0:
+        height = np.where(has, nz - 1 - np.argmax(mask[::-1], axis=0) - t + 1, 0)
+    else:
+        height = np.where(has, nz - t - np.argmax(mask, axis=0), 0)
+    a = run.spacing_m
+    hscale, hunit = length_unit(max(height.max(), 1) * a)
+    h = height * a * hscale
+    scale, unit = length_unit(max(nx, ny) * a)
+    im = ax.imshow(h, origin="lower", cmap="viridis",
+                   extent=(0, nx * a * scale, 0, ny * a * scale))  # fmt: skip
+    ax.figure.colorbar(im, ax=ax, label=f"film height ({hunit})")
+    ax.set_xlabel(f"x ({unit})")
+    ax.set_ylabel(f"y ({unit})")
+    rms = float(np.sqrt(np.mean((h - h.mean()) ** 2)))
+    ax.set_title(f"{electrode} film: mean {h.mean():.3g} {hunit}, RMS roughness {rms:.3g} {hunit}")
+    return ax
+
+
+def profile(run: Run, ax=None, *, snapshot: int = -1):
+    """Deposit (PT, sulfur) fraction of each plane along z for both electrodes: the
+    simulated counterpart of an EDS line scan across the cell."""
+    ax = _axes(ax)
+    snap = run.snapshot(snapshot)
+    nz = snap.phase.shape[0]
+    a = run.spacing_m
+    scale, unit = length_unit(nz * a)
+    z = (np.arange(nz) + 0.5) * a * scale
+    from kmc.plot._style import PHASE_COLORS, PHASE_LABELS
+
+    for code in phases.DEPOSIT_PHASE:
+        frac = (snap.phase == code).mean(axis=(1, 2))
+        ax.plot(z, frac, color=PHASE_COLORS[int(code)], label=PHASE_LABELS[int(code)])
+    ax.set_xlabel(f"z ({unit})")
+    ax.set_ylabel("PT (sulfur) fraction of sites (1)")
+    ax.set_title(f"deposit profile, t = {snap.time_s:.4g} s")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    return ax
+
+
+def montage(run: Run, snapshots=None, *, y: int | None = None, fig=None):
+    """Cross-sections at several snapshots side by side; returns the array of Axes."""
+    if snapshots is None:
+        n = run.n_snapshots
+        snapshots = sorted(set(np.linspace(0, n - 1, min(n, 4)).round().astype(int).tolist()))
+    if fig is None:
+        fig = plt.figure(figsize=(3.2 * len(snapshots), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(snapshots), squeeze=False)[0]
+    for ax, i in zip(axes, snapshots, strict=True):
+        cross_section(run, ax, snapshot=i, y=y, legend=False)
+        ax.set_title(f"t = {run.snapshot(i).time_s:.3g} s", fontsize=9)
+    return axes
+
+
+def film_summary(run: Run, snapshot: int = -1) -> dict:
+    """Film metrics of a snapshot (same definitions as the time series)."""
+    return film_metrics(run.snapshot(snapshot).phase, run.model)

@@ -1,0 +1,110 @@
+"""Figures render headless with units; XDMF sidecar is valid; bad input is named."""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mpimg  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from conftest import make_config_text  # noqa: E402
+
+import kmc  # noqa: E402
+from kmc import plot as kplot  # noqa: E402
+
+KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
+         "current-map", "nyquist"]  # fmt: skip
+
+
+def _kmc(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("plot")
+    cfg = d / "run.toml"
+    text = make_config_text(shape="[16, 12, 24]", top="anode", duration=4.0, sample=0.5, snap=2)
+    text = text.replace("reservoir_occupancy = 0.1", "").replace(
+        "occupancy = 0.1", "occupancy = 0.3"
+    )
+    cfg.write_text(text)
+    out = d / "run.h5"
+    assert _kmc("run", cfg, "-o", out, "--progress", "off").returncode == 0
+    assert _kmc("analyze", out).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_a_non_blank_png(run_file, tmp_path, kind):
+    out = tmp_path / f"{kind}.png"
+    res = _kmc("plot", run_file, kind, "-o", out)
+    assert res.returncode == 0, res.stderr
+    img = mpimg.imread(out)
+    assert img.ndim == 3 and img[..., :3].std() > 0.02  # not blank
+
+
+@pytest.mark.parametrize("kind", ["cross-section", "top-view", "height-map", "profile",
+                                  "current-map"])  # fmt: skip
+def test_axes_carry_units(run_file, kind):
+    run = kmc.open(run_file)
+    fn = kplot.KINDS[kind]
+    ax = fn(run)
+    for label in (ax.get_xlabel(), ax.get_ylabel()):
+        assert "(" in label and label.endswith(")"), label
+    plt.close(ax.figure)
+    axes = kplot.timeseries(run)
+    assert axes[-1].get_xlabel() == "time (s)"
+    assert all("(" in a.get_ylabel() for a in axes)
+    plt.close(axes[0].figure)
+
+
+def test_pdf_and_svg(run_file, tmp_path):
+    pdf, svg = tmp_path / "x.pdf", tmp_path / "x.svg"
+    assert _kmc("plot", run_file, "cross-section", "-o", pdf).returncode == 0
+    assert _kmc("plot", run_file, "profile", "-o", svg).returncode == 0
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+
+
+def test_xdmf_sidecar_names_existing_datasets(run_file, tmp_path):
+    xdmf = run_file.with_suffix(".xdmf")
+    assert xdmf.exists()  # written with the run
+    other = tmp_path / "elsewhere" / "view.xdmf"
+    other.parent.mkdir()
+    assert _kmc("export", "xdmf", run_file, "-o", other).returncode == 0
+    for path in (xdmf, other):
+        root = ET.parse(path).getroot()
+        items = [d for d in root.iter("DataItem") if d.get("Format") == "HDF"]
+        assert items
+        with h5py.File(run_file) as f:
+            n_frames = f["particles/lattice/phase/value"].shape[0]
+            grids = [g for g in root.iter("Grid") if g.get("GridType") == "Uniform"]
+            assert len(grids) == n_frames
+            for d in items:
+                file_part, dataset = d.text.strip().split(":")
+                assert (path.parent / file_part).resolve() == run_file.resolve()
+                ds = f[dataset]
+                assert tuple(int(v) for v in d.get("Dimensions").split()) == ds.shape
+                assert d.get("NumberType") == "UChar" and ds.dtype == np.uint8
+
+
+def test_bad_input_is_named(run_file, tmp_path):
+    res = _kmc("plot", run_file, "sideways", "-o", tmp_path / "x.png")
+    assert res.returncode == 2 and "sideways" in res.stderr
+    res = _kmc("plot", run_file, "cross-section", "--snapshot", "99", "-o", tmp_path / "x.png")
+    assert res.returncode == 2 and "snapshot 99 out of range" in res.stderr
+    res = _kmc("plot", run_file, "current-map", "--snapshot", "0", "-o", tmp_path / "x.png")
+    assert res.returncode == 2 and "kmc analyze" in res.stderr
+    res = _kmc("plot", run_file, "cross-section", "--species", "ghost", "-o", tmp_path / "x.png")
+    assert res.returncode == 2 and "unknown species 'ghost'" in res.stderr
+    res = _kmc("plot", run_file, "profile", "-o", tmp_path / "x.jpg")
+    assert res.returncode == 2 and ".png, .pdf or .svg" in res.stderr
+    assert "Traceback" not in res.stderr
