@@ -203,6 +203,151 @@ def export_xdmf(run_path, output) -> None:
 
 
 @main.group()
+def sweep() -> None:
+    """Parameter sweeps on a local pool, a Dask cluster or Slurm."""
+
+
+def _load_sweep(path):
+    from kmc.config import ConfigError
+    from kmc.sweeps import load_sweep, plan
+
+    try:
+        spec, base, sweep_path = load_sweep(path)
+        return spec, plan(spec, base), sweep_path
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@sweep.command("plan")
+@click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+def sweep_plan(sweep_path) -> None:
+    """List the points (index, id, parameter values, seed) without running them."""
+    from kmc.sweeps._spec import validate_point
+
+    spec, points, _ = _load_sweep(sweep_path)
+    for p in points:
+        values = ", ".join(f"{k} = {v!r}" for k, v in p.values.items())
+        bad = " [INVALID CONFIG]" if validate_point(p) else ""
+        click.echo(f"{p.index:5d}  {p.ident}  replica {p.replica}  seed {p.seed}  {values}{bad}")
+    click.echo(f"{len(points)} points", err=True)
+
+
+def _report(statuses) -> None:
+    failed = [s for s in statuses if s["status"] != "complete"]
+    click.echo(f"{len(statuses) - len(failed)} complete, {len(failed)} failed", err=True)
+    for s in failed:
+        lines = (s["error"] or "unknown error").splitlines()
+        click.echo(f"  {s['name']}: {lines[0]}", err=True)
+        for line in lines[1:6]:
+            click.echo(f"    {line}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@sweep.command("run")
+@click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Local pool size (default: number of cores).")  # fmt: skip
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler.")
+@click.option("--slurm", is_flag=True, help="Start workers as Slurm jobs (dask-jobqueue).")
+@click.option("--queue", default=None)
+@click.option("--account", default=None)
+@click.option("--walltime", default=None)
+@click.option("--memory", default=None)
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Slurm jobs to start.")
+@click.option("--progress", type=click.Choice(["auto", "bar", "log", "off"]), default="auto")
+def sweep_run(sweep_path, directory, workers, scheduler, slurm, queue, account, walltime,
+              memory, jobs, progress) -> None:  # fmt: skip
+    """Run every point of SWEEP.toml into DIR (skips complete points, resumes partial ones).
+
+    Exit status 1 when some points failed (see DIR/sweep.log and `kmc sweep collect`).
+    """
+    from pathlib import Path
+
+    from kmc.sweeps import run_sweep
+
+    spec, points, _ = _load_sweep(sweep_path)
+    if scheduler and slurm:
+        _fail("--scheduler and --slurm exclude each other")
+    slurm_opts = None
+    if slurm:
+        c = spec.cluster.model_dump()
+        for k, v in (("queue", queue), ("account", account), ("walltime", walltime),
+                     ("memory", memory), ("jobs", jobs)):  # fmt: skip
+            if v is not None:
+                c[k] = v
+        slurm_opts = c
+    statuses = run_sweep(
+        Path(directory), spec, points, workers=workers, scheduler=scheduler, slurm=slurm_opts,
+        progress=progress,
+    )  # fmt: skip
+    _report(statuses)
+
+
+@sweep.command("run-point")
+@click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+@click.option("--index", type=int, required=True, help="Point index (as in `kmc sweep plan`).")
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
+def sweep_run_point(sweep_path, index, directory) -> None:
+    """Run one point (what each Slurm array task does)."""
+    from pathlib import Path
+
+    from kmc.sweeps import prepare, run_point
+    from kmc.sweeps._runner import _log_line, point_record
+    from kmc.sweeps._spec import validate_point
+
+    spec, points, _ = _load_sweep(sweep_path)
+    if not 0 <= index < len(points):
+        _fail(f"--index {index} out of range: the sweep has points 0..{len(points) - 1}")
+    d = Path(directory)
+    prepare(d, spec, points)
+    p = points[index]
+    err = validate_point(p)
+    if err:
+        status = {"index": index, "name": p.name, "status": "failed", "error": err,
+                  "wall_seconds": 0.0}  # fmt: skip
+        (d / f"{p.name}.status.json").write_text(__import__("json").dumps(status))
+    else:
+        status = run_point(str(d), point_record(p), spec.sweep.analyze)
+    _log_line(d, status)
+    _report([status])
+
+
+@sweep.command("emit-slurm")
+@click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
+def sweep_emit_slurm(sweep_path, directory) -> None:
+    """Write DIR/manifest.json, the point configs and an sbatch job-array script."""
+    from pathlib import Path
+
+    from kmc.sweeps import emit_slurm
+
+    spec, points, path = _load_sweep(sweep_path)
+    script = emit_slurm(Path(directory), path, spec, points)
+    click.echo(f"wrote {script}; submit with: sbatch {script}", err=True)
+
+
+@sweep.command("collect")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+def sweep_collect(directory) -> None:
+    """Build DIR/results.csv and DIR/results.h5 from the points' outputs."""
+    from pathlib import Path
+
+    from kmc.sweeps import collect
+
+    try:
+        rows = collect(Path(directory))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    n_ok = sum(r["status"] == "complete" for r in rows)
+    click.echo(f"{n_ok}/{len(rows)} complete; wrote {directory}/results.csv and results.h5",
+               err=True)  # fmt: skip
+    if n_ok < len(rows):
+        sys.exit(1)
+
+
+@main.group()
 def config() -> None:
     """Work with config files."""
 

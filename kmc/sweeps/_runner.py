@@ -1,0 +1,277 @@
+"""Running sweep points on a local pool, a Dask cluster or Slurm; collecting results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from kmc.sweeps import _toml
+from kmc.sweeps._spec import Point, SweepFile, validate_point
+
+log = logging.getLogger("kmc")
+
+THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def point_record(p: Point) -> dict:
+    return {"index": p.index, "ident": p.ident, "name": p.name, "values": p.values,
+            "replica": p.replica, "seed": p.seed}  # fmt: skip
+
+
+def prepare(directory: Path, spec: SweepFile, points: list[Point]) -> None:
+    """Write the manifest and each point's resolved config (idempotent)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = {"analyze": spec.sweep.analyze, "points": [point_record(p) for p in points]}
+    _atomic_write(directory / "manifest.json", json.dumps(manifest, indent=1))
+    for p in points:
+        path = directory / f"{p.name}.toml"
+        text = _toml.dumps(p.config)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            _atomic_write(path, text)
+
+
+def pin_threads() -> None:
+    """One thread per worker process: no oversubscription of cores."""
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+
+
+def run_point(directory: str, record: dict, analyze: bool) -> dict:
+    """Run (or resume, or skip when complete) one point; never raises.
+
+    Returns and stores ``<name>.status.json``: status 'complete' or 'failed' with the
+    error. Works in any process: local pool, Dask worker, Slurm array task.
+    """
+    import numba
+
+    numba.set_num_threads(1)
+    from kmc.config import ConfigError, load_config
+    from kmc.simulation import run_simulation
+
+    d = Path(directory)
+    name = record["name"]
+    out = d / f"{name}.h5"
+    status_path = d / f"{name}.status.json"
+    status = {"index": record["index"], "name": name, "status": "failed", "error": "",
+              "wall_seconds": 0.0, "host": os.uname().nodename}  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        if out.exists() and status_path.exists():
+            old = json.loads(status_path.read_text(encoding="utf-8"))
+            if old.get("status") == "complete":
+                return old
+        cfg, text = load_config(d / f"{name}.toml")
+        partial = Path(str(out) + ".partial")
+        run_simulation(
+            cfg, text, out, seed=record["seed"], resume=partial.exists(),
+            overwrite=not partial.exists(), progress="off",
+            command_line=["kmc", "sweep", "run-point", name],
+        )  # fmt: skip
+        if analyze:
+            from kmc import analysis
+            from kmc.transport._params import load_transport_parameters
+
+            result, summary = analysis.analyze_run(out, load_transport_parameters())
+            analysis.write_analysis(out, result, summary)
+        status["status"] = "complete"
+    except ConfigError as exc:
+        status["error"] = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a failing point must not stop the sweep
+        status["error"] = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
+    status["wall_seconds"] = time.perf_counter() - t0
+    _atomic_write(status_path, json.dumps(status, indent=1))
+    return status
+
+
+def _log_line(directory: Path, status: dict) -> None:
+    with open(directory / "sweep.log", "a", encoding="utf-8") as fh:
+        first = " | ".join(status["error"].splitlines()[:3]) if status["error"] else ""
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {status['name']} {status['status']} "
+                 f"{status['wall_seconds']:.1f}s {first}\n")  # fmt: skip
+
+
+def run_sweep(
+    directory: Path, spec: SweepFile, points: list[Point], *, workers: int | None = None,
+    scheduler: str | None = None, slurm: dict | None = None, progress: str = "auto",
+) -> list[dict]:  # fmt: skip
+    """Run every point not yet complete; returns the status of every point."""
+    from kmc.progress import Progress
+
+    prepare(directory, spec, points)
+    records = [point_record(p) for p in points]
+    invalid = {p.index: validate_point(p) for p in points}
+    statuses: dict[int, dict] = {}
+    todo = []
+    for rec in records:
+        err = invalid[rec["index"]]
+        if err:
+            st = {"index": rec["index"], "name": rec["name"], "status": "failed", "error": err,
+                  "wall_seconds": 0.0}  # fmt: skip
+            _atomic_write(directory / f"{rec['name']}.status.json", json.dumps(st, indent=1))
+            statuses[rec["index"]] = st
+            _log_line(directory, st)
+        else:
+            todo.append(rec)
+    bar = Progress(float(len(records)), progress)
+    done = len(statuses)
+    bar.update(done, done)
+    analyze = spec.sweep.analyze
+    for st in _execute(directory, todo, analyze, workers, scheduler, slurm):
+        statuses[st["index"]] = st
+        _log_line(directory, st)
+        done += 1
+        bar.update(done, done)
+    bar.close(done, done)
+    return [statuses[r["index"]] for r in records]
+
+
+def _execute(directory, todo, analyze, workers, scheduler, slurm):
+    d = str(directory)
+    if not todo:
+        return
+    if scheduler is None and slurm is None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        n = workers or os.cpu_count() or 1
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pin_threads) as ex:
+            futures = [ex.submit(run_point, d, rec, analyze) for rec in todo]
+            for fut in as_completed(futures):
+                yield fut.result()
+        return
+    from distributed import Client, as_completed
+
+    cluster = None
+    if slurm is not None:
+        from dask_jobqueue import SLURMCluster
+
+        cluster = SLURMCluster(
+            queue=slurm.get("queue"), account=slurm.get("account"),
+            walltime=slurm["walltime"], memory=slurm["memory"], cores=slurm["cores"],
+            processes=slurm["cores"], job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
+        )  # fmt: skip
+        cluster.scale(jobs=slurm["jobs"])
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = [client.submit(run_point, d, rec, analyze, pure=False) for rec in todo]
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+SLURM_TEMPLATE = """#!/bin/bash
+#SBATCH --job-name=kmc-sweep
+#SBATCH --array=0-{last}
+#SBATCH --time={walltime}
+#SBATCH --mem={memory}
+#SBATCH --cpus-per-task=1
+#SBATCH --output={directory}/slurm-%A_%a.out
+{extra}
+# one thread per task (no oversubscription); a shared kernel cache compiled once per job
+export NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export NUMBA_CACHE_DIR="${{NUMBA_CACHE_DIR:-$HOME/.cache/kmc-numba}}"
+kmc warmup
+kmc sweep run-point {sweep} --index "$SLURM_ARRAY_TASK_ID" -o {directory}
+"""
+
+
+def emit_slurm(directory: Path, sweep_path: Path, spec: SweepFile, points: list[Point]) -> Path:
+    """Write the manifest, the configs and an sbatch job-array script; returns its path."""
+    prepare(directory, spec, points)
+    c = spec.cluster
+    extra = "\n".join(
+        line for line in (
+            f"#SBATCH --partition={c.queue}" if c.queue else "",
+            f"#SBATCH --account={c.account}" if c.account else "",
+        ) if line
+    )  # fmt: skip
+    text = SLURM_TEMPLATE.format(
+        last=len(points) - 1, walltime=c.walltime, memory=c.memory, extra=extra,
+        directory=directory.resolve(), sweep=sweep_path.resolve(),
+    )  # fmt: skip
+    script = directory / "sweep.sbatch"
+    _atomic_write(script, text)
+    return script
+
+
+def collect(directory: Path) -> list[dict]:
+    """Results table of a sweep directory: inputs, status, wall time, key outputs.
+
+    Writes ``results.csv`` and ``results.h5`` in the directory and returns the rows.
+    """
+    import h5py
+
+    from kmc import io
+
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{directory}: no manifest.json (not a sweep directory)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    rows = []
+    for rec in manifest["points"]:
+        row = {"index": rec["index"], "name": rec["name"], "replica": rec["replica"],
+               "seed": rec["seed"]}  # fmt: skip
+        row.update({f"in:{k}": v for k, v in rec["values"].items()})
+        st_path = directory / f"{rec['name']}.status.json"
+        st = json.loads(st_path.read_text(encoding="utf-8")) if st_path.exists() else {}
+        row["status"] = st.get("status", "pending")
+        row["wall_seconds"] = st.get("wall_seconds", float("nan"))
+        row["error"] = " | ".join((st.get("error") or "").splitlines()[:3])
+        out = directory / f"{rec['name']}.h5"
+        if row["status"] == "complete" and out.exists():
+            try:
+                with io.open_h5(out) as f:
+                    obs = f["observables"]
+                    for name in ("film_thickness_mean", "film_thickness_max", "coverage",
+                                 "deposit_sites"):  # fmt: skip
+                        last = obs[name]["value"][-1]
+                        row[f"{name}_cathode"] = float(last[0])
+                        row[f"{name}_anode"] = float(last[1])
+                    row["time_s"] = float(obs["time"][-1])
+                    if "analysis" in f:
+                        g = f["analysis"][sorted(f["analysis"])[-1]]
+                        for k in ("membrane_resistance_ohm", "interfacial_resistance_ohm",
+                                  "effective_conductivity_S_per_cm", "short_circuit"):  # fmt: skip
+                            row[k] = (
+                                g.attrs[k].item() if hasattr(g.attrs[k], "item") else g.attrs[k]
+                            )
+            except io.RunFileError as exc:
+                row["status"], row["error"] = "failed", str(exc)
+        rows.append(row)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with open(directory / "results.csv.tmp", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    os.replace(directory / "results.csv.tmp", directory / "results.csv")
+    tmp = directory / "results.h5.tmp"
+    with h5py.File(tmp, "w") as f:
+        g = f.create_group("results")
+        for col in columns:
+            vals = [r.get(col, np.nan) for r in rows]
+            if all(isinstance(v, (int, float, bool, np.number)) for v in vals):
+                g[col.replace("/", "_")] = np.array(vals, dtype=float)
+            else:
+                g[col.replace("/", "_")] = np.array([str(v) for v in vals], dtype="S")
+    os.replace(tmp, directory / "results.h5")
+    return rows

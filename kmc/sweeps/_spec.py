@@ -1,0 +1,179 @@
+"""Sweep files: axes over dotted config paths, replicas, seeds, and point identities."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kmc.config import ConfigError, RunConfig, _format_validation_error
+
+_PATH_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Axis(_Strict):
+    path: str
+    """Dotted config path, list items by index: ``species[0].diffusivity_m2_per_s``."""
+    values: Annotated[list[Any], Field(min_length=1)]
+
+
+class Cluster(_Strict):
+    queue: str | None = None
+    account: str | None = None
+    walltime: str = "01:00:00"
+    memory: str = "4GB"
+    cores: Annotated[int, Field(ge=1)] = 1
+    jobs: Annotated[int, Field(ge=1)] = 1
+
+
+class Sweep(_Strict):
+    base: str | dict
+    """Path of the base config (relative to the sweep file) or the config inline."""
+    grid: list[Axis] = []
+    zip: list[Axis] = []
+    replicas: Annotated[int, Field(ge=1, le=100_000)] = 1
+    root_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    analyze: bool = False
+
+
+class SweepFile(_Strict):
+    sweep: Sweep
+    cluster: Cluster = Cluster()
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep. ``ident`` hashes the resolved config and the replica."""
+
+    index: int
+    ident: str
+    values: dict[str, Any]
+    replica: int
+    seed: int
+    config: dict = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"point_{self.ident}"
+
+
+def _split(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for part in path.split("."):
+        m = _PATH_PART.match(part)
+        if not m:
+            raise ValueError(f"malformed path component {part!r}")
+        out.append(m.group(1))
+        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return out
+
+
+def set_path(config: dict, path: str, value: Any) -> None:
+    """Set ``value`` at a dotted path that must already exist in ``config``."""
+    keys = _split(path)
+    node: Any = config
+    for depth, key in enumerate(keys):
+        where = path if depth == len(keys) - 1 else ".".join(map(str, keys[: depth + 1]))
+        if isinstance(key, int):
+            if not isinstance(node, list) or not 0 <= key < len(node):
+                raise KeyError(f"{path}: no list item [{key}] at {where!r}")
+        elif not isinstance(node, dict) or key not in node:
+            raise KeyError(f"{path}: the base config has no key {key!r}")
+        if depth == len(keys) - 1:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def canonical(config: dict) -> str:
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def point_seed(root_seed: int, ident: str, replica: int) -> int:
+    """Seed from the root seed and the point identity (SeedSequence spawn key), so adding,
+    removing or reordering points never changes another point's seed."""
+    key = (int(ident[:16], 16), replica)
+    state = np.random.SeedSequence(root_seed, spawn_key=key).generate_state(2, np.uint32)
+    return int((int(state[0]) << 31) | (int(state[1]) >> 1))
+
+
+def load_sweep(path: str | Path) -> tuple[SweepFile, dict, Path]:
+    """Parse a sweep file; returns (spec, base config dict, sweep file path)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such sweep file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, str(path))) from None
+    base = spec.sweep.base
+    if isinstance(base, str):
+        base_path = (path.parent / base).resolve()
+        try:
+            base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: sweep.base = {spec.sweep.base!r}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{base_path}: TOML syntax error: {exc}") from None
+    lengths = {len(a.values) for a in spec.sweep.zip}
+    if len(lengths) > 1:
+        sizes = {a.path: len(a.values) for a in spec.sweep.zip}
+        raise ConfigError(f"{path}: sweep.zip axes have different lengths {sizes}; they must match")
+    for kind, axes in (("grid", spec.sweep.grid), ("zip", spec.sweep.zip)):
+        for i, axis in enumerate(axes):
+            try:
+                set_path(copy.deepcopy(base), axis.path, axis.values[0])
+            except (KeyError, ValueError) as exc:
+                raise ConfigError(
+                    f"{path}: sweep.{kind}[{i}].path = {axis.path!r}: {exc}"
+                ) from None
+    return spec, base, path
+
+
+def plan(spec: SweepFile, base: dict) -> list[Point]:
+    """Every point: the grid's Cartesian product, crossed with the zipped axes, x replicas."""
+    s = spec.sweep
+    grid = [[(a.path, v) for v in a.values] for a in s.grid]
+    zipped = (
+        [list(zip(*[[(a.path, v) for v in a.values] for a in s.zip], strict=True))] if s.zip else []
+    )
+    combos = []
+    for g in itertools.product(*grid):
+        for z in zipped[0] if zipped else [()]:
+            combos.append(dict(list(g) + list(z)))
+    points = []
+    for values in combos:
+        cfg = copy.deepcopy(base)
+        for p, v in values.items():
+            set_path(cfg, p, v)
+        for r in range(s.replicas):
+            ident = hashlib.sha256(f"{canonical(cfg)}#replica={r}".encode()).hexdigest()[:16]
+            seed = point_seed(s.root_seed, ident, r)
+            points.append(Point(len(points), ident, values, r, seed, cfg))
+    return points
+
+
+def validate_point(point: Point) -> str | None:
+    """None when the point's config is valid, else the error message."""
+    try:
+        RunConfig.model_validate(point.config)
+    except ValidationError as exc:
+        return _format_validation_error(exc, point.name)
+    return None

@@ -1,0 +1,232 @@
+"""Sweeps: planning, seeds, local pool and Dask bitwise equal to `kmc run`, resume,
+failures, Slurm script, bad sweep files."""
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import assert_same_datasets
+
+from kmc.config import ConfigError
+from kmc.sweeps import load_sweep, plan
+
+BASE = """
+[lattice]
+shape = [10, 10, 16]
+spacing_m = 1e-8
+[boundaries]
+bottom = "cathode"
+top = "reservoir"
+[[species]]
+name = "monomer"
+diffusivity_m2_per_s = 1e-16
+initial_occupancy = 0.1
+reservoir_occupancy = 0.1
+reactions = [{ electrode = "cathode", rate_per_s = 5.0 }]
+[run]
+duration_s = 20.0
+sample_interval_s = 1.0
+snapshot_every_samples = 10
+"""
+
+SWEEP = """
+[sweep]
+base = "base.toml"
+replicas = 2
+root_seed = 11
+[[sweep.grid]]
+path = "species[0].reactions[0].rate_per_s"
+values = {rates}
+"""
+
+
+def _kmc(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True, **kw
+    )
+
+
+def _sweep(tmp_path, rates="[1.0, 50.0]", extra=""):
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP.format(rates=rates) + extra)
+    return path
+
+
+def _serial_reference(tmp_path, sweep_dir, name, seed):
+    ref = tmp_path / f"serial_{name}.h5"
+    res = _kmc("run", sweep_dir / f"{name}.toml", "-o", ref, "--seed", seed, "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    return ref
+
+
+def test_plan_identity_and_seeds_do_not_depend_on_other_points(tmp_path):
+    spec, base, _ = load_sweep(_sweep(tmp_path, "[1.0, 50.0]"))
+    a = {p.ident: p.seed for p in plan(spec, base)}
+    spec, base, _ = load_sweep(_sweep(tmp_path, "[7.0, 50.0, 1.0]"))
+    b = {p.ident: p.seed for p in plan(spec, base)}
+    assert len(a) == 4 and len(b) == 6
+    assert all(b[k] == v for k, v in a.items())  # same points, same seeds
+    res = _kmc("sweep", "plan", tmp_path / "sweep.toml")
+    assert res.returncode == 0 and res.stdout.count("replica") == 6
+
+
+def test_local_pool_matches_serial_runs_and_collect(tmp_path):
+    sweep = _sweep(tmp_path)
+    out = tmp_path / "out"
+    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "log")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    for rec in manifest["points"]:
+        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
+        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+    res = _kmc("sweep", "collect", out)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len(rows) == 4 and all(r["status"] == "complete" for r in rows)
+    assert "in:species[0].reactions[0].rate_per_s" in rows[0]
+    assert float(rows[0]["film_thickness_mean_cathode"]) >= 0
+    assert (out / "results.h5").exists()
+    # running again skips every complete point
+    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    assert res.returncode == 0 and "4 complete, 0 failed" in res.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dask_scheduler_and_workers_match_local(tmp_path):
+    pytest.importorskip("distributed")
+    sweep = _sweep(tmp_path, "[1.0]")
+    port = _free_port()
+    addr = f"tcp://127.0.0.1:{port}"
+    bindir = Path(sys.executable).parent
+    procs = [
+        subprocess.Popen([bindir / "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                          str(port), "--no-dashboard"], stderr=subprocess.DEVNULL),
+    ]  # fmt: skip
+    try:
+        time.sleep(2)
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [bindir / "dask", "worker", addr, "--nthreads", "1", "--host", "127.0.0.1",
+                 "--no-dashboard"], stderr=subprocess.DEVNULL,
+            ))  # fmt: skip
+        from distributed import Client
+
+        with Client(addr, timeout=60) as c:
+            c.wait_for_workers(2, timeout=60)
+        out = tmp_path / "dask_out"
+        res = _kmc("sweep", "run", sweep, "-o", out, "--scheduler", addr, "--progress", "off")
+        assert res.returncode == 0, res.stderr
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for rec in manifest["points"]:
+        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
+        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+
+
+def test_resume_after_killing_the_sweep(tmp_path):
+    slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
+    slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
+    (tmp_path / "base.toml").write_text(slow)  # ~2 s per point, the slab never fills
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SWEEP.format(rates="[1.0, 2.0]"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmc", "sweep", "run", str(sweep), "-o", str(out), "--workers",
+         "1", "--progress", "off"], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("*.status.json")):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p.name for p in out.glob("*.status.json")}
+    assert 1 <= len(done_before) < 4, "the sweep was not interrupted part-way"
+    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(list(out.glob("*.h5.partial"))) == 0
+    for rec in manifest["points"][:2]:
+        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
+        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+
+
+def test_failing_point_is_recorded_and_others_finish(tmp_path):
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text("""
+[sweep]
+base = "base.toml"
+[[sweep.grid]]
+path = "species[0].initial_occupancy"
+values = [0.1, 1.5]
+""")
+    out = tmp_path / "out"
+    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    assert res.returncode == 1
+    assert "1 complete, 1 failed" in res.stderr
+    assert "initial_occupancy = 1.5" in res.stderr
+    assert "failed" in (out / "sweep.log").read_text()
+    res = _kmc("sweep", "collect", out)
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert sorted(r["status"] for r in rows) == ["complete", "failed"]
+    assert any("initial_occupancy" in r["error"] for r in rows)
+
+
+def test_emit_slurm_and_run_point(tmp_path):
+    sweep = _sweep(tmp_path, "[1.0]", extra='\n[cluster]\nqueue = "short"\naccount = "lab"\n')
+    out = tmp_path / "slurm"
+    res = _kmc("sweep", "emit-slurm", sweep, "-o", out)
+    assert res.returncode == 0, res.stderr
+    script = (out / "sweep.sbatch").read_text()
+    assert "#SBATCH --array=0-1" in script
+    assert "#SBATCH --partition=short" in script and "#SBATCH --account=lab" in script
+    assert "export NUMBA_NUM_THREADS=1" in script and "kmc warmup" in script
+    assert "kmc sweep run-point" in script and '--index "$SLURM_ARRAY_TASK_ID"' in script
+    for i in range(2):
+        res = _kmc("sweep", "run-point", sweep, "--index", i, "-o", out)
+        assert res.returncode == 0, res.stderr
+    assert _kmc("sweep", "collect", out).returncode == 0
+    res = _kmc("sweep", "run-point", sweep, "--index", 5, "-o", out)
+    assert res.returncode == 2 and "out of range" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('[[sweep.grid]]\npath = "species[0].colour"\nvalues = [1]',
+         "sweep.grid[0].path = 'species[0].colour': species[0].colour: the base config has "
+         "no key 'colour'"),
+        ('[[sweep.grid]]\npath = "species[3].charge"\nvalues = [1]', "no list item [3]"),
+        ('[[sweep.grid]]\npath = "run.duration_s"\nvalues = []', "sweep.grid[0].values = []"),
+        ('[[sweep.zip]]\npath = "run.duration_s"\nvalues = [1.0, 2.0]\n'
+         '[[sweep.zip]]\npath = "run.seed"\nvalues = [1]', "sweep.zip axes have different lengths"),
+    ],
+)  # fmt: skip
+def test_bad_sweep_files(tmp_path, body, message):
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "bad.toml"
+    path.write_text('[sweep]\nbase = "base.toml"\n' + body + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_sweep(path)
+    assert message in str(info.value)
+    res = _kmc("sweep", "plan", path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
