@@ -141,8 +141,9 @@ def load_sweep(path: str | Path) -> tuple[SweepFile, dict, Path]:
             try:
                 set_path(copy.deepcopy(base), axis.path, axis.values[0])
             except (KeyError, ValueError) as exc:
+                msg = exc.args[0] if exc.args else str(exc)  # KeyError's str() adds quotes
                 raise ConfigError(
-                    f"{path}: sweep.{kind}[{i}].path = {axis.path!r}: {exc}"
+                    f"{path}: sweep.{kind}[{i}].path = {axis.path!r}: {msg}"
                 ) from None
     return spec, base, path
 
