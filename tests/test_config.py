@@ -112,7 +112,14 @@ def test_validate_cli_exit_codes(tmp_path):
 def test_shipped_configs_validate():
     from pathlib import Path
 
+    from kmc.sweeps import load_sweep, plan
+    from kmc.sweeps._spec import validate_point
+
     configs = sorted(Path(__file__).parents[1].glob("configs/**/*.toml"))
     assert configs
     for path in configs:
-        load_config(path)
+        if path.parent.name == "sweeps":
+            spec, base, _ = load_sweep(path)
+            assert all(validate_point(p) is None for p in plan(spec, base))
+        else:
+            load_config(path)
