@@ -125,15 +125,13 @@ def analyze(runs, snapshot, as_json, compare_, transport) -> None:
         sys.exit(3)
 
 
+KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
+         "current-map", "nyquist"]  # fmt: skip
+
+
 @main.command()
-@click.argument("run_path", metavar="RUN.h5", type=click.Path(dir_okay=False))
-@click.argument(
-    "kind",
-    type=click.Choice(
-        ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
-         "current-map", "nyquist"]
-    ),
-)  # fmt: skip
+@click.argument("run_path", metavar="RUN.h5|sweep")
+@click.argument("kind", metavar="KIND|DIR")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FIG.png, .pdf or .svg")  # fmt: skip
 @click.option("--snapshot", type=int, default=-1, show_default=True)
@@ -141,8 +139,16 @@ def analyze(runs, snapshot, as_json, compare_, transport) -> None:
 @click.option("--electrode", type=click.Choice(["cathode", "anode"]), default="cathode")
 @click.option("--compare", "compare_path", type=click.Path(dir_okay=False), default=None,
               help="nyquist: overlay this run (e.g. the pristine cell).")  # fmt: skip
-def plot(run_path, kind, output, snapshot, species, electrode, compare_path) -> None:
-    """Draw a figure of RUN.h5 (headless; format from the output suffix)."""
+@click.option("--x", "x_param", default=None, help="sweep: swept parameter on the x axis.")
+@click.option("--y", "y_param", default=None, help="sweep: second swept parameter.")
+@click.option("--color", "color_metric", default=None, help="sweep: result column to show.")
+@click.option("--logx", is_flag=True, help="sweep: logarithmic x axis.")
+def plot(run_path, kind, output, snapshot, species, electrode, compare_path, x_param, y_param,
+         color_metric, logx) -> None:  # fmt: skip
+    """Draw a figure: `kmc plot RUN.h5 KIND -o FIG` with KIND one of cross-section,
+    top-view, height-map, profile, timeseries, montage, current-map, nyquist; or
+    `kmc plot sweep DIR --x PARAM [--y PARAM] --color METRIC -o FIG` from a sweep's
+    results table. Headless; the format follows the output suffix."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,6 +160,18 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path) -> 
 
     if not output.lower().endswith((".png", ".pdf", ".svg")):
         _fail(f"-o {output}: the figure must end in .png, .pdf or .svg")
+    if run_path == "sweep":
+        if not x_param or not color_metric:
+            _fail("kmc plot sweep DIR needs --x PARAM and --color METRIC")
+        try:
+            ax = kplot.sweep(kind, x_param, color_metric, y=y_param, logx=logx)
+        except (FileNotFoundError, KeyError, ValueError) as exc:
+            _fail(str(exc).strip("'\""))
+        ax.figure.savefig(output, dpi=150)
+        click.echo(f"wrote {output}", err=True)
+        return
+    if kind not in KINDS:
+        _fail(f"unknown KIND {kind!r}; choose from {', '.join(KINDS)} (or `kmc plot sweep DIR`)")
     try:
         run = kmc.open(run_path)
         sp = list(species) or None

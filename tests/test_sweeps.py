@@ -230,3 +230,24 @@ def test_bad_sweep_files(tmp_path, body, message):
     assert message in str(info.value)
     res = _kmc("sweep", "plan", path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_plot_sweep_results(tmp_path):
+    sweep = _sweep(tmp_path)
+    out = tmp_path / "out"
+    assert (
+        _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off").returncode
+        == 0
+    )
+    assert _kmc("sweep", "collect", out).returncode == 0
+    fig = tmp_path / "curve.png"
+    res = _kmc("plot", "sweep", out, "--x", "species[0].reactions[0].rate_per_s",
+               "--color", "film_thickness_mean_cathode", "-o", fig, "--logx")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    import matplotlib.image as mpimg
+
+    assert mpimg.imread(fig)[..., :3].std() > 0.02
+    res = _kmc("plot", "sweep", out, "--x", "nope", "--color", "coverage_cathode", "-o", fig)
+    assert res.returncode == 2 and "no column 'nope'" in res.stderr
+    res = _kmc("plot", "sweep", tmp_path, "--x", "a", "--color", "b", "-o", fig)
+    assert res.returncode == 2 and "kmc sweep collect" in res.stderr

@@ -1,12 +1,14 @@
 """Figures of runs: one function per kind, each ``f(run, ax=None, ...) -> Axes``.
 
 ``run`` is a :class:`kmc.Run` (``kmc.open(path)``). Kinds: cross_section, top_view,
-height_map, profile, timeseries, montage, current_map, nyquist.
+height_map, profile, timeseries, montage, current_map, nyquist; and ``sweep(DIR, x, color)``
+for sweep results.
 """
 
 from kmc.plot._morphology import cross_section, height_map, montage, profile, top_view
 from kmc.plot._series import timeseries
 from kmc.plot._style import PHASE_COLORS, PHASE_LABELS
+from kmc.plot._sweep import sweep
 from kmc.plot._transport import current_map, equivalent_circuit_impedance, nyquist
 
 KINDS = {
@@ -31,6 +33,7 @@ __all__ = [
     "montage",
     "nyquist",
     "profile",
+    "sweep",
     "timeseries",
     "top_view",
 ]
