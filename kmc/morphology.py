@@ -37,3 +37,31 @@ def mass_radius_dimension(points: np.ndarray, center, r_min: float, r_max: float
     radii = np.geomspace(r_min, r_max, 12)
     mass = np.array([(r <= x).sum() for x in radii])
     return float(np.polyfit(np.log(radii), np.log(mass), 1)[0])
+
+
+def box_counting_dimension(mask: np.ndarray, min_box: int = 1, max_box: int | None = None) -> float:
+    """Box-counting dimension of the True voxels of a 2D or 3D mask.
+
+    Boxes of edge s = min_box, 2 min_box, ... up to max_box (default: a quarter of the
+    smallest edge) tile the array from its origin; D is minus the least-squares slope of
+    log N(s) against log s, N(s) the number of boxes holding at least one True voxel.
+    Returns nan when the mask is empty or fewer than two box sizes fit.
+    """
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return float("nan")
+    max_box = max_box or max(1, min(m.shape) // 4)
+    sizes, counts = [], []
+    s = min_box
+    while s <= max_box:
+        trimmed = m[tuple(slice(0, (n // s) * s) for n in m.shape)]
+        shape = []
+        for n in trimmed.shape:
+            shape += [n // s, s]
+        boxes = trimmed.reshape(shape).any(axis=tuple(range(1, 2 * m.ndim, 2)))
+        sizes.append(s)
+        counts.append(int(boxes.sum()))
+        s *= 2
+    if len(sizes) < 2:
+        return float("nan")
+    return float(-np.polyfit(np.log(sizes), np.log(counts), 1)[0])

@@ -247,6 +247,14 @@ def collect(directory: Path) -> list[dict]:
                         row[f"{name}_cathode"] = float(last[0])
                         row[f"{name}_anode"] = float(last[1])
                     row["time_s"] = float(obs["time"][-1])
+                    # morphology of the final cathode deposit (box counting, 3D)
+                    from kmc import phases
+                    from kmc.morphology import box_counting_dimension
+
+                    last = f["particles/lattice/phase/value"][-1]
+                    row["deposit_box_dimension_cathode"] = box_counting_dimension(
+                        last == phases.DEPOSIT_CATHODE
+                    )
                     if "analysis" in f:
                         g = f["analysis"][sorted(f["analysis"])[-1]]
                         for k in ("membrane_resistance_ohm", "interfacial_resistance_ohm",
