@@ -20,14 +20,19 @@ class Progress:
         "auto" draws a bar when stderr is a terminal and logs otherwise.
     log_interval_s : float
         Wall-clock seconds between log lines in "log" mode.
+    unit : str
+        "s" for simulated seconds (runs) or a count name such as "points" (sweeps).
     """
 
-    def __init__(self, total_s: float, mode: str = "auto", log_interval_s: float = 10.0):
+    def __init__(
+        self, total_s: float, mode: str = "auto", log_interval_s: float = 10.0, unit: str = "s"
+    ):
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode = mode
         self.total_s = total_s
         self.log_interval_s = log_interval_s
+        self.unit = unit
         self._t0 = time.perf_counter()
         self._last_log = self._t0
         self._events0: int | None = None
@@ -35,7 +40,10 @@ class Progress:
         if mode == "bar":
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total_s, unit="s(sim)", unit_scale=True, dynamic_ncols=True)
+            bar_unit = "s(sim)" if unit == "s" else unit
+            self._bar = tqdm(
+                total=total_s, unit=bar_unit, unit_scale=unit == "s", dynamic_ncols=True
+            )
 
     def rate(self, events: int) -> float:
         if self._events0 is None:
@@ -56,6 +64,9 @@ class Progress:
                 self._log(time_s, events)
 
     def _log(self, time_s: float, events: int) -> None:
+        if self.unit != "s":
+            log.info("%d of %d %s done", time_s, self.total_s, self.unit)
+            return
         log.info(
             "t = %.6g s (%.1f %%), events = %d, events/s = %.3g",
             time_s, 100.0 * time_s / self.total_s, events, self.rate(events),

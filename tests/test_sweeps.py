@@ -251,3 +251,21 @@ def test_plot_sweep_results(tmp_path):
     assert res.returncode == 2 and "no column 'nope'" in res.stderr
     res = _kmc("plot", "sweep", tmp_path, "--x", "a", "--color", "b", "-o", fig)
     assert res.returncode == 2 and "kmc sweep collect" in res.stderr
+
+
+def test_slurm_cluster_job_script(tmp_path):
+    """The --slurm path builds a dask-jobqueue cluster whose job script pins threads and
+    carries the [cluster] options (not submitted: no Slurm here)."""
+    pytest.importorskip("dask_jobqueue")
+    from kmc.sweeps._runner import make_slurm_cluster
+
+    opts = {"queue": "short", "account": "lab", "walltime": "00:10:00", "memory": "2GB",
+            "cores": 2, "jobs": 1}  # fmt: skip
+    cluster = make_slurm_cluster(opts)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH -p short" in script and "#SBATCH -A lab" in script
+    assert "#SBATCH -t 00:10:00" in script
+    assert "export NUMBA_NUM_THREADS=1" in script and "--nworkers 2" in script

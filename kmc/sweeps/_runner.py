@@ -125,7 +125,7 @@ def run_sweep(
             _log_line(directory, st)
         else:
             todo.append(rec)
-    bar = Progress(float(len(records)), progress)
+    bar = Progress(float(len(records)), progress, unit="points")
     done = len(statuses)
     bar.update(done, done)
     analyze = spec.sweep.analyze
@@ -157,13 +157,7 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
 
     cluster = None
     if slurm is not None:
-        from dask_jobqueue import SLURMCluster
-
-        cluster = SLURMCluster(
-            queue=slurm.get("queue"), account=slurm.get("account"),
-            walltime=slurm["walltime"], memory=slurm["memory"], cores=slurm["cores"],
-            processes=slurm["cores"], job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
-        )  # fmt: skip
+        cluster = make_slurm_cluster(slurm)
         cluster.scale(jobs=slurm["jobs"])
         client = Client(cluster)
     else:
@@ -176,6 +170,21 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def make_slurm_cluster(opts: dict):
+    """A dask-jobqueue SLURMCluster with one single-threaded worker process per core.
+
+    ``opts``: queue, account, walltime, memory, cores (the ``[cluster]`` table and the
+    CLI options). Jobs are submitted only when the cluster is scaled.
+    """
+    from dask_jobqueue import SLURMCluster
+
+    return SLURMCluster(
+        queue=opts.get("queue"), account=opts.get("account"), walltime=opts["walltime"],
+        memory=opts["memory"], cores=opts["cores"], processes=opts["cores"],
+        job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
+    )  # fmt: skip
 
 
 SLURM_TEMPLATE = """#!/bin/bash
