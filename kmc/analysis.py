@@ -24,6 +24,8 @@ UNITS = {
     "tortuosity": "1",
     "electroactive_area_fraction_cathode": "1",
     "electroactive_area_fraction_anode": "1",
+    "electroactive_area_m2_cathode": "m^2",
+    "electroactive_area_m2_anode": "m^2",
     "contact_fraction_cathode": "1",
     "contact_fraction_anode": "1",
     "short_circuit": "",

@@ -114,6 +114,10 @@ class MorphologyTransport:
             "tortuosity": self.tortuosity,
             "electroactive_area_fraction_cathode": self.electroactive_area_fraction[0],
             "electroactive_area_fraction_anode": self.electroactive_area_fraction[1],
+            "electroactive_area_m2_cathode": self.electroactive_area_fraction[0]
+            * self.params.electrode_area_m2,
+            "electroactive_area_m2_anode": self.electroactive_area_fraction[1]
+            * self.params.electrode_area_m2,
             "contact_fraction_cathode": self.contact_fraction[0],
             "contact_fraction_anode": self.contact_fraction[1],
             "short_circuit": self.short_circuit,
