@@ -1,7 +1,17 @@
-"""Shared helpers for tests that compare run files."""
+"""Shared helpers for tests: the CLI in a subprocess, comparing run files."""
+
+import subprocess
+import sys
 
 import h5py
 import numpy as np
+
+
+def kmc_cli(*args, **kw):
+    """Run ``python -m kmc ARGS`` and capture its output (text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True, **kw
+    )
 
 
 def datasets(path, skip=("provenance",)):

@@ -1,19 +1,12 @@
 """`kmc analyze`: table, JSON, stored analysis group, --compare, errors, short circuit."""
 
 import json
-import subprocess
-import sys
 
 import h5py
 import numpy as np
 import pytest
 from conftest import make_config_text
-
-
-def _kmc(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True
-    )
+from helpers import kmc_cli
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +19,13 @@ def run_file(tmp_path_factory):
     )
     cfg.write_text(text)
     out = d / "run.h5"
-    res = _kmc("run", cfg, "-o", out, "--progress", "off")
+    res = kmc_cli("run", cfg, "-o", out, "--progress", "off")
     assert res.returncode == 0, res.stderr
     return out
 
 
 def test_analyze_json_and_stored_group(run_file):
-    res = _kmc("analyze", run_file, "--json")
+    res = kmc_cli("analyze", run_file, "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     for key in (
@@ -48,13 +41,13 @@ def test_analyze_json_and_stored_group(run_file):
         assert g.attrs["membrane_resistance_ohm__unit"] == "ohm"
         assert g["current_density_z"].shape == (20, 12, 12)
         assert f.attrs["complete"]
-    table = _kmc("analyze", run_file, "--snapshot", "0")
+    table = kmc_cli("analyze", run_file, "--snapshot", "0")
     assert table.returncode == 0
     assert "membrane_resistance_ohm" in table.stdout and "ohm" in table.stdout
 
 
 def test_analyze_compare(run_file, tmp_path):
-    res = _kmc("analyze", "--compare", run_file, run_file, "--json")
+    res = kmc_cli("analyze", "--compare", run_file, run_file, "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["membrane_resistance_ohm_ratio"] == pytest.approx(1.0)
@@ -62,14 +55,14 @@ def test_analyze_compare(run_file, tmp_path):
 
 
 def test_analyze_errors(run_file, tmp_path):
-    res = _kmc("analyze", run_file, "--snapshot", "7")
+    res = kmc_cli("analyze", run_file, "--snapshot", "7")
     assert res.returncode == 2 and "snapshot 7 out of range" in res.stderr
     assert "Traceback" not in res.stderr
     bad = tmp_path / "t.toml"
     bad.write_text("[transport]\nmembrane_thickness_m = -1\n")
-    res = _kmc("analyze", run_file, "--transport", bad)
+    res = kmc_cli("analyze", run_file, "--transport", bad)
     assert res.returncode == 2 and "transport.membrane_thickness_m = -1" in res.stderr
-    res = _kmc("analyze", tmp_path / "missing.h5")
+    res = kmc_cli("analyze", tmp_path / "missing.h5")
     assert res.returncode == 2 and "no such file" in res.stderr
 
 
@@ -81,7 +74,7 @@ def test_short_circuit_exit_status(run_file, tmp_path):
         frame = ds[-1]
         frame[1:-1, 3, 3] = 5  # a deposit column from cathode to anode
         ds[-1] = frame
-    res = _kmc("analyze", copy, "--json")
+    res = kmc_cli("analyze", copy, "--json")
     assert res.returncode == 3
     assert json.loads(res.stdout)["short_circuit"] is True
     assert "SHORT CIRCUIT" in res.stderr

@@ -1,7 +1,5 @@
 """Figures render headless with units; XDMF sidecar is valid; bad input is named."""
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import h5py
@@ -12,19 +10,14 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from conftest import make_config_text  # noqa: E402
+from conftest import make_config_text
+from helpers import kmc_cli  # noqa: E402
 
 import kmc  # noqa: E402
 from kmc import plot as kplot  # noqa: E402
 
 KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
          "current-map", "nyquist"]  # fmt: skip
-
-
-def _kmc(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True
-    )
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +30,15 @@ def run_file(tmp_path_factory):
     )
     cfg.write_text(text)
     out = d / "run.h5"
-    assert _kmc("run", cfg, "-o", out, "--progress", "off").returncode == 0
-    assert _kmc("analyze", out).returncode == 0
+    assert kmc_cli("run", cfg, "-o", out, "--progress", "off").returncode == 0
+    assert kmc_cli("analyze", out).returncode == 0
     return out
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_renders_a_non_blank_png(run_file, tmp_path, kind):
     out = tmp_path / f"{kind}.png"
-    res = _kmc("plot", run_file, kind, "-o", out)
+    res = kmc_cli("plot", run_file, kind, "-o", out)
     assert res.returncode == 0, res.stderr
     img = mpimg.imread(out)
     assert img.ndim == 3 and img[..., :3].std() > 0.02  # not blank
@@ -68,8 +61,8 @@ def test_axes_carry_units(run_file, kind):
 
 def test_pdf_and_svg(run_file, tmp_path):
     pdf, svg = tmp_path / "x.pdf", tmp_path / "x.svg"
-    assert _kmc("plot", run_file, "cross-section", "-o", pdf).returncode == 0
-    assert _kmc("plot", run_file, "profile", "-o", svg).returncode == 0
+    assert kmc_cli("plot", run_file, "cross-section", "-o", pdf).returncode == 0
+    assert kmc_cli("plot", run_file, "profile", "-o", svg).returncode == 0
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert ET.parse(svg).getroot().tag.endswith("svg")
 
@@ -79,7 +72,7 @@ def test_xdmf_sidecar_names_existing_datasets(run_file, tmp_path):
     assert xdmf.exists()  # written with the run
     other = tmp_path / "elsewhere" / "view.xdmf"
     other.parent.mkdir()
-    assert _kmc("export", "xdmf", run_file, "-o", other).returncode == 0
+    assert kmc_cli("export", "xdmf", run_file, "-o", other).returncode == 0
     for path in (xdmf, other):
         root = ET.parse(path).getroot()
         items = [d for d in root.iter("DataItem") if d.get("Format") == "HDF"]
@@ -97,14 +90,14 @@ def test_xdmf_sidecar_names_existing_datasets(run_file, tmp_path):
 
 
 def test_bad_input_is_named(run_file, tmp_path):
-    res = _kmc("plot", run_file, "sideways", "-o", tmp_path / "x.png")
+    res = kmc_cli("plot", run_file, "sideways", "-o", tmp_path / "x.png")
     assert res.returncode == 2 and "sideways" in res.stderr
-    res = _kmc("plot", run_file, "cross-section", "--snapshot", "99", "-o", tmp_path / "x.png")
+    res = kmc_cli("plot", run_file, "cross-section", "--snapshot", "99", "-o", tmp_path / "x.png")
     assert res.returncode == 2 and "snapshot 99 out of range" in res.stderr
-    res = _kmc("plot", run_file, "current-map", "--snapshot", "0", "-o", tmp_path / "x.png")
+    res = kmc_cli("plot", run_file, "current-map", "--snapshot", "0", "-o", tmp_path / "x.png")
     assert res.returncode == 2 and "kmc analyze" in res.stderr
-    res = _kmc("plot", run_file, "cross-section", "--species", "ghost", "-o", tmp_path / "x.png")
+    res = kmc_cli("plot", run_file, "cross-section", "--species", "ghost", "-o", tmp_path / "x.png")
     assert res.returncode == 2 and "unknown species 'ghost'" in res.stderr
-    res = _kmc("plot", run_file, "profile", "-o", tmp_path / "x.jpg")
+    res = kmc_cli("plot", run_file, "profile", "-o", tmp_path / "x.jpg")
     assert res.returncode == 2 and ".png, .pdf or .svg" in res.stderr
     assert "Traceback" not in res.stderr

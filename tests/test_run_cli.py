@@ -11,7 +11,7 @@ import h5py
 import pytest
 from click.testing import CliRunner
 from conftest import make_config_text
-from helpers import assert_same_datasets, datasets
+from helpers import assert_same_datasets, datasets, kmc_cli
 
 from kmc.cli import main
 
@@ -36,12 +36,6 @@ def _write(tmp_path, name="run.toml", **kw):
     path = tmp_path / name
     path.write_text(make_config_text(**kw))
     return path
-
-
-def _kmc(*args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True, **kw
-    )
 
 
 def test_run_writes_complete_file_and_refuses_overwrite(tmp_path):
@@ -93,7 +87,7 @@ def test_resume_after_kill_is_bit_identical(tmp_path, sig):
     text = cfg.read_text().replace("seed = 7", "seed = 7\ncheckpoint_interval_wall_s = 0.1")
     cfg.write_text(text)
     ref = tmp_path / "reference.h5"
-    res = _kmc("run", cfg, "-o", ref, "--progress", "off")
+    res = kmc_cli("run", cfg, "-o", ref, "--progress", "off")
     assert res.returncode == 0, res.stderr
 
     out = tmp_path / "killed.h5"
@@ -113,19 +107,19 @@ def test_resume_after_kill_is_bit_identical(tmp_path, sig):
     if sig == signal.SIGINT:
         assert proc.returncode == 130, err
         assert "--resume" in err
-    res = _kmc("run", cfg, "-o", out, "--progress", "off")
+    res = kmc_cli("run", cfg, "-o", out, "--progress", "off")
     assert res.returncode == 2 and "--resume" in res.stderr
-    res = _kmc("run", cfg, "-o", out, "--resume", "--progress", "off")
+    res = kmc_cli("run", cfg, "-o", out, "--resume", "--progress", "off")
     assert res.returncode == 0, res.stderr
     assert not part.exists()
     assert_same_datasets(ref, out)
-    res = _kmc("run", cfg, "-o", out, "--resume", "--progress", "off")
+    res = kmc_cli("run", cfg, "-o", out, "--resume", "--progress", "off")
     assert res.returncode == 0 and "already complete" in res.stderr
 
 
 def test_resume_errors(tmp_path):
     cfg = _write(tmp_path)
-    res = _kmc("run", cfg, "-o", tmp_path / "none.h5", "--resume")
+    res = kmc_cli("run", cfg, "-o", tmp_path / "none.h5", "--resume")
     assert res.returncode == 2
     assert "nothing to resume" in res.stderr
     assert "Traceback" not in res.stderr
@@ -136,7 +130,7 @@ def test_truncated_and_foreign_files_give_clear_errors(tmp_path):
 
     cfg = _write(tmp_path)
     out = tmp_path / "ok.h5"
-    assert _kmc("run", cfg, "-o", out, "--progress", "off").returncode == 0
+    assert kmc_cli("run", cfg, "-o", out, "--progress", "off").returncode == 0
     data = out.read_bytes()
     trunc = tmp_path / "trunc.h5"
     trunc.write_bytes(data[: len(data) // 2])
@@ -154,7 +148,7 @@ def test_truncated_and_foreign_files_give_clear_errors(tmp_path):
 
 
 def test_version_and_warmup():
-    res = _kmc("--version")
+    res = kmc_cli("--version")
     assert res.returncode == 0 and "kmc, version" in res.stdout
-    res = _kmc("warmup")
+    res = kmc_cli("warmup")
     assert res.returncode == 0 and "compiled" in res.stdout

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import assert_same_datasets
+from helpers import assert_same_datasets, kmc_cli
 
 from kmc.config import ConfigError
 from kmc.sweeps import load_sweep, plan
@@ -47,12 +47,6 @@ values = {rates}
 """
 
 
-def _kmc(*args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "kmc", *map(str, args)], capture_output=True, text=True, **kw
-    )
-
-
 def _sweep(tmp_path, rates="[1.0, 50.0]", extra=""):
     (tmp_path / "base.toml").write_text(BASE)
     path = tmp_path / "sweep.toml"
@@ -62,7 +56,7 @@ def _sweep(tmp_path, rates="[1.0, 50.0]", extra=""):
 
 def _serial_reference(tmp_path, sweep_dir, name, seed):
     ref = tmp_path / f"serial_{name}.h5"
-    res = _kmc("run", sweep_dir / f"{name}.toml", "-o", ref, "--seed", seed, "--progress", "off")
+    res = kmc_cli("run", sweep_dir / f"{name}.toml", "-o", ref, "--seed", seed, "--progress", "off")
     assert res.returncode == 0, res.stderr
     return ref
 
@@ -74,20 +68,20 @@ def test_plan_identity_and_seeds_do_not_depend_on_other_points(tmp_path):
     b = {p.ident: p.seed for p in plan(spec, base)}
     assert len(a) == 4 and len(b) == 6
     assert all(b[k] == v for k, v in a.items())  # same points, same seeds
-    res = _kmc("sweep", "plan", tmp_path / "sweep.toml")
+    res = kmc_cli("sweep", "plan", tmp_path / "sweep.toml")
     assert res.returncode == 0 and res.stdout.count("replica") == 6
 
 
 def test_local_pool_matches_serial_runs_and_collect(tmp_path):
     sweep = _sweep(tmp_path)
     out = tmp_path / "out"
-    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "log")
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "log")
     assert res.returncode == 0, res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     for rec in manifest["points"]:
         ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
         assert_same_datasets(ref, out / f"{rec['name']}.h5")
-    res = _kmc("sweep", "collect", out)
+    res = kmc_cli("sweep", "collect", out)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert len(rows) == 4 and all(r["status"] == "complete" for r in rows)
@@ -95,7 +89,7 @@ def test_local_pool_matches_serial_runs_and_collect(tmp_path):
     assert float(rows[0]["film_thickness_mean_cathode"]) >= 0
     assert (out / "results.h5").exists()
     # running again skips every complete point
-    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
     assert res.returncode == 0 and "4 complete, 0 failed" in res.stderr
 
 
@@ -127,7 +121,7 @@ def test_dask_scheduler_and_workers_match_local(tmp_path):
         with Client(addr, timeout=60) as c:
             c.wait_for_workers(2, timeout=60)
         out = tmp_path / "dask_out"
-        res = _kmc("sweep", "run", sweep, "-o", out, "--scheduler", addr, "--progress", "off")
+        res = kmc_cli("sweep", "run", sweep, "-o", out, "--scheduler", addr, "--progress", "off")
         assert res.returncode == 0, res.stderr
     finally:
         for p in reversed(procs):
@@ -160,7 +154,7 @@ def test_resume_after_killing_the_sweep(tmp_path):
     proc.wait()
     done_before = {p.name for p in out.glob("*.status.json")}
     assert 1 <= len(done_before) < 4, "the sweep was not interrupted part-way"
-    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
     assert res.returncode == 0, res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(list(out.glob("*.h5.partial"))) == 0
@@ -180,12 +174,12 @@ path = "species[0].initial_occupancy"
 values = [0.1, 1.5]
 """)
     out = tmp_path / "out"
-    res = _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
     assert res.returncode == 1
     assert "1 complete, 1 failed" in res.stderr
     assert "initial_occupancy = 1.5" in res.stderr
     assert "failed" in (out / "sweep.log").read_text()
-    res = _kmc("sweep", "collect", out)
+    res = kmc_cli("sweep", "collect", out)
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert sorted(r["status"] for r in rows) == ["complete", "failed"]
     assert any("initial_occupancy" in r["error"] for r in rows)
@@ -194,7 +188,7 @@ values = [0.1, 1.5]
 def test_emit_slurm_and_run_point(tmp_path):
     sweep = _sweep(tmp_path, "[1.0]", extra='\n[cluster]\nqueue = "short"\naccount = "lab"\n')
     out = tmp_path / "slurm"
-    res = _kmc("sweep", "emit-slurm", sweep, "-o", out)
+    res = kmc_cli("sweep", "emit-slurm", sweep, "-o", out)
     assert res.returncode == 0, res.stderr
     script = (out / "sweep.sbatch").read_text()
     assert "#SBATCH --array=0-1" in script
@@ -202,10 +196,10 @@ def test_emit_slurm_and_run_point(tmp_path):
     assert "export NUMBA_NUM_THREADS=1" in script and "kmc warmup" in script
     assert "kmc sweep run-point" in script and '--index "$SLURM_ARRAY_TASK_ID"' in script
     for i in range(2):
-        res = _kmc("sweep", "run-point", sweep, "--index", i, "-o", out)
+        res = kmc_cli("sweep", "run-point", sweep, "--index", i, "-o", out)
         assert res.returncode == 0, res.stderr
-    assert _kmc("sweep", "collect", out).returncode == 0
-    res = _kmc("sweep", "run-point", sweep, "--index", 5, "-o", out)
+    assert kmc_cli("sweep", "collect", out).returncode == 0
+    res = kmc_cli("sweep", "run-point", sweep, "--index", 5, "-o", out)
     assert res.returncode == 2 and "out of range" in res.stderr
 
 
@@ -228,7 +222,7 @@ def test_bad_sweep_files(tmp_path, body, message):
     with pytest.raises(ConfigError) as info:
         load_sweep(path)
     assert message in str(info.value)
-    res = _kmc("sweep", "plan", path)
+    res = kmc_cli("sweep", "plan", path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
 
 
@@ -236,20 +230,20 @@ def test_plot_sweep_results(tmp_path):
     sweep = _sweep(tmp_path)
     out = tmp_path / "out"
     assert (
-        _kmc("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off").returncode
+        kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off").returncode
         == 0
     )
-    assert _kmc("sweep", "collect", out).returncode == 0
+    assert kmc_cli("sweep", "collect", out).returncode == 0
     fig = tmp_path / "curve.png"
-    res = _kmc("plot", "sweep", out, "--x", "species[0].reactions[0].rate_per_s",
+    res = kmc_cli("plot", "sweep", out, "--x", "species[0].reactions[0].rate_per_s",
                "--color", "film_thickness_mean_cathode", "-o", fig, "--logx")  # fmt: skip
     assert res.returncode == 0, res.stderr
     import matplotlib.image as mpimg
 
     assert mpimg.imread(fig)[..., :3].std() > 0.02
-    res = _kmc("plot", "sweep", out, "--x", "nope", "--color", "coverage_cathode", "-o", fig)
+    res = kmc_cli("plot", "sweep", out, "--x", "nope", "--color", "coverage_cathode", "-o", fig)
     assert res.returncode == 2 and "no column 'nope'" in res.stderr
-    res = _kmc("plot", "sweep", tmp_path, "--x", "a", "--color", "b", "-o", fig)
+    res = kmc_cli("plot", "sweep", tmp_path, "--x", "a", "--color", "b", "-o", fig)
     assert res.returncode == 2 and "kmc sweep collect" in res.stderr
 
 
