@@ -27,6 +27,7 @@ from ._layout import (
     C_INJECTIONS,
     C_NULL,
     C_REACTIONS,
+    FLAG_MASK,
     FLAG_SHIFT,
     LOW_MASK,
     N_ELECTRODES,
@@ -124,7 +125,7 @@ def run_events(
     phase_transport, deposit_phase,
     px, py, pz, pspecies, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints,
-    hop_rate, hop_cum, react_rate, react_product, inj_rate, res_occ, is_reservoir,
+    hop_cum, react_rate, react_product, inj_rate, res_occ, is_reservoir,
     rng, clock, counters, react_events, inj_events, exit_events,
     t_stop, max_events, warm_cache,
 ):  # fmt: skip
@@ -141,8 +142,8 @@ def run_events(
     react_chan, react_pos, react_members, react_counts : reaction-channel membership,
         channel (s, e) is row s*2 + e of react_members.
     free_pids : int32[capacity], stack of unused ids, ``ints[0]`` entries deep.
-    hop_rate, hop_cum : float64[n_species, ndir], per-direction hop rates (1/s) and
-        their running sum; hop_cum[s, -1] is the total hop rate h_s.
+    hop_cum : float64[n_species, ndir], running sum of the per-direction hop rates (1/s);
+        hop_cum[s, -1] is the total hop rate h_s.
     react_rate : float64[n_species, 2], reaction rate per touching particle (1/s).
     react_product : int64[n_species, 2], species index, PRODUCT_DEPOSIT or PRODUCT_CONSUME.
     inj_rate : float64[n_species, 2], bound on the injection rate from reservoir end b
@@ -435,7 +436,7 @@ def compute_contact_flags(words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     """Recompute the contact-flag bits of every site from the host phases (O(sites))."""
     n = words.shape[0]
     for i in range(n):
-        words[i] = words[i] & ~np.int64(0x30)
+        words[i] = words[i] & ~np.int64(FLAG_MASK)
     ndir = dir_dx.shape[0]
     for i in range(n):
         e = phase_electrode[np.int64(words[i]) & PHASE_MASK]

@@ -24,8 +24,14 @@ from numba import njit, prange
 
 
 @njit(inline="always", cache=True)
-def _neighbours(gx, gy, gz, v, i, im, ip, jm, jp, plane):
-    """sum over the six faces of cell i of g * v(neighbour)."""
+def _neighbours(gx, gy, gz, v, base, ybm, ybp, x, nx, plane):
+    """sum over the six faces of cell (row ``base``, column x) of g * v(neighbour);
+    ``ybm``/``ybp`` are the bases of the rows below and above (see _row_bases)."""
+    i = base + x
+    im = base + (x - 1 if x > 0 else nx - 1)
+    ip = base + (x + 1 if x < nx - 1 else 0)
+    jm = ybm + x
+    jp = ybp + x
     return (
         gx[i] * v[ip] + gx[im] * v[im] + gy[i] * v[jp] + gy[jm] * v[jm]
         + gz[i] * v[i + plane] + gz[i - plane] * v[i - plane]
@@ -75,9 +81,7 @@ def residual(gx, gy, gz, diag, b, v, nz, ny, nx, out):
             base, ybm, ybp = _row_bases(z, y, ny, nx)
             for x in range(nx):
                 i = base + x
-                im = base + (x - 1 if x > 0 else nx - 1)
-                ip = base + (x + 1 if x < nx - 1 else 0)
-                s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
+                s = _neighbours(gx, gy, gz, v, base, ybm, ybp, x, nx, plane)
                 r = b[i] - diag[i] * v[i] + s
                 out[i] = r
                 acc += r * r
@@ -94,9 +98,7 @@ def matvec(gx, gy, gz, diag, v, nz, ny, nx, out):
             base, ybm, ybp = _row_bases(z, y, ny, nx)
             for x in range(nx):
                 i = base + x
-                im = base + (x - 1 if x > 0 else nx - 1)
-                ip = base + (x + 1 if x < nx - 1 else 0)
-                s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
+                s = _neighbours(gx, gy, gz, v, base, ybm, ybp, x, nx, plane)
                 out[i] = diag[i] * v[i] - s
 
 
@@ -116,9 +118,7 @@ def _relax_plane(gx, gy, gz, inv_diag, b, v, z, ny, nx, forward):
             for k in range(n_x):
                 x = first + 2 * (k if forward else n_x - 1 - k)
                 i = base + x
-                im = base + (x - 1 if x > 0 else nx - 1)
-                ip = base + (x + 1 if x < nx - 1 else 0)
-                s = _neighbours(gx, gy, gz, v, i, im, ip, ybm + x, ybp + x, plane)
+                s = _neighbours(gx, gy, gz, v, base, ybm, ybp, x, nx, plane)
                 v[i] = (b[i] + s) * inv_diag[i]
 
 
@@ -235,7 +235,7 @@ def copy_cells(src, dst, nz, plane):
 
 
 @njit(cache=True)
-def coarsen_faces(gx, gy, gz, nz, ny, nx, cgx, cgy, cgz, cnz, cny, cnx):
+def coarsen_faces(gx, gy, gz, nz, ny, nx, cgx, cgy, cgz, cny, cnx):
     """Galerkin faces of the 2x2x2-aggregated level: sums of fine faces between aggregates."""
     cgx[:] = 0.0
     cgy[:] = 0.0

@@ -108,13 +108,11 @@ def grow_cluster_2d(
                 break
             dx, dz = int(eng.px[pid]) - c, int(eng.pz[pid]) - c
             if dx * dx + dz * dz > r_kill * r_kill:
-                eng.move_particle(pid, *_xz_to_xyz(launch_point(r_launch)))
+                x, z = launch_point(r_launch)
+                eng.move_particle(pid, x, 0, z)
                 relaunches += 1
         x, z = int(eng.px[pid]), int(eng.pz[pid])  # where it attached
         sites.append((x, z))
         r_max = max(r_max, float(np.hypot(x - c, z - c)))
     return ClusterGrowth(np.array(sites), (c, c), int(eng.counters[L.C_HOPS]), relaunches)
 
-
-def _xz_to_xyz(xz):
-    return xz[0], 0, xz[1]

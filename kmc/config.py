@@ -209,25 +209,39 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def parse_config(text: str, source: str = "<string>") -> RunConfig:
-    """Parse and validate TOML text; raise ConfigError naming ``source`` on any problem."""
+def read_text(path: str | Path, what: str) -> str:
+    """Text of ``path``; ConfigError naming the file and ``what`` it should be."""
+    path = Path(path)
     try:
-        data = tomllib.loads(text)
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc})") from None
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """TOML text to a dict; syntax errors name ``source``, line and column."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+
+
+def validate_model(model: type[BaseModel], data: dict, source: str):
+    """``model.model_validate(data)``; errors become a ConfigError naming key paths."""
     try:
-        return RunConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from None
 
 
+def parse_config(text: str, source: str = "<string>") -> RunConfig:
+    """Parse and validate TOML text; raise ConfigError naming ``source`` on any problem."""
+    return validate_model(RunConfig, parse_toml(text, source), source)
+
+
 def load_config(path: str | Path) -> tuple[RunConfig, str]:
     """Read, parse and validate a TOML config file; returns (config, verbatim text)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    text = read_text(path, "config file")
     return parse_config(text, str(path)), text

@@ -132,8 +132,7 @@ class LatticeEngine:
     def set_rates(self, model: Model) -> None:
         """Install the rate tables of ``model`` (called again when conditions change)."""
         self.model = model
-        self._hop_rate = np.ascontiguousarray(model.hop_rate_per_s, dtype=np.float64)
-        self._hop_cum = np.cumsum(self._hop_rate, axis=1)
+        self._hop_cum = np.cumsum(np.asarray(model.hop_rate_per_s, dtype=np.float64), axis=1)
         self._react_rate = np.ascontiguousarray(model.reaction_rate_per_s, dtype=np.float64)
         self._react_product = np.ascontiguousarray(model.reaction_product, dtype=np.int64)
         self._inj_rate = model.injection_rate_bound_per_s()
@@ -254,7 +253,7 @@ class LatticeEngine:
                 self.px, self.py, self.pz, self.pspecies, self.list_pos, self.members,
                 self.counts, self.react_chan, self.react_pos, self.react_members,
                 self.react_counts, self.free_pids, self.ints,
-                self._hop_rate, self._hop_cum, self._react_rate, self._react_product,
+                self._hop_cum, self._react_rate, self._react_product,
                 self._inj_rate, self._res_occ, self._is_res,
                 self.rng, self.clock, self.counters, self.react_events, self.inj_events,
                 self.exit_events, float(t_stop), int(max_events), warm,

@@ -30,13 +30,26 @@ def observable_specs(n_species: int) -> dict[str, tuple[tuple[int, ...], str, st
     }
 
 
+def deposit_height(phase: np.ndarray, model, electrode: int) -> np.ndarray:
+    """Deposit height per column over an electrode (sites), [ny, nx] int.
+
+    The distance from the electrode face to the farthest deposit site of that electrode
+    in the column, 0 without deposit. ``electrode``: 0 cathode, 1 anode (must exist).
+    """
+    nz = phase.shape[0]
+    t = model.config.boundaries.electrode_thickness_sites
+    mask = phase == phases.DEPOSIT_PHASE[electrode]
+    has = mask.any(axis=0)
+    if model.electrode_end[electrode] == 0:
+        return np.where(has, nz - np.argmax(mask[::-1], axis=0) - t, 0)
+    return np.where(has, nz - t - np.argmax(mask, axis=0), 0)
+
+
 def film_metrics(phase: np.ndarray, model) -> dict[str, np.ndarray]:
     """Deposit height, coverage and site count per electrode from a phase array [z, y, x].
 
-    The height of a column is the distance (in sites times a) from the electrode face to
-    the farthest deposit site of that electrode in the column, 0 without deposit.
-    Coverage is the fraction of sites in the first layer off the electrode face that
-    are deposit.
+    Heights as in :func:`deposit_height`; coverage is the fraction of sites in the first
+    layer off the electrode face that are deposit.
     """
     a = model.config.lattice.spacing_m
     nz = phase.shape[0]
@@ -50,18 +63,10 @@ def film_metrics(phase: np.ndarray, model) -> dict[str, np.ndarray]:
         sites[e] = int(mask.sum())
         if end < 0 or sites[e] == 0:
             continue
-        has = mask.any(axis=0)
-        if end == 0:
-            far = nz - 1 - np.argmax(mask[::-1], axis=0)
-            height = np.where(has, far - t + 1, 0)
-            first = mask[t]
-        else:
-            near = np.argmax(mask, axis=0)
-            height = np.where(has, nz - t - near, 0)
-            first = mask[nz - t - 1]
+        height = deposit_height(phase, model, e)
         mean[e] = height.mean() * a
         top[e] = height.max() * a
-        cover[e] = first.mean()
+        cover[e] = mask[t if end == 0 else nz - t - 1].mean()
     return {
         "deposit_sites": sites,
         "film_thickness_mean": mean,

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from kmc import phases
-from kmc.observables import film_metrics
+from kmc.observables import deposit_height
 from kmc.plot._style import add_scale_bar, length_unit, nice_length, phase_legend, phase_rgb
 from kmc.runfile import Run
 
@@ -98,14 +98,8 @@ def height_map(run: Run, ax=None, *, snapshot: int = -1, electrode: str = "catho
     end = run.model.electrode_end[e]
     if end < 0:
         raise ValueError(f"the run has no {electrode}")
-    mask = snap.phase == phases.DEPOSIT_PHASE[e]
-    nz, ny, nx = mask.shape
-    t = run.config.boundaries.electrode_thickness_sites
-    has = mask.any(axis=0)
-    if end == 0:
-        height = np.where(has, nz - 1 - np.argmax(mask[::-1], axis=0) - t + 1, 0)
-    else:
-        height = np.where(has, nz - t - np.argmax(mask, axis=0), 0)
+    height = deposit_height(snap.phase, run.model, e)
+    ny, nx = height.shape
     a = run.spacing_m
     hscale, hunit = length_unit(max(height.max(), 1) * a)
     h = height * a * hscale
@@ -154,8 +148,3 @@ def montage(run: Run, snapshots=None, *, y: int | None = None, fig=None):
         cross_section(run, ax, snapshot=i, y=y, legend=False)
         ax.set_title(f"t = {run.snapshot(i).time_s:.3g} s", fontsize=9)
     return axes
-
-
-def film_summary(run: Run, snapshot: int = -1) -> dict:
-    """Film metrics of a snapshot (same definitions as the time series)."""
-    return film_metrics(run.snapshot(snapshot).phase, run.model)

@@ -7,15 +7,14 @@ import hashlib
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from kmc.config import ConfigError, RunConfig, _format_validation_error
+from kmc.config import ConfigError, RunConfig, parse_toml, read_text, validate_model
 
 _PATH_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -113,25 +112,15 @@ def point_seed(root_seed: int, ident: str, replica: int) -> int:
 def load_sweep(path: str | Path) -> tuple[SweepFile, dict, Path]:
     """Parse a sweep file; returns (spec, base config dict, sweep file path)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such sweep file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    try:
-        spec = SweepFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, str(path))) from None
+    spec = validate_model(
+        SweepFile, parse_toml(read_text(path, "sweep file"), str(path)), str(path)
+    )
     base = spec.sweep.base
     if isinstance(base, str):
         base_path = (path.parent / base).resolve()
-        try:
-            base = tomllib.loads(base_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: sweep.base = {spec.sweep.base!r}: no such file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{base_path}: TOML syntax error: {exc}") from None
+        if not base_path.exists():
+            raise ConfigError(f"{path}: sweep.base = {spec.sweep.base!r}: no such file")
+        base = parse_toml(read_text(base_path, "base config"), str(base_path))
     lengths = {len(a.values) for a in spec.sweep.zip}
     if len(lengths) > 1:
         sizes = {a.path: len(a.values) for a in spec.sweep.zip}
@@ -174,7 +163,7 @@ def plan(spec: SweepFile, base: dict) -> list[Point]:
 def validate_point(point: Point) -> str | None:
     """None when the point's config is valid, else the error message."""
     try:
-        RunConfig.model_validate(point.config)
-    except ValidationError as exc:
-        return _format_validation_error(exc, point.name)
+        validate_model(RunConfig, point.config, point.name)
+    except ConfigError as exc:
+        return str(exc)
     return None

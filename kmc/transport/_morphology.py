@@ -185,6 +185,16 @@ def analyze_morphology(
     electronic = elec >= 0
     ionic = (~electronic) & (sigma > 0)
 
+    # probe planes inside the electrolyte region between the electrode slabs (checked
+    # before the solves, which are the expensive part)
+    lo = int(np.argmax(~(electronic.all(axis=(1, 2)))))
+    hi = nz - 1 - int(np.argmax(~(electronic[::-1].all(axis=(1, 2)))))
+    f1, f2 = params.probe_fractions
+    z1 = lo + int(round(f1 * (hi - lo)))
+    z2 = lo + int(round(f2 * (hi - lo)))
+    if z2 <= z1:
+        raise ValueError("the electrolyte region is too thin for two probe planes")
+
     # short circuit: one electronic cluster holding both electrodes' conductors
     labels, _ = label_periodic(electronic)
     cath = np.unique(labels[elec == 0])
@@ -193,15 +203,12 @@ def analyze_morphology(
 
     r_ct = params.charge_transfer_ohm_m2()
     h = float(spacing_m)
-    face_r = []
     ea_faces = [0, 0]
-    for e in (0, 1):
-        fx, fy, fz = _faces_between(elec == e, ionic)
-        ea_faces[e] = int(fx.sum() + fy.sum() + fz.sum())
-        face_r.append((fx, fy, fz))
     rx, ry, rz = (np.zeros(phase.shape) for _ in range(3))
     for e in (0, 1):
-        for r_arr, m in zip((rx, ry, rz), face_r[e], strict=True):
+        masks = _faces_between(elec == e, ionic)
+        ea_faces[e] = sum(int(m.sum()) for m in masks)
+        for r_arr, m in zip((rx, ry, rz), masks, strict=True):
             r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
     tol = {"rtol": rtol, "balance_tol": balance_tol}
     total = effective_conductivity(sigma, h, face_resistance=(rx, ry, rz), **tol)
@@ -216,21 +223,10 @@ def analyze_morphology(
         touching = sum(m.sum() for m in _faces_between(body, ~body & (phase != phases.VOID)))
         every = sum(m.sum() for m in _faces_between(body, ~body))
         contact.append(float(touching / every) if every else 0.0)
-    # probe planes inside the electrolyte region between the electrode slabs
-    lo = int(np.argmax(~(electronic.all(axis=(1, 2)))))
-    hi = nz - 1 - int(np.argmax(~(electronic[::-1].all(axis=(1, 2)))))
-    f1, f2 = params.probe_fractions
-    z1 = lo + int(round(f1 * (hi - lo)))
-    z2 = lo + int(round(f2 * (hi - lo)))
     warnings = []
     if short:
         warnings.append("SHORT CIRCUIT: an electronic path connects cathode and anode")
-    if z2 <= z1:
-        raise ValueError("the electrolyte region is too thin for two probe planes")
-    ion_region = ionic[z1 : z2 + 1]
-    ionic_fraction = float(
-        (phase[z1 : z2 + 1] == phases.AMORPHOUS_PEO).mean() if ion_region.size else 0.0
-    )
+    ionic_fraction = float((phase[z1 : z2 + 1] == phases.AMORPHOUS_PEO).mean())
     for sol in (total.solution, bulk.solution):
         if not sol.converged:
             warnings.append(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from kmc import phases
-from kmc.config import ConfigError, _format_validation_error
+from kmc.config import ConfigError, parse_toml, read_text, validate_model
 from kmc.transport._morphology import TransportParameters
 
 NonNeg = Annotated[float, Field(ge=0, le=1e12)]
@@ -57,19 +56,8 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
         text = resources.files("kmc.data").joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
         source = f"kmc/data/{DEFAULT_FILE}"
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read transport file ({exc})") from None
-        source = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
-    try:
-        t = _File.model_validate(data).transport
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, source)) from None
+        text, source = read_text(path, "transport file"), str(path)
+    t = validate_model(_File, parse_toml(text, source), source).transport
     lo, hi = t.probe_fractions
     if not lo < hi:
         raise ConfigError(f"{source}: transport.probe_fractions = {[lo, hi]}: need lower < upper")

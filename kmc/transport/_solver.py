@@ -81,7 +81,7 @@ class _Level:
         cs = ((nz + 1) // 2, (ny + 1) // 2, (nx + 1) // 2)
         size = (cs[0] + 2) * cs[1] * cs[2]
         cgx, cgy, cgz = (np.empty(size, dtype=self.gx.dtype) for _ in range(3))
-        mg.coarsen_faces(self.gx, self.gy, self.gz, nz, ny, nx, cgx, cgy, cgz, *cs)
+        mg.coarsen_faces(self.gx, self.gy, self.gz, nz, ny, nx, cgx, cgy, cgz, *cs[1:])
         return _Level(cgx, cgy, cgz, cs, self.diag.dtype)
 
     def cells(self, flat: np.ndarray) -> np.ndarray:

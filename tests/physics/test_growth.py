@@ -5,20 +5,14 @@ D = 1 / slope of log R_g against log N over the growth (kmc.morphology.growth_di
 averaged over an ensemble of clusters (mean log R_g per N, then one fit).
 """
 
-import numpy as np
 import pytest
 
 from kmc.clusters import grow_cluster_2d
-from kmc.morphology import radius_of_gyration
+from kmc.morphology import growth_dimension, radius_of_gyration
 
 
 def _ensemble_dimension(clusters, n_min):
-    n = min(c.n for c in clusters)
-    sizes = np.unique(np.geomspace(n_min, n, 16).astype(int))
-    log_rg = np.mean(
-        [[np.log(radius_of_gyration(c.sites[:k])) for k in sizes] for c in clusters], axis=0
-    )
-    return 1.0 / np.polyfit(np.log(sizes), log_rg, 1)[0]
+    return growth_dimension([c.sites for c in clusters], n_min)
 
 
 @pytest.mark.slow
