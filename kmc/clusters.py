@@ -115,4 +115,3 @@ def grow_cluster_2d(
         sites.append((x, z))
         r_max = max(r_max, float(np.hypot(x - c, z - c)))
     return ClusterGrowth(np.array(sites), (c, c), int(eng.counters[L.C_HOPS]), relaunches)
-
