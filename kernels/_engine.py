@@ -1,31 +1,45 @@
 """Continuous-time lattice KMC event loop (Numba).
 
-Algorithm: exact uniformization ("thinning") for hops and reservoir exchange plus
-rejection-free reaction channels. The total rate is the upper bound
+Algorithm: exact uniformization ("thinning") for hops, chemistry in the electrolyte
+and reservoir exchange, plus rejection-free reaction channels. The total rate is the
+upper bound
 
-    R = sum_s N_s * h_s  +  sum_(s,e) M_(s,e) * k_(s,e)  +  sum_(s,b) J_(s,b)
+    R = sum_s N_s h_s + sum_(s,e) M_(s,e) k_(s,e) + N_rad (2d k_c + k_dec)
+        + N_olig 2d k_st + sum_(s,b) J_(s,b)
 
 with N_s the particles of species s, h_s their summed hop rate over all directions,
-M_(s,e) the particles of species s touching a conductor of electrode e, k_(s,e) the
-reaction rate there, and J_(s,b) the largest injection rate from reservoir end b.
-The waiting time is Exp(R); an event is picked in proportion to its bound; a hop into
-an occupied or non-transport site (or an injection onto a full site) is a null event:
-time advances, the state does not. This samples the exact master-equation dynamics.
+M_(s,e) the particles of species s touching an active conductor of electrode e, k_(s,e)
+the reaction (oxidation) rate there, k_c the coupling rate per radical neighbour, k_dec
+the radical decay rate, k_st the sticking rate of an oligomer per PT/electrode
+neighbour and J_(s,b) the largest injection rate from reservoir side b. The waiting
+time is Exp(R); an event is picked in proportion to its bound; a hop into an occupied
+or non-transport site, a coupling attempt towards a site without a radical (and so
+on) is a null event: time advances, the state does not. This samples the exact
+master-equation dynamics. Under galvanostatic control the oxidations at one electrode
+are instead scheduled at fixed intervals of e / I (see ``sched``).
 
 All functions are pure functions of the arrays they get; randomness comes only from
-the explicit xoshiro256** ``rng`` state.
+the explicit counter-based ``rng`` state.
 """
 
 import numpy as np
 from numba import njit
 
+from ._chemistry import contact_electrode, neighbour_site, place_conductor, set_reactive
 from ._layout import (
+    C_COUPLINGS,
+    C_DECAYED_UNITS,
+    C_DECAYS,
     C_DEPOSITS,
     C_EVENTS,
     C_EXITS,
+    C_FARADAIC,
     C_HOPS,
     C_INJECTIONS,
     C_NULL,
+    C_PRECIPITATIONS,
+    C_PROTONS,
+    C_PT_UNITS,
     C_REACTIONS,
     FLAG_MASK,
     FLAG_SHIFT,
@@ -35,9 +49,15 @@ from ._layout import (
     PID_SHIFT,
     PRODUCT_CONSUME,
     PRODUCT_DEPOSIT,
+    RATE_COUPLING,
+    RATE_DECAY,
+    RATE_STICKING,
+    ROLE_OLIGOMER,
+    ROLE_RADICAL,
     STATUS_CAPACITY,
     STATUS_EVENTS,
     STATUS_EXHAUSTED,
+    STATUS_STARVED,
     STATUS_TIME,
 )
 from ._prefetch import prefetch
@@ -46,46 +66,6 @@ from ._rng import uniform
 # Prefetch distances (attempts ahead) of the three stages of the cache-warming pipeline:
 # list entry, particle record, lattice words.
 _AHEAD = (12, 8, 4)
-
-
-@njit(inline="always", cache=True)
-def contact_electrode(word):
-    """Electrode whose conductor a site touches (0 first, then 1), or -1."""
-    flags = (np.int64(word) >> FLAG_SHIFT) & 3
-    if flags & 1:
-        return 0
-    if flags & 2:
-        return 1
-    return -1
-
-
-@njit(cache=True)
-def _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_counts):
-    e = react_chan[pid]
-    s = pspecies[pid]
-    c = s * N_ELECTRODES + e
-    i = react_pos[pid]
-    last = react_members[c, react_counts[s, e] - 1]
-    react_members[c, i] = last
-    react_pos[last] = i
-    react_counts[s, e] -= 1
-    react_chan[pid] = -1
-
-
-@njit(cache=True)
-def set_reactive(pid, e, pspecies, react_chan, react_pos, react_members, react_counts):
-    """Put particle ``pid`` in reaction channel (species, e); e = -1 takes it out."""
-    if react_chan[pid] == e:
-        return
-    if react_chan[pid] >= 0:
-        _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_counts)
-    if e >= 0:
-        s = pspecies[pid]
-        c = s * N_ELECTRODES + e
-        react_members[c, react_counts[s, e]] = pid
-        react_pos[pid] = react_counts[s, e]
-        react_counts[s, e] += 1
-        react_chan[pid] = e
 
 
 @njit(cache=True)
@@ -120,12 +100,73 @@ def _set_species(pid, s_new, pspecies, list_pos, members, counts):
 
 
 @njit(cache=True)
+def _react(
+    pid, s, e, product, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+    px, py, pz, pspecies, plength, list_pos, members, counts,
+    react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
+):  # fmt: skip
+    """Particle ``pid`` of species s reacts at electrode e: deposit, consume or convert."""
+    site = np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
+    if product == PRODUCT_DEPOSIT:
+        units = plength[pid]
+        _remove_particle(
+            pid, site, words, pspecies, list_pos, members, counts,
+            react_chan, react_pos, react_members, react_counts, free_pids, ints,
+        )  # fmt: skip
+        place_conductor(
+            site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+            phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+            pspecies, react_chan, react_pos, react_members, react_counts, counters,
+        )  # fmt: skip
+        counters[C_DEPOSITS] += 1
+        counters[C_PT_UNITS] += units
+    elif product == PRODUCT_CONSUME:
+        _remove_particle(
+            pid, site, words, pspecies, list_pos, members, counts,
+            react_chan, react_pos, react_members, react_counts, free_pids, ints,
+        )  # fmt: skip
+    else:
+        set_reactive(pid, -1, pspecies, react_chan, react_pos, react_members, react_counts)
+        _set_species(pid, product, pspecies, list_pos, members, counts)
+        set_reactive(
+            pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
+            react_members, react_counts,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def _precipitate(
+    pid, site, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+    pspecies, plength, list_pos, members, counts,
+    react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
+):  # fmt: skip
+    """Oligomer ``pid`` on ``site`` becomes immobile PT holding its monomer units."""
+    units = plength[pid]
+    _remove_particle(
+        pid, site, words, pspecies, list_pos, members, counts,
+        react_chan, react_pos, react_members, react_counts, free_pids, ints,
+    )  # fmt: skip
+    place_conductor(
+        site, -1, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+        phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+        pspecies, react_chan, react_pos, react_members, react_counts, counters,
+    )  # fmt: skip
+    counters[C_PRECIPITATIONS] += 1
+    counters[C_DEPOSITS] += 1
+    counters[C_PT_UNITS] += units
+
+
+@njit(cache=True)
 def run_events(
     words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
-    phase_transport, deposit_phase,
-    px, py, pz, pspecies, list_pos, members, counts,
+    phase_transport, phase_conductor, phase_active, deposit_phase, floating_phase,
+    inj_z, gate_z,
+    px, py, pz, pspecies, plength, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints,
-    hop_cum, react_rate, react_product, inj_rate, res_occ, is_reservoir,
+    hop_cum, react_rate, react_product, inj_rate, res_occ, is_reservoir, exchanges,
+    chem_species, chem_rate, n_star, sched, sched_e, stack,
     rng, clock, counters, react_events, inj_events, exit_events,
     t_stop, max_events, warm_cache,
 ):  # fmt: skip
@@ -136,18 +177,35 @@ def run_events(
     words : uint32[nx*ny*nz], site words (see ``_layout``), flat index x + nx*(y + ny*z).
     dir_dx, dir_dy, dir_dz : int64[ndir], hop directions; the last two are +z then -z.
     phase_transport : uint8[16], 1 where a mobile particle may sit on that phase.
-    deposit_phase : int64[2], phase a particle becomes when it deposits at electrode e.
-    px, py, pz, pspecies, list_pos : per particle id (int16, int16, int16, int8, int32).
+    phase_conductor : int8[16], electrode a phase is electrically connected to, or -1.
+    phase_active : int8[16], as phase_conductor but -1 for conductors that oxidize
+        nothing now (undoped PT); contact flags follow this table.
+    deposit_phase : int64[2], phase of PT connected to electrode e;
+    floating_phase : int, phase of PT connected to no electrode.
+    inj_z : int64[2], layer that reservoir side b injects onto; gate_z : int, the
+        non-transport plane standing for the continuum membrane between two lattice
+        windows (-1: none); a hop onto it leaves into reservoir side 0 (from below) or 1.
+    px, py, pz, pspecies, plength, list_pos : per particle id (int16 x3, int8, int32,
+        int32); plength is the number of monomer units a particle carries.
     members : int32[n_species, capacity], particle ids of each species, first counts[s].
     react_chan, react_pos, react_members, react_counts : reaction-channel membership,
         channel (s, e) is row s*2 + e of react_members.
     free_pids : int32[capacity], stack of unused ids, ``ints[0]`` entries deep.
     hop_cum : float64[n_species, ndir], running sum of the per-direction hop rates (1/s);
         hop_cum[s, -1] is the total hop rate h_s.
-    react_rate : float64[n_species, 2], reaction rate per touching particle (1/s).
+    react_rate : float64[n_species, 2], reaction rate per touching particle (1/s); for
+        the scheduled electrode only the relative weight of each species.
     react_product : int64[n_species, 2], species index, PRODUCT_DEPOSIT or PRODUCT_CONSUME.
-    inj_rate : float64[n_species, 2], bound on the injection rate from reservoir end b
-        (rate_in * occupancy * layer sites, 1/s); res_occ the reservoir occupancy.
+    inj_rate : float64[n_species, 2], bound on the injection rate from reservoir side b
+        (rate_in * occupancy * layer sites, 1/s); res_occ the reservoir occupancy;
+        exchanges : uint8[n_species], 1 where a species may leave into a reservoir.
+    chem_species : int64[3], species index of monomer, radical, oligomer (-1: absent).
+    chem_rate : float64[3], coupling per radical neighbour, sticking per PT/electrode
+        neighbour of an oligomer, radical decay (1/s); n_star : int, an oligomer of at
+        least this many units precipitates as PT.
+    sched : float64[2], [time of the next scheduled oxidation (s), interval (s)];
+        sched_e : int, electrode whose oxidations are scheduled (galvanostatic) instead
+        of Poisson, -1 for none. stack : int32[n_sites], scratch for the flood fill.
     rng : uint64[2], counter-based generator state [key, attempts drawn] (see _rng).
     clock : float64[1], simulated time (s).
     counters : int64[N_COUNTERS]; react_events, inj_events, exit_events : int64[n_species, 2].
@@ -170,6 +228,9 @@ def run_events(
     cap = px.shape[0]
     members_flat = members.reshape(-1)
     key = rng[0]
+    rad = chem_species[ROLE_RADICAL]
+    olig = chem_species[ROLE_OLIGOMER]
+    scheduled = sched_e >= 0 and sched[1] > 0.0
     while True:
         if counters[C_EVENTS] >= max_events:
             clock[0] = t
@@ -180,7 +241,16 @@ def run_events(
         r_react = 0.0
         for s in range(n_species):
             for e in range(N_ELECTRODES):
-                r_react += react_counts[s, e] * react_rate[s, e]
+                if not (scheduled and e == sched_e):
+                    r_react += react_counts[s, e] * react_rate[s, e]
+        r_couple = 0.0
+        r_decay = 0.0
+        if rad >= 0:
+            r_couple = counts[rad] * chem_rate[RATE_COUPLING] * ndir
+            r_decay = counts[rad] * chem_rate[RATE_DECAY]
+        r_stick = 0.0
+        if olig >= 0:
+            r_stick = counts[olig] * chem_rate[RATE_STICKING] * ndir
         r_inj = 0.0
         for s in range(n_species):
             for b in range(2):
@@ -188,15 +258,55 @@ def run_events(
         if r_inj > 0.0 and ints[0] == 0:
             clock[0] = t
             return STATUS_CAPACITY
-        r_total = r_hop + r_react + r_inj
-        if r_total <= 0.0:
+        r_chem = r_couple + r_stick + r_decay
+        r_total = r_hop + r_react + r_chem + r_inj
+        if r_total <= 0.0 and not scheduled:
             if t_stop < np.inf:
                 t = t_stop
             clock[0] = t
             return STATUS_EXHAUSTED
         attempt = rng[1]
         rng[1] = attempt + np.uint64(1)
-        dt = -np.log1p(-uniform(key, attempt, 0)) / r_total
+        dt = -np.log1p(-uniform(key, attempt, 0)) / r_total if r_total > 0.0 else np.inf
+        if scheduled and t + dt > sched[0] and sched[0] <= t_stop:
+            # ---- scheduled oxidation (galvanostatic): the current fixes its time, the
+            # rates only weigh which particle; the attempt's own event is discarded
+            # (exact by memorylessness)
+            t = max(t, sched[0])
+            counters[C_EVENTS] += 1
+            w_sum = 0.0
+            for s in range(n_species):
+                w_sum += react_counts[s, sched_e] * react_rate[s, sched_e]
+            if w_sum <= 0.0:
+                clock[0] = t
+                return STATUS_STARVED
+            u = uniform(key, attempt, 1) * w_sum
+            s = -1
+            acc = 0.0
+            for s2 in range(n_species):
+                w_c = react_counts[s2, sched_e] * react_rate[s2, sched_e]
+                if w_c > 0.0:
+                    acc += w_c
+                    s = s2
+                    if u < acc:
+                        break
+            n_c = react_counts[s, sched_e]
+            idx = np.int64(uniform(key, attempt, 2) * n_c)
+            if idx >= n_c:
+                idx = n_c - 1
+            pid = react_members[s * N_ELECTRODES + sched_e, idx]
+            _react(
+                pid, s, sched_e, react_product[s, sched_e], words, nx, ny, nz, periodic_z,
+                dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
+                floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
+                counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
+                counters,
+            )  # fmt: skip
+            counters[C_REACTIONS] += 1
+            counters[C_FARADAIC] += 1
+            react_events[s, sched_e] += 1
+            sched[0] += sched[1]
+            continue
         if t + dt > t_stop:
             # the attempt is used up (a fresh one is drawn next time: memorylessness)
             clock[0] = t_stop
@@ -285,7 +395,11 @@ def run_events(
                 else:
                     b = 0 if z2 < 0 else 1
                     # leaving into the reservoir is blocked when the reservoir site is full
-                    if is_reservoir[b] and uniform(key, attempt, 4) >= res_occ[s, b]:
+                    if (
+                        is_reservoir[b]
+                        and exchanges[s]
+                        and uniform(key, attempt, 4) >= res_occ[s, b]
+                    ):
                         _remove_particle(
                             pid, site, words, pspecies, list_pos, members, counts,
                             react_chan, react_pos, react_members, react_counts, free_pids, ints,
@@ -295,6 +409,19 @@ def run_events(
                     else:
                         counters[C_NULL] += 1
                     continue
+            elif z2 == gate_z:
+                # onto the plane that stands for the continuum membrane: leave into it
+                b = 0 if z < gate_z else 1
+                if exchanges[s] and uniform(key, attempt, 4) >= res_occ[s, b]:
+                    _remove_particle(
+                        pid, site, words, pspecies, list_pos, members, counts,
+                        react_chan, react_pos, react_members, react_counts, free_pids, ints,
+                    )  # fmt: skip
+                    counters[C_EXITS] += 1
+                    exit_events[s, b] += 1
+                else:
+                    counters[C_NULL] += 1
+                continue
             target = x2 + nx * (y2 + ny * z2)
             w = np.int64(words[target])
             if phase_transport[w & PHASE_MASK] == 0 or (w >> PID_SHIFT) != 0:
@@ -334,62 +461,99 @@ def run_events(
             if idx >= n_c:
                 idx = n_c - 1
             pid = react_members[s * N_ELECTRODES + e, idx]
+            _react(
+                pid, s, e, react_product[s, e], words, nx, ny, nz, periodic_z,
+                dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
+                floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
+                counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
+                counters,
+            )  # fmt: skip
+            counters[C_REACTIONS] += 1
+            react_events[s, e] += 1
+
+        elif u < r_hop + r_react + r_chem:
+            # ---- chemistry in the electrolyte: coupling, sticking, radical decay
+            u -= r_hop + r_react
+            # kind 0 coupling, 1 decay, 2 sticking (rounding falls to the last present)
+            kind = 2 if r_stick > 0.0 else (1 if r_decay > 0.0 else 0)
+            if u < r_couple:
+                kind = 0
+            elif u < r_couple + r_decay:
+                kind = 1
+            s = olig if kind == 2 else rad
+            n_s = counts[s]
+            idx = np.int64(uniform(key, attempt, 2) * n_s)
+            if idx >= n_s:
+                idx = n_s - 1
+            pid = members[s, idx]
             x = np.int64(px[pid])
             y = np.int64(py[pid])
             z = np.int64(pz[pid])
             site = x + nx * (y + ny * z)
-            product = react_product[s, e]
-            if product == PRODUCT_DEPOSIT:
+            if kind == 1:
+                # radical decay side reaction: the units leave the system
+                counters[C_DECAYS] += 1
+                counters[C_DECAYED_UNITS] += plength[pid]
                 _remove_particle(
                     pid, site, words, pspecies, list_pos, members, counts,
                     react_chan, react_pos, react_members, react_counts, free_pids, ints,
                 )  # fmt: skip
-                words[site] = (words[site] & ~np.int64(PHASE_MASK)) | deposit_phase[e]
-                flag = np.int64(1) << (FLAG_SHIFT + e)
-                for dd in range(ndir):
-                    zn = z + dir_dz[dd]
-                    if zn < 0 or zn >= nz:
-                        if not periodic_z:
-                            continue
-                        zn = zn + nz if zn < 0 else zn - nz
-                    xn = x + dir_dx[dd]
-                    if xn < 0:
-                        xn += nx
-                    elif xn >= nx:
-                        xn -= nx
-                    yn = y + dir_dy[dd]
-                    if yn < 0:
-                        yn += ny
-                    elif yn >= ny:
-                        yn -= ny
-                    nb = xn + nx * (yn + ny * zn)
-                    wn = np.int64(words[nb]) | flag
-                    words[nb] = wn
-                    occ = wn >> PID_SHIFT
-                    if occ != 0:
-                        set_reactive(
-                            occ - 1, contact_electrode(wn), pspecies, react_chan, react_pos,
-                            react_members, react_counts,
-                        )  # fmt: skip
-                counters[C_DEPOSITS] += 1
-            elif product == PRODUCT_CONSUME:
+                continue
+            d = np.int64(uniform(key, attempt, 3) * ndir)
+            if d >= ndir:
+                d = ndir - 1
+            nb = neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+            if nb < 0:
+                counters[C_NULL] += 1
+                continue
+            wn = np.int64(words[nb])
+            if kind == 0:
+                # coupling: the picked radical takes the neighbour radical's units
+                occ = wn >> PID_SHIFT
+                if occ == 0 or pspecies[occ - 1] != rad:
+                    counters[C_NULL] += 1
+                    continue
+                other = occ - 1
+                units = plength[pid] + plength[other]
                 _remove_particle(
-                    pid, site, words, pspecies, list_pos, members, counts,
+                    other, nb, words, pspecies, list_pos, members, counts,
                     react_chan, react_pos, react_members, react_counts, free_pids, ints,
                 )  # fmt: skip
+                counters[C_COUPLINGS] += 1
+                counters[C_PROTONS] += 2
+                plength[pid] = units
+                if units >= n_star or olig < 0:
+                    _precipitate(
+                        pid, site, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                        phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+                        pspecies, plength, list_pos, members, counts, react_chan, react_pos,
+                        react_members, react_counts, free_pids, ints, counters,
+                    )  # fmt: skip
+                else:
+                    set_reactive(
+                        pid, -1, pspecies, react_chan, react_pos, react_members, react_counts
+                    )
+                    _set_species(pid, olig, pspecies, list_pos, members, counts)
+                    set_reactive(
+                        pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
+                        react_members, react_counts,
+                    )  # fmt: skip
             else:
-                set_reactive(pid, -1, pspecies, react_chan, react_pos, react_members, react_counts)
-                _set_species(pid, product, pspecies, list_pos, members, counts)
-                set_reactive(
-                    pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
-                    react_members, react_counts,
+                # sticking: an oligomer next to PT or an electrode precipitates
+                ph = wn & PHASE_MASK
+                if phase_conductor[ph] < 0 and ph != floating_phase:
+                    counters[C_NULL] += 1
+                    continue
+                _precipitate(
+                    pid, site, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+                    pspecies, plength, list_pos, members, counts, react_chan, react_pos,
+                    react_members, react_counts, free_pids, ints, counters,
                 )  # fmt: skip
-            counters[C_REACTIONS] += 1
-            react_events[s, e] += 1
 
         else:
-            # ---- injection from a reservoir end onto a random site of the boundary layer
-            u -= r_hop + r_react
+            # ---- injection from a reservoir side onto a random site of its layer
+            u -= r_hop + r_react + r_chem
             s = -1
             b = -1
             acc = 0.0
@@ -403,10 +567,13 @@ def run_events(
                             break
                 if u < acc:
                     break
+            if s < 0:
+                counters[C_NULL] += 1
+                continue
             k = np.int64(uniform(key, attempt, 3) * layer)
             if k >= layer:
                 k = layer - 1
-            z = 0 if b == 0 else nz - 1
+            z = inj_z[b]
             site = k + layer * z
             w = np.int64(words[site])
             if phase_transport[w & PHASE_MASK] == 0 or (w >> PID_SHIFT) != 0:
@@ -418,6 +585,7 @@ def run_events(
             py[pid] = k // nx
             pz[pid] = z
             pspecies[pid] = s
+            plength[pid] = 1
             members[s, counts[s]] = pid
             list_pos[pid] = counts[s]
             counts[s] += 1

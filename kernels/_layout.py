@@ -36,5 +36,26 @@ C_NULL = 2  # rejected attempts (blocked hop, blocked injection or exit)
 C_REACTIONS = 3
 C_INJECTIONS = 4
 C_EXITS = 5
-C_DEPOSITS = 6
-N_COUNTERS = 7
+C_DEPOSITS = 6  # sites turned into deposit (PT), floating or connected
+C_COUPLINGS = 7  # radical-cation pairs coupled into one oligomer
+C_PRECIPITATIONS = 8  # oligomers that became PT (length >= n* or touching PT/electrode)
+C_DECAYS = 9  # radicals lost to the side reaction
+C_PT_UNITS = 10  # monomer units held in PT sites
+C_DECAYED_UNITS = 11  # monomer units lost to the side reaction
+C_PROTONS = 12  # protons released by coupling (2 per coupling)
+C_SHORTS = 13  # PT sites that joined conductors of both electrodes
+C_FARADAIC = 14  # scheduled (galvanostatic) oxidations
+N_COUNTERS = 15
+
+# Roles of species in the chemistry (index into the chem_species table).
+ROLE_MONOMER = 0
+ROLE_RADICAL = 1
+ROLE_OLIGOMER = 2
+
+# Rates of the chemistry table chem_rate (1/s).
+RATE_COUPLING = 0  # per radical and neighbour direction holding a radical
+RATE_STICKING = 1  # per oligomer and neighbour direction that is PT or electrode
+RATE_DECAY = 2  # per radical
+
+# Scheduled faradaic events (galvanostatic): sched = [t_next (s), interval (s)].
+STATUS_STARVED = 4  # a scheduled oxidation found nothing to oxidize

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kmc._config_chemistry import CathodeGeometry, Chemistry, Membrane, Protocol
 from kmc.kernels._layout import MAX_PARTICLES
 
 Boundary = Literal["cathode", "anode", "wall", "reservoir", "periodic"]
@@ -78,6 +79,11 @@ class Reaction(_Strict):
     """Rate k per touching particle (1/s). Surface rate constant k_s = k * a (m/s)."""
     product: str = "deposit"
     """'deposit' (the site becomes conducting deposit), 'consume' (removed), or a species."""
+    onset_potential_V: Annotated[float, Field(ge=-10, le=10)] | None = None
+    """E_ox (V): with it the rate follows Butler-Volmer, k = rate_per_s *
+    exp(alpha F (E - E_ox) / RT), E the protocol's cell voltage; without, it is fixed."""
+    transfer_coefficient: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """alpha of the Butler-Volmer law (anodic branch)."""
 
 
 class Species(_Strict):
@@ -126,6 +132,10 @@ class RunConfig(_Strict):
     conditions: Conditions = Conditions()
     species: Annotated[list[Species], Field(min_length=1, max_length=100)]
     run: Run
+    chemistry: Chemistry | None = None
+    protocol: Protocol = Protocol()
+    membrane: Membrane | None = None
+    cathode: CathodeGeometry = CathodeGeometry()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
@@ -176,6 +186,7 @@ class RunConfig(_Strict):
                     )
                 if r.product == sp.name:
                     raise ValueError(f"{where}.product = {r.product!r} is the species itself")
+        self._check_chemistry(names, ends, t, nz)
         n_sites = nx * ny * nz
         occ = sum(s.initial_occupancy for s in self.species) + sum(
             s.reservoir_occupancy for s in self.species
@@ -186,6 +197,59 @@ class RunConfig(_Strict):
                 f"{MAX_PARTICLES} particles, the engine's limit"
             )
         return self
+
+    def _check_chemistry(self, names, ends, t, nz) -> None:
+        ch = self.chemistry
+        if ch is not None:
+            roles = {"monomer": ch.monomer, "radical": ch.radical, "oligomer": ch.oligomer}
+            for role, name in roles.items():
+                if name not in names:
+                    raise ValueError(
+                        f"chemistry.{role} = {name!r} is not a species; species: {names}"
+                    )
+            if len(set(roles.values())) < 3:
+                raise ValueError(f"chemistry roles {roles} must name three different species")
+        bv = [
+            (i, j)
+            for i, sp in enumerate(self.species)
+            for j, r in enumerate(sp.reactions)
+            if r.onset_potential_V is not None
+        ]
+        if bv and self.protocol.kind == "constant":
+            i, j = bv[0]
+            raise ValueError(
+                f"species[{i}].reactions[{j}].onset_potential_V is set but protocol.kind = "
+                "'constant' has no potential; choose potentiostatic, cv or galvanostatic"
+            )
+        if self.protocol.kind == "galvanostatic":
+            if not any(self.species[i].reactions[j].electrode == "cathode" for i, j in bv):
+                raise ValueError(
+                    "protocol.kind = 'galvanostatic' needs a reaction at the cathode with "
+                    "onset_potential_V (the current oxidizes it)"
+                )
+        m = self.membrane
+        if m is not None:
+            if ends["bottom"] != "cathode" or ends["top"] != "anode":
+                raise ValueError(
+                    "membrane needs boundaries.bottom = 'cathode' and boundaries.top = "
+                    f"'anode' (got {ends['bottom']!r}, {ends['top']!r})"
+                )
+            if not t + 1 <= m.gate_z <= nz - t - 2:
+                raise ValueError(
+                    f"membrane.gate_z = {m.gate_z} must leave a window on each side: "
+                    f"allowed {t + 1}..{nz - t - 2}"
+                )
+            a = self.lattice.spacing_m
+            window = (nz - 2 * t - 1) * a
+            if m.thickness_m <= window:
+                raise ValueError(
+                    f"membrane.thickness_m = {m.thickness_m} must exceed the lattice windows "
+                    f"({window:g} m); otherwise simulate the whole membrane without [membrane]"
+                )
+            if self.chemistry is None:
+                raise ValueError("membrane needs a [chemistry] section (its monomer species)")
+        if self.cathode.kind == "particles" and ends["bottom"] != "cathode":
+            raise ValueError("cathode.kind = 'particles' needs boundaries.bottom = 'cathode'")
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:

@@ -25,6 +25,7 @@ STATE_ARRAYS = (
     "words", "px", "py", "pz", "pspecies", "list_pos", "members", "counts",
     "react_chan", "react_pos", "react_members", "react_counts", "free_pids", "ints",
     "rng", "clock", "counters", "react_events", "inj_events", "exit_events",
+    "plength", "sched", "sched_e", "pt_doped", "res_occ", "reservoir_field", "protocol_state",
 )  # fmt: skip
 
 WARM_CACHE_THRESHOLD_BYTES = 24 * 2**20
@@ -37,6 +38,7 @@ _PARTICLE_ARRAYS = {
     "list_pos": np.int32,
     "react_chan": np.int8,
     "react_pos": np.int32,
+    "plength": np.int32,
 }
 
 
@@ -65,8 +67,9 @@ class LatticeEngine:
         self._dx = np.ascontiguousarray(d[:, 0])
         self._dy = np.ascontiguousarray(d[:, 1])
         self._dz = np.ascontiguousarray(d[:, 2])
-        self._transport = phases.transport_table()
-        self._electrode = phases.electrode_table()
+        self._transport = phases.transport_table(model.gap_transport)
+        self._conductor = phases.electrode_table()
+        self._stack = np.zeros(0, dtype=np.int32)
         self.set_rates(model)
         if _empty:
             return
@@ -99,6 +102,13 @@ class LatticeEngine:
         self.react_events = np.zeros((n_species, 2), dtype=np.int64)
         self.inj_events = np.zeros((n_species, 2), dtype=np.int64)
         self.exit_events = np.zeros((n_species, 2), dtype=np.int64)
+        self.sched = np.zeros(2)  # next scheduled oxidation time (s), interval (s)
+        self.sched_e = np.full(1, -1, dtype=np.int64)  # electrode under current control
+        self.pt_doped = np.ones(2, dtype=np.uint8)  # PT of each electrode doped?
+        self.res_occ = np.ascontiguousarray(model.reservoir_occupancy, dtype=np.float64)
+        self.reservoir_field = np.zeros(0)  # continuum monomer occupancy (driver's)
+        self.protocol_state = np.zeros(0)  # the protocol's own state (driver's)
+        self.plength[:] = 1
         pid = 0
         for s, n in enumerate(n_init):
             sites = order[pid : pid + n]
@@ -135,15 +145,36 @@ class LatticeEngine:
         self._hop_cum = np.cumsum(np.asarray(model.hop_rate_per_s, dtype=np.float64), axis=1)
         self._react_rate = np.ascontiguousarray(model.reaction_rate_per_s, dtype=np.float64)
         self._react_product = np.ascontiguousarray(model.reaction_product, dtype=np.int64)
-        self._inj_rate = model.injection_rate_bound_per_s()
-        self._res_occ = np.ascontiguousarray(model.reservoir_occupancy, dtype=np.float64)
         self._is_res = np.ascontiguousarray(model.is_reservoir, dtype=np.bool_)
+        self._exchanges = np.ascontiguousarray(model.exchanges, dtype=np.uint8)
+        self._inj_z = np.array(model.injection_z, dtype=np.int64)
+        self._chem_species = np.ascontiguousarray(model.chem_species, dtype=np.int64)
+        self._chem_rate = np.ascontiguousarray(model.chem_rate_per_s, dtype=np.float64)
+
+    def set_reaction_rates(self, rates: np.ndarray) -> None:
+        """Install reaction rates per touching particle (1/s), [n_species, 2]."""
+        self._react_rate = np.ascontiguousarray(rates, dtype=np.float64)
+
+    def set_reservoir_occupancy(self, occupancy: np.ndarray) -> None:
+        """Set the reservoir occupancy on each side, [n_species, 2] in [0, 1]."""
+        self.res_occ = np.ascontiguousarray(np.clip(occupancy, 0.0, 1.0), dtype=np.float64)
+
+    def set_pt_doped(self, doped: tuple[bool, bool]) -> None:
+        """Dope or undope the PT of each electrode; refreshes contacts if it changed."""
+        new = np.array(doped, dtype=np.uint8)
+        if not np.array_equal(new, self.pt_doped):
+            self.pt_doped = new
+            self.refresh_contacts()
+
+    @property
+    def _active(self) -> np.ndarray:
+        return phases.active_table(tuple(bool(v) for v in self.pt_doped))
 
     def refresh_contacts(self) -> None:
         """Recompute contact flags from host phases and rebuild the reaction channels."""
         compute_contact_flags(
             self.words, self.nx, self.ny, self.nz, self.model.periodic_z,
-            self._dx, self._dy, self._dz, self._electrode,
+            self._dx, self._dy, self._dz, self._active,
         )  # fmt: skip
         rebuild_reactive(
             self.words, self.nx, self.ny, self.px, self.py, self.pz, self.pspecies,
@@ -204,6 +235,7 @@ class LatticeEngine:
         pid = int(self.free_pids[self.ints[0]])
         self.px[pid], self.py[pid], self.pz[pid] = x, y, z
         self.pspecies[pid] = species
+        self.plength[pid] = 1
         self.members[species, self.counts[species]] = pid
         self.list_pos[pid] = self.counts[species]
         self.counts[species] += 1
@@ -246,15 +278,22 @@ class LatticeEngine:
         it changes the speed only, never the trajectory.
         """
         warm = self.warm_cache if warm_cache is None else warm_cache
+        if self._stack.size != self.words.size:
+            self._stack = np.zeros(self.words.size, dtype=np.int32)
+        inj_rate = self.model.injection_rate_bound_per_s(self.res_occ)
         while True:
             status = run_events(
                 self.words, self.nx, self.ny, self.nz, self.model.periodic_z,
-                self._dx, self._dy, self._dz, self._transport, phases.DEPOSIT_PHASE,
-                self.px, self.py, self.pz, self.pspecies, self.list_pos, self.members,
-                self.counts, self.react_chan, self.react_pos, self.react_members,
-                self.react_counts, self.free_pids, self.ints,
+                self._dx, self._dy, self._dz, self._transport, self._conductor,
+                self._active, phases.DEPOSIT_PHASE, phases.PT_FLOATING, self._inj_z,
+                self.model.gate_z,
+                self.px, self.py, self.pz, self.pspecies, self.plength, self.list_pos,
+                self.members, self.counts, self.react_chan, self.react_pos,
+                self.react_members, self.react_counts, self.free_pids, self.ints,
                 self._hop_cum, self._react_rate, self._react_product,
-                self._inj_rate, self._res_occ, self._is_res,
+                inj_rate, self.res_occ, self._is_res, self._exchanges,
+                self._chem_species, self._chem_rate, self.model.precipitation_length,
+                self.sched, int(self.sched_e[0]), self._stack,
                 self.rng, self.clock, self.counters, self.react_events, self.inj_events,
                 self.exit_events, float(t_stop), int(max_events), warm,
             )  # fmt: skip

@@ -20,6 +20,8 @@ from kmc.kernels._layout import PRODUCT_CONSUME, PRODUCT_DEPOSIT
 
 ELEMENTARY_CHARGE_C = 1.602176634e-19  # exact, SI 2019
 BOLTZMANN_J_PER_K = 1.380649e-23  # exact, SI 2019
+FARADAY_C_PER_MOL = 96485.33212  # e * N_A, exact, SI 2019
+GAS_CONSTANT_J_PER_MOL_K = 8.314462618  # k_B * N_A, exact, SI 2019
 
 _END_INDEX = {"bottom": 0, "top": 1}
 
@@ -43,6 +45,15 @@ class Model:
     is_reservoir: np.ndarray  # bool[2]
     electrode_end: tuple[int, int]  # end (0 bottom, 1 top) of cathode and anode, -1 absent
     field_bias: np.ndarray = field(repr=False)  # u_s = z e a E / kT per species
+    onset_potential_V: np.ndarray = field(repr=False)  # float64[n_species, 2], nan: fixed
+    transfer_coefficient: np.ndarray = field(repr=False)  # float64[n_species, 2]
+    chem_species: np.ndarray = field(repr=False)  # int64[3] monomer, radical, oligomer
+    chem_rate_per_s: np.ndarray = field(repr=False)  # float64[3] (see kernels._layout)
+    precipitation_length: int = 1 << 30
+    exchanges: np.ndarray = field(repr=False, default=None)  # uint8[n_species]
+    gate_z: int = -1
+    injection_z: tuple[int, int] = (0, 0)
+    gap_transport: bool = False
 
     @classmethod
     def from_config(cls, config: RunConfig) -> Model:
@@ -86,6 +97,34 @@ class Model:
         electrode_end = tuple(
             ends.index(name) if name in ends else -1 for name in phases.ELECTRODES
         )
+        onset = np.full((n_s, 2), np.nan)
+        alpha = np.full((n_s, 2), 0.5)
+        for i, sp in enumerate(config.species):
+            for r in sp.reactions:
+                e = phases.ELECTRODES.index(r.electrode)
+                if r.onset_potential_V is not None:
+                    onset[i, e] = r.onset_potential_V
+                    alpha[i, e] = r.transfer_coefficient
+        ch = config.chemistry
+        chem_species = np.full(3, -1, dtype=np.int64)
+        chem_rate = np.zeros(3)
+        n_star = 1 << 30
+        exchanges = np.ones(n_s, dtype=np.uint8)
+        if ch is not None:
+            chem_species[:] = [names.index(ch.monomer), names.index(ch.radical),
+                               names.index(ch.oligomer)]  # fmt: skip
+            # a pair of adjacent radicals couples at k_c: each partner tries at k_c / 2
+            chem_rate[:] = [0.5 * ch.coupling_rate_per_s, ch.sticking_rate_per_s,
+                            ch.radical_decay_rate_per_s]  # fmt: skip
+            n_star = ch.precipitation_length
+        gate_z = -1
+        inj_z = (0, nz - 1)
+        if config.membrane is not None:
+            gate_z = config.membrane.gate_z
+            inj_z = (gate_z - 1, gate_z + 1)
+            exchanges[:] = 0
+            exchanges[chem_species[0]] = 1
+            is_res = np.array([True, True])
         return cls(
             config=config,
             dims=(nx, ny, nz),
@@ -99,6 +138,15 @@ class Model:
             is_reservoir=is_res,
             electrode_end=electrode_end,  # type: ignore[arg-type]
             field_bias=bias,
+            onset_potential_V=onset,
+            transfer_coefficient=alpha,
+            chem_species=chem_species,
+            chem_rate_per_s=chem_rate,
+            precipitation_length=n_star,
+            exchanges=exchanges,
+            gate_z=gate_z,
+            injection_z=inj_z,
+            gap_transport=bool(ch is not None and ch.species_enter_gaps),
         )
 
     @property
@@ -116,16 +164,43 @@ class Model:
         """Lattice Damkoehler number Da = k a^2 / D = k_s a / D, [n_species, electrode]."""
         return self.reaction_rate_per_s / self.hop_base_rate_per_s[:, None]
 
-    def injection_rate_bound_per_s(self) -> np.ndarray:
-        """Upper bound of the injection rate from each reservoir end (1/s), [n_species, 2].
+    def injection_rate_bound_per_s(self, occupancy: np.ndarray | None = None) -> np.ndarray:
+        """Upper bound of the injection rate from each reservoir side (1/s), [n_species, 2].
 
-        A reservoir end behaves as a virtual layer with the reservoir occupancy c0: each
+        A reservoir side behaves as a virtual layer with the reservoir occupancy c0: each
         empty boundary site receives particles at rate Gamma_in * c0, where Gamma_in is
-        the hop rate pointing into the lattice (+z at the bottom, -z at the top).
+        the hop rate pointing into the lattice (+z at the bottom end, -z at the top end;
+        from a membrane gate, -z into the window below it and +z into the one above).
+        ``occupancy`` overrides the configured reservoir occupancy [n_species, 2].
         """
         nx, ny, _ = self.dims
-        rate_in = np.stack([self.hop_rate_per_s[:, -2], self.hop_rate_per_s[:, -1]], axis=1)
-        return rate_in * self.reservoir_occupancy * (nx * ny) * self.is_reservoir[None, :]
+        occ = self.reservoir_occupancy if occupancy is None else occupancy
+        up, down = self.hop_rate_per_s[:, -2], self.hop_rate_per_s[:, -1]
+        if self.gate_z >= 0:
+            rate_in = np.stack([down, up], axis=1) * self.exchanges[:, None]
+        else:
+            rate_in = np.stack([up, down], axis=1)
+        return rate_in * occ * (nx * ny) * self.is_reservoir[None, :]
+
+    def reaction_rates_at(self, potential_V: float | None) -> np.ndarray:
+        """Reaction rate per touching particle (1/s) at cell voltage ``potential_V``.
+
+        Butler-Volmer anodic branch k = k0 * lambda * exp(alpha F (E - E_ox) / RT) for
+        reactions with an onset potential (lambda the protocol's time compression);
+        fixed rates otherwise. ``None``: no potential (Butler-Volmer rates are zero).
+        """
+        rates = self.reaction_rate_per_s.copy()
+        bv = ~np.isnan(self.onset_potential_V)
+        if not bv.any():
+            return rates
+        if potential_V is None:
+            rates[bv] = 0.0
+            return rates
+        f = FARADAY_C_PER_MOL / (GAS_CONSTANT_J_PER_MOL_K * self.config.conditions.temperature_K)
+        lam = self.config.protocol.time_compression
+        expo = self.transfer_coefficient[bv] * f * (potential_V - self.onset_potential_V[bv])
+        rates[bv] = self.reaction_rate_per_s[bv] * lam * np.exp(np.minimum(expo, 600.0))
+        return rates
 
     def electrode_slabs(self) -> list[tuple[int, int, int]]:
         """(phase, z_start, z_stop) for each electrode slab present."""
@@ -157,4 +232,12 @@ class Model:
             "electrode_end": list(self.electrode_end),
             "reservoir_occupancy": self.reservoir_occupancy.tolist(),
             "phase_names": {str(k): v for k, v in phases.PHASE_NAMES.items()},
+            "onset_potential_V": np.where(
+                np.isnan(self.onset_potential_V), None, self.onset_potential_V
+            ).tolist(),
+            "chem_species_monomer_radical_oligomer": self.chem_species.tolist(),
+            "chem_rate_per_s_coupling_per_partner_sticking_decay": self.chem_rate_per_s.tolist(),
+            "precipitation_length": int(min(self.precipitation_length, 2**31 - 1)),
+            "gate_z": self.gate_z,
+            "time_compression": self.config.protocol.time_compression,
         }

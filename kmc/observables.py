@@ -89,3 +89,115 @@ def sample(engine: LatticeEngine) -> dict[str, np.ndarray]:
     }
     out.update(film_metrics(engine.phase, engine.model))
     return out
+
+
+def chemistry_specs() -> dict[str, tuple[tuple[int, ...], str, str, str]]:
+    """Observables of the chemistry and the protocol (zero where a run has none)."""
+    return {
+        "potential": ((), "float64", "V", "cell voltage E (protocol)"),
+        "protocol_time": ((), "float64", "s", "protocol clock: simulated time x compression"),
+        "cycles": ((), "int64", "1", "completed protocol cycles"),
+        "electron_transfers": ((2,), "int64", "1", "electrons passed by oxidation per electrode"),
+        "faradaic_charge": ((2,), "float64", "C", "e x electron transfers, per electrode"),
+        "capacitive_charge": ((), "float64", "C", "double-layer charge (galvanostatic)"),
+        "charge": ((), "float64", "C", "cumulative charge through the simulated area"),
+        "current_density": ((), "float64", "A/m^2", "mean over the last sample interval"),
+        "monomer_count": ((2,), "int64", "1", "monomers in the cathode / anode window"),
+        "radical_count": ((2,), "int64", "1", "radical cations per window"),
+        "oligomer_count": ((2,), "int64", "1", "soluble oligomers per window"),
+        "oligomer_units": ((2,), "int64", "1", "monomer units in soluble oligomers per window"),
+        "pt_sites": ((3,), "int64", "1", "PT sites connected to cathode, anode, floating"),
+        "pt_units": ((), "int64", "1", "monomer units in PT"),
+        "decayed_units": ((), "int64", "1", "monomer units lost to radical decay"),
+        "reservoir_units": ((), "float64", "1", "monomer units in the continuum reservoir"),
+        "contact_fraction": ((2,), "float64", "1", "electrode faces meeting material"),
+        "electroactive_area": ((2,), "float64", "m^2", "faces of active conductor and PEO"),
+        "short_circuits": ((), "int64", "1", "PT joins that connected both electrodes"),
+    }
+
+
+def contact_fraction(phase: np.ndarray) -> np.ndarray:
+    """Per electrode: of the faces where the electrode meets another phase, the fraction
+    meeting material rather than void (gaps), as in the transport estimator."""
+    out = np.zeros(2)
+    for e, code in enumerate(phases.ELECTRODE_PHASE):
+        body = phase == code
+        other = ~body
+        touching = every = 0
+        for axis in range(3):
+            if phase.shape[axis] < 2:
+                continue
+            a, b = (body[1:], other[:-1]) if axis == 0 else (body, np.roll(other, 1, axis))
+            c, d = (body[:-1], other[1:]) if axis == 0 else (body, np.roll(other, -1, axis))
+            bv = (
+                phase[:-1] if axis == 0 else np.roll(phase, 1, axis),
+                phase[1:] if axis == 0 else np.roll(phase, -1, axis),
+            )
+            for m, ph in ((a & b, bv[0]), (c & d, bv[1])):
+                every += int(m.sum())
+                touching += int((m & (ph != phases.VOID)).sum())
+        out[e] = touching / every if every else 0.0
+    return out
+
+
+def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
+    """Values of :func:`chemistry_specs` (``driver``: the ProtocolDriver, or None)."""
+    from kmc import protocol as P
+
+    model = engine.model
+    c = engine.counters
+    nz = model.dims[2]
+    split = model.gate_z if model.gate_z >= 0 else nz // 2
+    roles = model.chem_species
+    out: dict[str, np.ndarray] = {}
+    for name, role in (("monomer_count", 0), ("radical_count", 1), ("oligomer_count", 2)):
+        n = np.zeros(2, dtype=np.int64)
+        if roles[role] >= 0:
+            z = engine.pz[engine.members[roles[role], : engine.counts[roles[role]]]]
+            n[:] = [np.count_nonzero(z < split), np.count_nonzero(z >= split)]
+        out[name] = n
+    units = np.zeros(2, dtype=np.int64)
+    if roles[2] >= 0:
+        ids = engine.members[roles[2], : engine.counts[roles[2]]]
+        low = engine.pz[ids] < split
+        units[:] = [engine.plength[ids[low]].sum(), engine.plength[ids[~low]].sum()]
+    out["oligomer_units"] = units
+    phase = engine.phase
+    out["pt_sites"] = np.array(
+        [np.count_nonzero(phase == code) for code in phases.PT_PHASES], dtype=np.int64
+    )
+    out["pt_units"] = np.int64(c[L.C_PT_UNITS])
+    out["decayed_units"] = np.int64(c[L.C_DECAYED_UNITS])
+    out["short_circuits"] = np.int64(c[L.C_SHORTS])
+    out["contact_fraction"] = contact_fraction(phase)
+    if driver is None:
+        zero = np.float64(0.0)
+        out.update(
+            potential=zero, protocol_time=np.float64(engine.time_s), cycles=np.int64(0),
+            electron_transfers=np.zeros(2, dtype=np.int64), faradaic_charge=np.zeros(2),
+            capacitive_charge=zero, charge=zero, current_density=zero,
+            reservoir_units=zero, electroactive_area=np.zeros(2),
+        )  # fmt: skip
+        return out
+    st = engine.protocol_state
+    transfers = driver.electron_transfers()
+    q_far = driver.faradaic_charge_C()
+    q = float(q_far.sum() + st[P.P_CAP_CHARGE])
+    t = engine.time_s
+    dt = (t - st[P.P_LAST_TIME]) * driver.lam
+    current = (q - st[P.P_LAST_CHARGE]) / (dt * driver.area_sim_m2) if dt > 0 else 0.0
+    st[P.P_LAST_CHARGE] = q
+    st[P.P_LAST_TIME] = t
+    out.update(
+        potential=np.float64(st[P.P_POTENTIAL]),
+        protocol_time=np.float64(t * driver.lam),
+        cycles=np.int64(st[P.P_CYCLES]),
+        electron_transfers=transfers,
+        faradaic_charge=q_far,
+        capacitive_charge=np.float64(st[P.P_CAP_CHARGE]),
+        charge=np.float64(q),
+        current_density=np.float64(current),
+        reservoir_units=np.float64(driver.reservoir_units()),
+        electroactive_area=np.array([driver.electroactive_area_m2(e) for e in (0, 1)]),
+    )
+    return out

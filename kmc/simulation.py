@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kmc import io, observables
+from kmc import geometry, io, observables
 from kmc.config import RunConfig, parse_config
 from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
 from kmc.model import Model
 from kmc.progress import Progress
+from kmc.protocol import ProtocolDriver
 
 
 class RunError(RuntimeError):
@@ -154,6 +155,14 @@ def run_simulation(
     return summary
 
 
+def make_driver(model: Model, engine: LatticeEngine) -> ProtocolDriver | None:
+    """The protocol driver a run needs, or None for fixed rates without a membrane."""
+    cfg = model.config
+    if cfg.protocol.kind == "constant" and cfg.membrane is None:
+        return None
+    return ProtocolDriver(model, engine)
+
+
 class _Run:
     """One run in progress: the engine, its writer and where it stands."""
 
@@ -169,6 +178,11 @@ class _Run:
         self.wall0 = time.perf_counter()
         self.events0 = int(engine.counters[L.C_EVENTS])
         self.times = sample_times(config)
+        self.driver = make_driver(model, engine)
+
+    def sample(self) -> dict:
+        eng = self.engine
+        return observables.sample(eng) | observables.chemistry_sample(eng, self.driver)
 
     @classmethod
     def start(cls, config, config_text, model, part, seed, cmd) -> _Run:
@@ -181,15 +195,20 @@ class _Run:
             resolved=model.resolved(),
             seed=run_seed,
             provenance=prov,
-            specs=observables.observable_specs(len(model.species_names)),
+            specs=observables.observable_specs(len(model.species_names))
+            | observables.chemistry_specs(),
             shape_zyx=(nz, ny, nx),
             spacing_m=config.lattice.spacing_m,
             boundary=["periodic", "periodic", "periodic" if model.periodic_z else "none"],
         )
-        engine = LatticeEngine(model, run_seed)
-        writer.add_sample(0, 0.0, observables.sample(engine))
-        writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
+        try:
+            phase = geometry.initial_phase(model, run_seed)
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
+        engine = LatticeEngine(model, run_seed, phase=phase)
         run = cls(config, model, writer, engine, run_seed, 1, [], 0.0)
+        writer.add_sample(0, 0.0, run.sample())
+        writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
         run.checkpoint(1)
         return run
 
@@ -227,39 +246,50 @@ class _Run:
         )
 
     def advance(self, stop: _StopRequest, progress: str) -> None:
-        """Run to the end, sampling, snapshotting and checkpointing on the way."""
+        """Run to the end, sampling, snapshotting and checkpointing on the way.
+
+        Without a protocol driver a checkpoint may fall anywhere; with one, only between
+        protocol steps, so that a resumed run takes the same steps.
+        """
         eng, cfg_run, times = self.engine, self.config.run, self.times
         bar = Progress(times[-1], progress)
-        last_ckpt = time.perf_counter()
-        chunk = 200_000
+        clock = {"last_ckpt": time.perf_counter(), "chunk": 200_000}
+
+        def run_chunk(t_stop: float) -> int:
+            c0 = time.perf_counter()
+            status = eng.run(t_stop, int(eng.counters[L.C_EVENTS]) + clock["chunk"])
+            dt = time.perf_counter() - c0
+            # aim at ~0.2 s per kernel call; the trajectory does not depend on it
+            if dt > 0:
+                clock["chunk"] = int(min(max(clock["chunk"] * 0.2 / dt, 10_000), 50_000_000))
+            bar.update(eng.time_s, int(eng.counters[L.C_EVENTS]))
+            return status
+
+        def safe_point(k: int) -> None:
+            if stop.requested:
+                self.checkpoint(k)
+                raise RunInterrupted(stop.requested)
+            if time.perf_counter() - clock["last_ckpt"] >= cfg_run.checkpoint_interval_wall_s:
+                self.checkpoint(k)
+                clock["last_ckpt"] = time.perf_counter()
+
         try:
             for k in range(self.next_sample, len(times)):
                 t_k = float(times[k])
-                while True:
-                    c0 = time.perf_counter()
-                    status = eng.run(t_k, int(eng.counters[L.C_EVENTS]) + chunk)
-                    dt = time.perf_counter() - c0
-                    # aim at ~0.2 s per kernel call; the trajectory does not depend on it
-                    if dt > 0:
-                        chunk = int(min(max(chunk * 0.2 / dt, 10_000), 50_000_000))
-                    bar.update(eng.time_s, int(eng.counters[L.C_EVENTS]))
-                    if status != L.STATUS_EVENTS:
+                if self.driver is not None:
+                    if self.driver.done:
                         break
-                    if stop.requested:
-                        self.checkpoint(k)
-                        raise RunInterrupted(stop.requested)
-                    if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
-                        self.checkpoint(k)
-                        last_ckpt = time.perf_counter()
-                self.writer.add_sample(k, t_k, observables.sample(eng))
-                if k % cfg_run.snapshot_every_samples == 0 or k == len(times) - 1:
+                    self.driver.run_to(t_k, run_chunk, lambda k=k: safe_point(k))
+                else:
+                    while run_chunk(t_k) == L.STATUS_EVENTS:
+                        safe_point(k)
+                self.writer.add_sample(k, t_k, self.sample())
+                done = self.driver is not None and self.driver.done
+                if k % cfg_run.snapshot_every_samples == 0 or k == len(times) - 1 or done:
                     self.writer.add_frame(k, t_k, eng.phase, eng.occupant_species)
-                if stop.requested:
-                    self.checkpoint(k + 1)
-                    raise RunInterrupted(stop.requested)
-                if time.perf_counter() - last_ckpt >= cfg_run.checkpoint_interval_wall_s:
-                    self.checkpoint(k + 1)
-                    last_ckpt = time.perf_counter()
+                safe_point(k + 1)
+                if done:
+                    break
         finally:
             bar.close(eng.time_s, int(eng.counters[L.C_EVENTS]))
         self.next_sample = len(times)

@@ -1,0 +1,165 @@
+"""Kernel helpers for conductors that grow: PT sites, their connectivity and contacts.
+
+A new PT site is *connected* to electrode e when one of its six neighbours is a
+conductor of e (the electrode or PT already connected to it); otherwise it is
+*floating*. A new connected site also connects every floating PT site it touches,
+and those theirs: a flood fill over the floating cluster only. Since PT never
+dissolves, connectivity only grows, so this incremental update is exact and each site
+is relabelled at most once (amortised O(1) per site); the lattice is never searched.
+
+Contact flags (bit 4 + e of a site word) mark sites that touch an *active* conductor
+of electrode e: the electrode itself, or connected PT while it is doped. Undoped PT
+is a conductor for connectivity but oxidizes nothing.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._layout import C_SHORTS, FLAG_SHIFT, PHASE_MASK, PID_SHIFT
+
+
+@njit(inline="always", cache=True)
+def neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz):
+    """Flat index of the neighbour of (x, y, z) along direction d, or -1 off the lattice."""
+    zn = z + dir_dz[d]
+    if zn < 0 or zn >= nz:
+        if not periodic_z:
+            return -1
+        zn = zn + nz if zn < 0 else zn - nz
+    xn = x + dir_dx[d]
+    if xn < 0:
+        xn += nx
+    elif xn >= nx:
+        xn -= nx
+    yn = y + dir_dy[d]
+    if yn < 0:
+        yn += ny
+    elif yn >= ny:
+        yn -= ny
+    return xn + nx * (yn + ny * zn)
+
+
+@njit(inline="always", cache=True)
+def contact_electrode(word):
+    """Electrode whose active conductor a site touches (0 first, then 1), or -1."""
+    flags = (np.int64(word) >> FLAG_SHIFT) & 3
+    if flags & 1:
+        return 0
+    if flags & 2:
+        return 1
+    return -1
+
+
+@njit(cache=True)
+def _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_counts):
+    e = react_chan[pid]
+    s = pspecies[pid]
+    c = s * 2 + e
+    i = react_pos[pid]
+    last = react_members[c, react_counts[s, e] - 1]
+    react_members[c, i] = last
+    react_pos[last] = i
+    react_counts[s, e] -= 1
+    react_chan[pid] = -1
+
+
+@njit(cache=True)
+def set_reactive(pid, e, pspecies, react_chan, react_pos, react_members, react_counts):
+    """Put particle ``pid`` in reaction channel (species, e); e = -1 takes it out."""
+    if react_chan[pid] == e:
+        return
+    if react_chan[pid] >= 0:
+        _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_counts)
+    if e >= 0:
+        s = pspecies[pid]
+        c = s * 2 + e
+        react_members[c, react_counts[s, e]] = pid
+        react_pos[pid] = react_counts[s, e]
+        react_counts[s, e] += 1
+        react_chan[pid] = e
+
+
+@njit(cache=True)
+def _mark_active(
+    site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    pspecies, react_chan, react_pos, react_members, react_counts,
+):  # fmt: skip
+    """Flag the neighbours of a new active conductor site of electrode e."""
+    x = site % nx
+    y = (site // nx) % ny
+    z = site // (nx * ny)
+    flag = np.int64(1) << (FLAG_SHIFT + e)
+    for d in range(dir_dx.shape[0]):
+        nb = neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+        if nb < 0:
+            continue
+        wn = np.int64(words[nb]) | flag
+        words[nb] = wn
+        occ = wn >> PID_SHIFT
+        if occ != 0:
+            set_reactive(
+                occ - 1, contact_electrode(wn), pspecies, react_chan, react_pos,
+                react_members, react_counts,
+            )  # fmt: skip
+
+
+@njit(cache=True)
+def place_conductor(
+    site, e_known, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+    pspecies, react_chan, react_pos, react_members, react_counts, counters,
+):  # fmt: skip
+    """Turn the (empty) ``site`` into PT and update connectivity and contact flags.
+
+    ``e_known`` is an electrode the site is known to connect to (a particle that reacted
+    there), or -1 to decide from the neighbours. Returns the electrode the site joined,
+    or -1 when it is floating. ``stack`` is int32 scratch of at least one entry per site.
+    """
+    x = site % nx
+    y = (site // nx) % ny
+    z = site // (nx * ny)
+    ndir = dir_dx.shape[0]
+    conn = 0
+    if e_known >= 0:
+        conn |= 1 << e_known
+    for d in range(ndir):
+        nb = neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+        if nb >= 0:
+            e2 = phase_conductor[np.int64(words[nb]) & PHASE_MASK]
+            if e2 >= 0:
+                conn |= 1 << e2
+    if conn == 0:
+        words[site] = (np.int64(words[site]) & ~np.int64(PHASE_MASK)) | floating_phase
+        return -1
+    e = 0 if conn & 1 else 1
+    short = conn == 3
+    p = deposit_phase[e]
+    active = phase_active[p] >= 0
+    words[site] = (np.int64(words[site]) & ~np.int64(PHASE_MASK)) | p
+    stack[0] = site
+    top = 1
+    while top > 0:
+        top -= 1
+        cur = np.int64(stack[top])
+        if active:
+            _mark_active(
+                cur, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                pspecies, react_chan, react_pos, react_members, react_counts,
+            )  # fmt: skip
+        cx = cur % nx
+        cy = (cur // nx) % ny
+        cz = cur // (nx * ny)
+        for d in range(ndir):
+            nb = neighbour_site(cx, cy, cz, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+            if nb < 0:
+                continue
+            ph = np.int64(words[nb]) & PHASE_MASK
+            if ph == floating_phase:
+                words[nb] = (np.int64(words[nb]) & ~np.int64(PHASE_MASK)) | p
+                stack[top] = nb
+                top += 1
+            elif phase_conductor[ph] >= 0 and phase_conductor[ph] != e:
+                short = True
+    if short:
+        counters[C_SHORTS] += 1
+    return e

@@ -1,0 +1,148 @@
+"""Config sections of the chemistry: roles, protocol, membrane reservoir, geometry.
+
+All optional: a config without them runs the direct-deposition model of the core
+engine. Units are SI or in the field name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Rate = Annotated[float, Field(ge=0, le=1e15)]
+Volt = Annotated[float, Field(ge=-10, le=10)]
+
+
+class Chemistry(_Strict):
+    """Which species play which role, and the rates of the electrolyte chemistry."""
+
+    monomer: str
+    """Species name of the neutral monomer (one unit each)."""
+    radical: str
+    """Species name of radical cations (of a monomer or an oligomer; length tracked)."""
+    oligomer: str
+    """Species name of neutral soluble oligomers (length tracked, re-oxidizable)."""
+    coupling_rate_per_s: Rate
+    """Rate at which two radical cations on adjacent sites couple (1/s per pair)."""
+    sticking_rate_per_s: Rate = 0.0
+    """Rate at which an oligomer precipitates onto a touching PT or electrode site (1/s
+    per touching face)."""
+    radical_decay_rate_per_s: Rate = 0.0
+    """Side reaction: a radical cation is lost (to an inactive product) at this rate (1/s)."""
+    precipitation_length: Annotated[int, Field(ge=2, le=1_000_000)] = 3
+    """n*: an oligomer of at least this many monomer units is insoluble and becomes PT."""
+    electrons_per_oxidation: Annotated[int, Field(ge=1, le=10**12)] = 1
+    """Electrons one oxidation event transfers (a lattice unit stands for many molecules)."""
+    cathode_doping_onset_V: Volt = 0.0
+    """PT connected to the cathode is doped (conducting, oxidizes neighbours) while the
+    cell voltage is at or above this value (V)."""
+    anode_doping_onset_V: Volt = 0.0
+    """The same for PT connected to the anode (V)."""
+    species_enter_gaps: bool = False
+    """Monomer, radicals and oligomers may move into gaps (void) between the cathode and
+    the membrane, e.g. because the monomer is liquid at the polymerization temperature
+    (2,2'-bithiophene melts at 32-33 degC); lithium ions never conduct through gaps."""
+
+
+class Protocol(_Strict):
+    """The electrochemical protocol. The cell voltage E(t) drives every reaction that
+    has an ``onset_potential_V`` (Butler-Volmer, anodic branch)."""
+
+    kind: Literal["constant", "potentiostatic", "cv", "galvanostatic"] = "constant"
+    """'constant': fixed rates, no potential; 'potentiostatic': E = potential_V;
+    'cv': triangle start_V -> vertex_V -> start_V at scan_rate; 'galvanostatic': set
+    current, voltage window (see docs/CHEMISTRY.md for the window rules)."""
+    potential_V: Volt | None = None
+    start_V: Volt | None = None
+    vertex_V: Volt | None = None
+    scan_rate_V_per_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    cycles: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    current_A: Annotated[float, Field(gt=0, le=10)] | None = None
+    """Galvanostatic current through the whole electrode (A)."""
+    lower_V: Volt | None = None
+    upper_V: Volt | None = None
+    electrode_area_m2: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Geometric area of the real electrode (m^2); the simulated area gets the current
+    I * (simulated area / electrode area)."""
+    double_layer_capacitance_F_per_m2: Annotated[float, Field(gt=0, le=100)] | None = None
+    """Areal double-layer capacitance of every electroactive face (F/m^2)."""
+    time_compression: Annotated[float, Field(ge=1, le=1e9)] = 1.0
+    """lambda >= 1: the protocol (scan, current, Butler-Volmer prefactors) runs lambda
+    times faster than transport; reported, and tested for convergence."""
+    step_s: Annotated[float, Field(gt=0)] = 1.0
+    """Simulated time between protocol updates (potential, rates, doping, reservoir) (s)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Protocol:
+        need = {
+            "constant": (),
+            "potentiostatic": ("potential_V",),
+            "cv": ("start_V", "vertex_V", "scan_rate_V_per_s", "cycles"),
+            "galvanostatic": (
+                "current_A", "lower_V", "upper_V", "cycles", "electrode_area_m2",
+                "double_layer_capacitance_F_per_m2",
+            ),
+        }[self.kind]  # fmt: skip
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"kind = {self.kind!r} needs {', '.join(missing)} (missing)")
+        if self.kind == "galvanostatic" and not self.lower_V < self.upper_V:
+            raise ValueError(f"lower_V = {self.lower_V} must be below upper_V = {self.upper_V}")
+        if self.kind == "cv" and self.vertex_V == self.start_V:
+            raise ValueError(f"vertex_V = {self.vertex_V} equals start_V: no scan")
+        return self
+
+    def cycle_period_s(self) -> float | None:
+        """Simulated duration of one CV cycle (s); None for other kinds."""
+        if self.kind != "cv":
+            return None
+        return (
+            2 * abs(self.vertex_V - self.start_V) / (self.scan_rate_V_per_s * self.time_compression)
+        )
+
+
+class Membrane(_Strict):
+    """Two lattice windows (cathode side, anode side) joined through the rest of the
+    membrane, a 1D continuum diffusion field of the monomer (the reservoir)."""
+
+    thickness_m: Annotated[float, Field(gt=0, le=1e-2)]
+    """Real membrane thickness between the electrodes (m)."""
+    gate_z: Annotated[int, Field(ge=1)]
+    """z index of the plane that stands for the continuum: sites below it are the
+    cathode window, above it the anode window."""
+    monomer_occupancy: Annotated[float, Field(ge=0, le=1)]
+    """Initial monomer occupancy of the continuum (units per site), uniform."""
+    continuum_cells: Annotated[int, Field(ge=4, le=100_000)] = 100
+    """Finite-volume cells of the 1D field."""
+
+
+class CathodeGeometry(_Strict):
+    """Shape of the cathode surface."""
+
+    kind: Literal["flat", "particles"] = "flat"
+    """'flat' (stainless steel) or 'particles' (a LiFePO4 composite: spheres)."""
+    particle_diameter_min_m: Annotated[float, Field(gt=0)] = 50e-9
+    particle_diameter_max_m: Annotated[float, Field(gt=0)] = 200e-9
+    """Diameters are drawn log-uniformly between min and max (m)."""
+    particle_layer_thickness_m: Annotated[float, Field(gt=0)] = 300e-9
+    """Depth of the particle layer above the current collector (m)."""
+    particle_volume_fraction: Annotated[float, Field(gt=0, le=0.7)] = 0.45
+    """Solid fraction of the particle layer (LiFePO4 + carbon)."""
+    initial_contact_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
+    """Fraction of the membrane face touching cathode particles at assembly; the rest
+    faces gaps (void) between the particles and the membrane."""
+
+    @model_validator(mode="after")
+    def _check(self) -> CathodeGeometry:
+        if self.particle_diameter_min_m > self.particle_diameter_max_m:
+            raise ValueError(
+                f"particle_diameter_min_m = {self.particle_diameter_min_m} exceeds "
+                f"particle_diameter_max_m = {self.particle_diameter_max_m}"
+            )
+        return self
