@@ -1,0 +1,112 @@
+"""Small chemistry configs for tests (seconds to run)."""
+
+from kmc.config import parse_config
+
+CHEM = """
+[lattice]
+shape = [{nx}, {nx}, {nz}]
+spacing_m = 25e-9
+
+[boundaries]
+bottom = "cathode"
+top = "anode"
+
+[conditions]
+temperature_K = 333.15
+
+{membrane}
+
+[chemistry]
+monomer = "BT"
+radical = "BT_radical"
+oligomer = "oligomer"
+coupling_rate_per_s = 1.0e4
+sticking_rate_per_s = {sticking}
+radical_decay_rate_per_s = {decay}
+precipitation_length = 3
+electrons_per_oxidation = 1000
+cathode_doping_onset_V = {doping}
+anode_doping_onset_V = 10.0
+species_enter_gaps = true
+
+[protocol]
+{protocol}
+time_compression = {compression}
+step_s = {step}
+
+[cathode]
+kind = "{cathode}"
+
+[[species]]
+name = "BT"
+diffusivity_m2_per_s = 1.0e-12
+initial_occupancy = {occupancy}
+[[species.reactions]]
+electrode = "cathode"
+rate_per_s = {k0}
+onset_potential_V = 1.0
+product = "BT_radical"
+[[species.reactions]]
+electrode = "anode"
+rate_per_s = {k0_anode}
+onset_potential_V = 1.0
+product = "BT_radical"
+
+[[species]]
+name = "BT_radical"
+charge = 1
+diffusivity_m2_per_s = 1.0e-12
+
+[[species]]
+name = "oligomer"
+diffusivity_m2_per_s = 0.5e-12
+[[species.reactions]]
+electrode = "cathode"
+rate_per_s = {k0}
+onset_potential_V = 0.9
+product = "BT_radical"
+
+[run]
+duration_s = {duration}
+sample_interval_s = {sample}
+snapshot_every_samples = 5
+checkpoint_interval_wall_s = {ckpt}
+seed = 11
+"""
+
+MEMBRANE = """
+[membrane]
+thickness_m = 5e-6
+gate_z = {gate}
+monomer_occupancy = {occupancy}
+continuum_cells = 20
+"""
+
+POTENTIOSTATIC = 'kind = "potentiostatic"\npotential_V = {potential}'
+GALVANOSTATIC = """kind = "galvanostatic"
+current_A = {current}
+lower_V = 0.5
+upper_V = 1.2
+cycles = {cycles}
+electrode_area_m2 = 1e-4
+double_layer_capacitance_F_per_m2 = 0.2"""
+
+
+def chem_text(
+    nx=16, nz=24, membrane=True, protocol="potentiostatic", potential=1.0, current=2e-6,
+    cycles=3, compression=1.0, step=0.05, sticking=1.6e3, decay=0.0, doping=0.0, k0=5.0,
+    k0_anode=0.5, occupancy=0.05, cathode="flat", duration=2.0, sample=0.2, ckpt=60.0,
+):  # fmt: skip
+    mem = MEMBRANE.format(gate=nz // 2, occupancy=occupancy) if membrane else ""
+    proto = (POTENTIOSTATIC if protocol == "potentiostatic" else GALVANOSTATIC).format(
+        potential=potential, current=current, cycles=cycles
+    )
+    return CHEM.format(
+        nx=nx, nz=nz, membrane=mem, protocol=proto, compression=compression, step=step,
+        sticking=sticking, decay=decay, doping=doping, k0=k0, k0_anode=k0_anode,
+        occupancy=occupancy, cathode=cathode, duration=duration, sample=sample, ckpt=ckpt,
+    )  # fmt: skip
+
+
+def chem_config(**kw):
+    return parse_config(chem_text(**kw))

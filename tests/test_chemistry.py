@@ -1,0 +1,198 @@
+"""Chemistry and protocols: exact bookkeeping of charge and monomer units, doping,
+galvanostatic time stepping, connectivity of PT, gaps, reservoir, resume."""
+
+import numpy as np
+import pytest
+from chem import chem_config, chem_text
+from helpers import assert_same_datasets, kmc_cli
+
+from kmc import observables, phases
+from kmc.config import ConfigError, parse_config
+from kmc.engine import LatticeEngine
+from kmc.geometry import initial_phase
+from kmc.kernels import layout as L
+from kmc.model import ELEMENTARY_CHARGE_C, Model
+from kmc.protocol import FARADAIC, P_STAGE, ProtocolDriver
+
+
+def _run(cfg, t_end, seed=3, phase=None):
+    model = Model.from_config(cfg)
+    eng = LatticeEngine(model, seed, phase=initial_phase(model, seed) if phase is None else phase)
+    drv = ProtocolDriver(model, eng)
+    drv.run_to(t_end, lambda ts: eng.run(ts, 10**12))
+    return model, eng, drv
+
+
+def _lattice_units(eng):
+    return sum(
+        int(eng.plength[eng.members[s, : eng.counts[s]]].sum()) for s in range(eng.counts.size)
+    )
+
+
+@pytest.mark.parametrize("decay", [0.0, 5.0])
+def test_monomer_units_and_charge_are_conserved_exactly(decay):
+    cfg = chem_config(decay=decay, duration=3.0)
+    model = Model.from_config(cfg)
+    eng = LatticeEngine(model, 3, phase=initial_phase(model, 3))
+    drv = ProtocolDriver(model, eng)
+    units0 = _lattice_units(eng)
+    reservoir0 = drv.reservoir_units()
+    drv.run_to(3.0, lambda ts: eng.run(ts, 10**12))
+    c = eng.counters
+    mono, rad, _ = model.chem_species
+    injected = int(eng.inj_events[mono].sum())
+    exited = int(eng.exit_events[mono].sum())
+    assert c[L.C_PT_UNITS] > 10 and injected > 0 and exited > 0  # all paths exercised
+    if decay:
+        assert c[L.C_DECAYED_UNITS] > 0
+    # integers: free + radical + oligomer units + PT + decayed = start + in - out, exactly
+    total = _lattice_units(eng) + c[L.C_PT_UNITS] + c[L.C_DECAYED_UNITS]
+    assert total == units0 + injected - exited
+    # the continuum gave exactly what entered the lattice (rounding of the sums only)
+    assert drv.reservoir_units() == pytest.approx(reservoir0 - injected + exited, rel=1e-12)
+    # every oxidation made one radical; couplings use two, decay one: an independent count
+    oxidations = int(np.where(np.isnan(model.onset_potential_V), 0, eng.react_events).sum())
+    assert oxidations == eng.counts[rad] + 2 * c[L.C_COUPLINGS] + c[L.C_DECAYS]
+    assert c[L.C_PROTONS] == 2 * c[L.C_COUPLINGS]
+    transfers = drv.electron_transfers()
+    assert transfers.sum() == 1000 * oxidations  # electrons_per_oxidation = 1000
+    assert np.array_equal(drv.faradaic_charge_C(), transfers * ELEMENTARY_CHARGE_C)
+
+
+def test_undoped_pt_stops_growth_and_doped_pt_grows():
+    # the cathode is covered by a PT layer at the start: only PT touches the electrolyte
+    for doping, expect_growth in ((2.0, False), (0.0, True)):
+        cfg = chem_config(membrane=False, doping=doping, potential=1.0, duration=2.0, k0_anode=0)
+        model = Model.from_config(cfg)
+        phase = initial_phase(model, 3)
+        phase[1] = phases.DEPOSIT_CATHODE
+        _, eng, _ = _run(cfg, 2.0, phase=phase)
+        cathode_oxidations = int(eng.react_events[:, 0].sum())
+        top = observables.deposit_height(eng.phase, model, 0).max()
+        if expect_growth:
+            assert cathode_oxidations > 20 and top >= 3
+        else:
+            # exact: undoped PT oxidizes nothing, so nothing forms at the cathode side
+            assert cathode_oxidations == 0 and top == 1
+
+
+def test_galvanostatic_time_advances_by_faradaic_charge():
+    # easy oxidation (E_ox = 1.0 V inside the 0.5-1.2 V window): the faradaic stage holds
+    cfg = chem_config(protocol="galvanostatic", current=5e-6, k0=50.0, duration=4.0, cycles=1)
+    model, eng, drv = _run(cfg, 4.0)
+    assert eng.protocol_state[P_STAGE] == FARADAIC
+    n = int(eng.counters[L.C_FARADAIC])
+    interval = 1000 * ELEMENTARY_CHARGE_C / drv.current_sim_A
+    assert eng.sched[1] == pytest.approx(interval, rel=1e-12)
+    assert n > 100
+    # the scheduled clock advanced by exactly one interval per electron packet
+    first = eng.sched[0] - n * eng.sched[1]
+    assert 0.0 <= first < 4.0
+    assert 4.0 <= eng.sched[0] < 4.0 + interval * (1 + 1e-9)
+    # the potential is the one at which the oxidizable particles carry the current
+    assert 0.5 < eng.protocol_state[0] < 1.2
+
+
+def test_galvanostatic_cycles_between_the_window_limits():
+    # hard oxidation (E_ox far above the window): capacitive cycles, counted to the end
+    text = chem_text(protocol="galvanostatic", current=2e-5, k0=1e-6, cycles=3, duration=50.0)
+    cfg = parse_config(text)
+    model, eng, drv = _run(cfg, 50.0)
+    assert drv.done and eng.protocol_state[2] == 3
+    c_area = 0.2 * drv.electroactive_area_m2(0)
+    cycle = 2 * c_area * 0.7 / drv.current_sim_A  # charge and discharge over 0.7 V
+    assert cycle * 3 < 50.0
+
+
+def test_pt_connectivity_is_exact_against_a_flood_fill():
+    """The incremental labels equal a full connected-component labelling afterwards."""
+    from scipy import ndimage
+
+    cfg = chem_config(nx=16, nz=24, k0=200.0, duration=2.0, sticking=200.0)
+    _, eng, _ = _run(cfg, 2.0)
+    phase = eng.phase
+    pt = np.isin(phase, phases.PT_PHASES)
+    assert (phase == phases.PT_FLOATING).sum() > 0 and (phase == phases.DEPOSIT_CATHODE).sum() > 0
+    assert eng.counters[L.C_SHORTS] == 0
+    conductor = pt | np.isin(phase, (phases.CATHODE, phases.ANODE))
+    # periodic in x and y: label a 3 x 3 tiling and keep the middle tile
+    tiled = np.tile(conductor, (1, 3, 3))
+    labels, _ = ndimage.label(tiled)
+    ny, nx = phase.shape[1:]
+    lab = labels[:, ny : 2 * ny, nx : 2 * nx]
+    on_cathode = np.isin(lab, np.unique(lab[phase == phases.CATHODE]))
+    on_anode = np.isin(lab, np.unique(lab[phase == phases.ANODE]))
+    assert np.array_equal(phase == phases.DEPOSIT_CATHODE, pt & on_cathode)
+    assert np.array_equal(phase == phases.DEPOSIT_ANODE, pt & on_anode)
+    assert np.array_equal(phase == phases.PT_FLOATING, pt & ~on_cathode & ~on_anode)
+
+
+def test_gaps_admit_monomer_and_fill_with_pt():
+    cfg = chem_config(cathode="particles", nx=24, nz=32, k0=50.0, duration=3.0)
+    model = Model.from_config(cfg)
+    phase0 = initial_phase(model, 3)
+    assert (phase0 == phases.VOID).sum() > 0
+    before = observables.contact_fraction(phase0)[0]
+    _, eng, _ = _run(cfg, 3.0)
+    after = observables.contact_fraction(eng.phase)[0]
+    assert np.isin(eng.phase[phase0 == phases.VOID], phases.PT_PHASES).sum() > 0
+    assert after > before
+
+
+def test_chemistry_config_errors_name_the_key():
+    bad = chem_text().replace('oligomer = "oligomer"', 'oligomer = "nope"')
+    with pytest.raises(ConfigError, match=r"chemistry.oligomer = 'nope' is not a species"):
+        parse_config(bad)
+    bad = chem_text().replace("\npotential_V = 1.0", "")
+    with pytest.raises(ConfigError, match="potential_V"):
+        parse_config(bad)
+    bad = chem_text(protocol="galvanostatic").replace("lower_V = 0.5", "lower_V = 1.5")
+    with pytest.raises(ConfigError, match="lower_V = 1.5 must be below upper_V"):
+        parse_config(bad)
+    bad = chem_text().replace("gate_z = 12", "gate_z = 30")
+    with pytest.raises(ConfigError, match=r"membrane.gate_z = 30 must leave a window"):
+        parse_config(bad)
+
+
+def test_chemistry_run_resumes_bit_identically(tmp_path):
+    """A protocol run killed part-way and resumed equals the uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    cfg = tmp_path / "chem.toml"
+    cfg.write_text(
+        chem_text(
+            protocol="galvanostatic",
+            current=2e-5,
+            k0=20.0,
+            nx=24,
+            nz=32,
+            duration=6.0,
+            sample=0.25,
+            ckpt=0.1,
+            cycles=50,
+        )  # fmt: skip
+    )
+    ref = tmp_path / "ref.h5"
+    res = kmc_cli("run", cfg, "-o", ref, "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "killed.h5"
+    part = Path(str(out) + ".partial")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--progress", "off"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while not (part / "checkpoint.h5").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.8)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not out.exists(), "the run finished before it was killed; lengthen it"
+    res = kmc_cli("run", cfg, "-o", out, "--resume", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    assert_same_datasets(ref, out)
