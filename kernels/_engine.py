@@ -5,12 +5,12 @@ and reservoir exchange, plus rejection-free reaction channels. The total rate is
 upper bound
 
     R = sum_s N_s h_s + sum_(s,e) M_(s,e) k_(s,e) + N_rad (2d k_c + k_dec)
-        + N_olig 2d k_st + sum_(s,b) J_(s,b)
+        + (N_olig + N_rad) 2d k_st + sum_(s,b) J_(s,b)
 
 with N_s the particles of species s, h_s their summed hop rate over all directions,
 M_(s,e) the particles of species s touching an active conductor of electrode e, k_(s,e)
 the reaction (oxidation) rate there, k_c the coupling rate per radical neighbour, k_dec
-the radical decay rate, k_st the sticking rate of an oligomer per PT/electrode
+the radical decay rate, k_st the sticking rate of an oligomer or radical per PT/electrode
 neighbour and J_(s,b) the largest injection rate from reservoir side b. The waiting
 time is Exp(R); an event is picked in proportion to its bound; a hop into an occupied
 or non-transport site, a coupling attempt towards a site without a radical (and so
@@ -40,6 +40,7 @@ from ._layout import (
     C_PRECIPITATIONS,
     C_PROTONS,
     C_PT_UNITS,
+    C_RADICAL_STICKS,
     C_REACTIONS,
     FLAG_MASK,
     FLAG_SHIFT,
@@ -201,7 +202,7 @@ def run_events(
         exchanges : uint8[n_species], 1 where a species may leave into a reservoir.
     chem_species : int64[3], species index of monomer, radical, oligomer (-1: absent).
     chem_rate : float64[3], coupling per radical neighbour, sticking per PT/electrode
-        neighbour of an oligomer, radical decay (1/s); n_star : int, an oligomer of at
+        neighbour of an oligomer or radical, radical decay (1/s); n_star : int, an oligomer of at
         least this many units precipitates as PT.
     sched : float64[2], [time of the next scheduled oxidation (s), interval (s)];
         sched_e : int, electrode whose oxidations are scheduled (galvanostatic) instead
@@ -248,9 +249,11 @@ def run_events(
         if rad >= 0:
             r_couple = counts[rad] * chem_rate[RATE_COUPLING] * ndir
             r_decay = counts[rad] * chem_rate[RATE_DECAY]
-        r_stick = 0.0
-        if olig >= 0:
-            r_stick = counts[olig] * chem_rate[RATE_STICKING] * ndir
+        # sticking candidates: oligomers, then radical cations (a radical formed on a
+        # conductor couples onto the chain ends there: the surface growth route)
+        n_olig = counts[olig] if olig >= 0 else 0
+        n_stick = n_olig + (counts[rad] if rad >= 0 else 0)
+        r_stick = n_stick * chem_rate[RATE_STICKING] * ndir
         r_inj = 0.0
         for s in range(n_species):
             for b in range(2):
@@ -447,6 +450,8 @@ def run_events(
             acc = 0.0
             for s2 in range(n_species):
                 for e2 in range(N_ELECTRODES):
+                    if scheduled and e2 == sched_e:
+                        continue  # that electrode's oxidations are scheduled, not Poisson
                     w_c = react_counts[s2, e2] * react_rate[s2, e2]
                     if w_c > 0.0:
                         acc += w_c
@@ -480,11 +485,15 @@ def run_events(
                 kind = 0
             elif u < r_couple + r_decay:
                 kind = 1
-            s = olig if kind == 2 else rad
-            n_s = counts[s]
+            s = rad
+            n_s = counts[rad] if kind != 2 else n_stick
             idx = np.int64(uniform(key, attempt, 2) * n_s)
             if idx >= n_s:
                 idx = n_s - 1
+            if kind == 2 and idx < n_olig:
+                s = olig
+            elif kind == 2:
+                idx -= n_olig
             pid = members[s, idx]
             x = np.int64(px[pid])
             y = np.int64(py[pid])
@@ -539,11 +548,13 @@ def run_events(
                         react_members, react_counts,
                     )  # fmt: skip
             else:
-                # sticking: an oligomer next to PT or an electrode precipitates
+                # sticking: an oligomer or radical next to PT or an electrode precipitates
                 ph = wn & PHASE_MASK
                 if phase_conductor[ph] < 0 and ph != floating_phase:
                     counters[C_NULL] += 1
                     continue
+                if s == rad:
+                    counters[C_RADICAL_STICKS] += 1
                 _precipitate(
                     pid, site, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
                     phase_conductor, phase_active, deposit_phase, floating_phase, stack,

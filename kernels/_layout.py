@@ -45,7 +45,8 @@ C_DECAYED_UNITS = 11  # monomer units lost to the side reaction
 C_PROTONS = 12  # protons released by coupling (2 per coupling)
 C_SHORTS = 13  # PT sites that joined conductors of both electrodes
 C_FARADAIC = 14  # scheduled (galvanostatic) oxidations
-N_COUNTERS = 15
+C_RADICAL_STICKS = 15  # radical cations that precipitated onto PT or an electrode
+N_COUNTERS = 16
 
 # Roles of species in the chemistry (index into the chem_species table).
 ROLE_MONOMER = 0

@@ -36,6 +36,7 @@ step_s = {step}
 
 [cathode]
 kind = "{cathode}"
+particle_layer_thickness_m = {layer}
 
 [[species]]
 name = "BT"
@@ -83,6 +84,11 @@ continuum_cells = 20
 """
 
 POTENTIOSTATIC = 'kind = "potentiostatic"\npotential_V = {potential}'
+CV = """kind = "cv"
+start_V = 0.0
+vertex_V = 1.0
+scan_rate_V_per_s = {scan}
+cycles = {cycles}"""
 GALVANOSTATIC = """kind = "galvanostatic"
 current_A = {current}
 lower_V = 0.5
@@ -96,15 +102,17 @@ def chem_text(
     nx=16, nz=24, membrane=True, protocol="potentiostatic", potential=1.0, current=2e-6,
     cycles=3, compression=1.0, step=0.05, sticking=1.6e3, decay=0.0, doping=0.0, k0=5.0,
     k0_anode=0.5, occupancy=0.05, cathode="flat", duration=2.0, sample=0.2, ckpt=60.0,
+    scan=0.01, layer=300e-9,
 ):  # fmt: skip
     mem = MEMBRANE.format(gate=nz // 2, occupancy=occupancy) if membrane else ""
-    proto = (POTENTIOSTATIC if protocol == "potentiostatic" else GALVANOSTATIC).format(
-        potential=potential, current=current, cycles=cycles
-    )
+    proto = {"potentiostatic": POTENTIOSTATIC, "cv": CV, "galvanostatic": GALVANOSTATIC}[
+        protocol
+    ].format(potential=potential, current=current, cycles=cycles, scan=scan)
     return CHEM.format(
         nx=nx, nz=nz, membrane=mem, protocol=proto, compression=compression, step=step,
         sticking=sticking, decay=decay, doping=doping, k0=k0, k0_anode=k0_anode,
         occupancy=occupancy, cathode=cathode, duration=duration, sample=sample, ckpt=ckpt,
+        layer=layer,
     )  # fmt: skip
 
 

@@ -52,7 +52,10 @@ def test_monomer_units_and_charge_are_conserved_exactly(decay):
     assert drv.reservoir_units() == pytest.approx(reservoir0 - injected + exited, rel=1e-12)
     # every oxidation made one radical; couplings use two, decay one: an independent count
     oxidations = int(np.where(np.isnan(model.onset_potential_V), 0, eng.react_events).sum())
-    assert oxidations == eng.counts[rad] + 2 * c[L.C_COUPLINGS] + c[L.C_DECAYS]
+    assert c[L.C_RADICAL_STICKS] > 0
+    assert oxidations == (
+        eng.counts[rad] + 2 * c[L.C_COUPLINGS] + c[L.C_DECAYS] + c[L.C_RADICAL_STICKS]
+    )
     assert c[L.C_PROTONS] == 2 * c[L.C_COUPLINGS]
     transfers = drv.electron_transfers()
     assert transfers.sum() == 1000 * oxidations  # electrons_per_oxidation = 1000

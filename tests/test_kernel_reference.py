@@ -146,3 +146,64 @@ def test_contact_flags_match_a_neighbour_scan(periodic_z):
             if e >= 0:
                 expected |= 1 << e
         assert (int(words[i]) >> L.FLAG_SHIFT) & 3 == expected, (x, y, z)
+
+
+CHEM_SCENARIOS = {
+    # potentiostatic chemistry with the membrane gate, gaps and the radical decay
+    "chem_gate_particles": dict(
+        cathode="particles", decay=5.0, sticking=20.0, nx=8, nz=20, layer=100e-9
+    ),
+    # doped PT everywhere, no membrane, strong sticking: connectivity floods
+    "chem_closed_sticky": dict(membrane=False, sticking=5e3, nx=6, nz=12, k0=200.0),
+    # galvanostatic: scheduled oxidations at the cathode
+    "chem_scheduled": dict(nx=8, nz=16, k0=50.0),
+}
+
+
+@pytest.mark.parametrize("name", CHEM_SCENARIOS)
+def test_chemistry_kernel_matches_reference(name):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from chem import chem_config
+
+    from kmc.geometry import initial_phase
+
+    kw = dict(occupancy=0.2) | CHEM_SCENARIOS[name]
+    cfg = chem_config(**kw)
+    model = Model.from_config(cfg)
+    eng = LatticeEngine(model, 11, phase=initial_phase(model, 11))
+    eng.set_reaction_rates(model.reaction_rates_at(1.3))
+    if model.gate_z >= 0:
+        occ = np.zeros_like(eng.res_occ)
+        occ[0] = [0.2, 0.1]
+        eng.set_reservoir_occupancy(occ)
+    if name == "chem_scheduled":
+        eng.sched_e[0] = 0
+        eng.sched[:] = [1e-4, 5e-3]
+    ref = ReferenceEngine(eng)
+    for chunk in (1, 999, 15000):
+        eng.run(np.inf, int(eng.counters[L.C_EVENTS]) + chunk)
+        for _ in range(chunk):
+            ref.step()
+    assert eng.counters[L.C_EVENTS] == ref.events > 1000
+    assert eng.time_s == ref.t
+    assert [int(v) for v in eng.rng] == [ref.key, ref.attempt]
+    np.testing.assert_array_equal(eng.phase, ref.phase_array())
+    np.testing.assert_array_equal(eng.occupant_species, ref.species_array())
+    for s in range(len(model.species_names)):
+        ids = eng.particle_ids(s).tolist()
+        assert ids == ref.members[s]
+        assert [int(eng.plength[i]) for i in ids] == [ref.plength[i] for i in ids]
+    assert eng.counters[L.C_PT_UNITS] == ref.pt_units > 0
+    words_before = eng.words.copy()
+    eng.refresh_contacts()
+    np.testing.assert_array_equal(eng.words, words_before)
+    c = eng.counters
+    assert c[L.C_COUPLINGS] > 0 and c[L.C_PRECIPITATIONS] > 0
+    if name == "chem_gate_particles":
+        assert c[L.C_EXITS] > 0 and c[L.C_INJECTIONS] > 0 and c[L.C_DECAYS] > 0
+    if name == "chem_scheduled":
+        assert c[L.C_FARADAIC] > 0
+        assert eng.sched[0] == ref.sched[0]
