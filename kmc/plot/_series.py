@@ -8,34 +8,48 @@ import numpy as np
 from kmc.runfile import Run
 
 DEFAULT_SERIES = ("species_count", "deposit_sites", "film_thickness_mean", "coverage")
+PROTOCOL_SERIES = (
+    "potential", "current_density", "charge", "pt_sites", "film_thickness_mean", "coverage",
+    "contact_fraction",
+)  # fmt: skip
 _LENGTH_SCALE = {"m": (1e9, "nm")}
 
 
-def timeseries(run: Run, names=DEFAULT_SERIES, *, fig=None):
-    """One panel per time series (value against simulated time); returns the Axes array.
+def _has_protocol(run: Run) -> bool:
+    return "potential" in run.series_names and bool(np.any(run.series("potential").values))
 
-    Series with a per-electrode or per-species axis get one line per entry. Potential,
-    current and charge appear once the electrochemical protocols store them.
+
+def timeseries(run: Run, names=None, *, fig=None):
+    """One panel per time series; returns the Axes array.
+
+    Series with a per-electrode or per-species axis get one line per entry. Runs with an
+    electrochemical protocol show potential, current, charge, PT and contact against the
+    protocol clock (simulated time x compression); others against simulated time.
     """
+    protocol = _has_protocol(run)
+    if names is None:
+        names = PROTOCOL_SERIES if protocol else DEFAULT_SERIES
     names = [n for n in names if n in run.series_names]
     if not names:
         raise ValueError(f"none of the requested series is in {run.path}: {run.series_names}")
     if fig is None:
         fig = plt.figure(figsize=(6.4, 2.2 * len(names)), layout="constrained")
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    clock = run.series("protocol_time").values if protocol else None
     for ax, name in zip(axes, names, strict=True):
         s = run.series(name)
         scale, unit = _LENGTH_SCALE.get(s.unit, (1.0, s.unit))
         values = np.asarray(s.values, dtype=float) * scale
         labels = _labels(run, name, values.shape[1:] if values.ndim > 1 else ())
         flat = values.reshape(len(values), -1)
+        x = s.time_s if clock is None else clock
         for j in range(flat.shape[1]):
             if np.any(flat[:, j]):
-                ax.plot(s.time_s, flat[:, j], label=labels[j])
+                ax.plot(x, flat[:, j], label=labels[j])
         ax.set_ylabel(f"{name.replace('_', ' ')} ({unit})")
         if flat.shape[1] > 1:
             ax.legend(fontsize=8)
-    axes[-1].set_xlabel("time (s)")
+    axes[-1].set_xlabel("protocol time (s)" if protocol else "time (s)")
     return axes
 
 
@@ -49,4 +63,6 @@ def _labels(run: Run, name: str, shape) -> list[str]:
     if len(shape) == 2:  # [species, electrode or end]
         ends = ["bottom", "top"] if name in ("injections", "exits") else electrodes
         return [f"{a} / {b}" for a in sp for b in ends]
+    if shape == (3,):
+        return ["cathode", "anode", "floating"]
     return electrodes

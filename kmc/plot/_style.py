@@ -17,6 +17,8 @@ PHASE_COLORS = {
     phases.ANODE: "#E69F00",
     phases.DEPOSIT_CATHODE: "#CC79A7",
     phases.DEPOSIT_ANODE: "#D55E00",
+    phases.PT_FLOATING: "#882255",
+    phases.MEMBRANE_GATE: "#BBBBBB",
 }
 PHASE_LABELS = {
     phases.AMORPHOUS_PEO: "amorphous PEO",
@@ -26,8 +28,10 @@ PHASE_LABELS = {
     phases.ANODE: "anode",
     phases.DEPOSIT_CATHODE: "PT (cathode)",
     phases.DEPOSIT_ANODE: "PT (anode)",
+    phases.PT_FLOATING: "PT (floating)",
+    phases.MEMBRANE_GATE: "rest of membrane (continuum)",
 }
-SPECIES_COLORS = ["#009E73", "#F0E442", "#999999", "#332288", "#882255"]
+SPECIES_COLORS = ["#009E73", "#F0E442", "#999999", "#332288", "#44AA99"]
 
 
 def phase_rgb(phase: np.ndarray, species: np.ndarray | None = None, show=None) -> np.ndarray:

@@ -27,6 +27,10 @@ class _Conductivity(_Strict):
     anode: NonNeg
     deposit_cathode: NonNeg
     deposit_anode: NonNeg
+    pt_floating: NonNeg | None = None
+    """PT connected to no electrode (never doped); needed for runs with chemistry."""
+    membrane_gate: NonNeg | None = None
+    """The plane standing for the continuum membrane between two lattice windows."""
 
 
 class _ExchangeCurrent(_Strict):
@@ -62,7 +66,11 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
     if not lo < hi:
         raise ConfigError(f"{source}: transport.probe_fractions = {[lo, hi]}: need lower < upper")
     code = {name: c for c, name in phases.PHASE_NAMES.items()}
-    sigma = {code[name]: value for name, value in t.conductivity_S_per_m.model_dump().items()}
+    sigma = {
+        code[name]: value
+        for name, value in t.conductivity_S_per_m.model_dump().items()
+        if value is not None  # phases a file leaves out are reported if they occur
+    }
     i0 = t.exchange_current_A_per_m2
     return TransportParameters(
         conductivity_S_per_m=sigma,

@@ -1,0 +1,59 @@
+"""Run the paper configs and draw the figures of docs/CHEMISTRY.md into docs/figures/.
+
+    python docs/paper_figures.py           # runs the three paper configs (~15 min), plots
+    python docs/paper_figures.py --reuse   # plot from runs already in docs/figures/runs/
+
+Runs go to docs/figures/runs/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import kmc  # noqa: E402
+from kmc import plot as kplot  # noqa: E402
+
+HERE = Path(__file__).parent
+FIGURES = HERE / "figures"
+RUNS = FIGURES / "runs"
+REPO = HERE.parent
+PAPER = ("ss_galvanostatic", "lfp_galvanostatic", "cv_symmetric")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--reuse", action="store_true", help="plot existing runs, run none")
+    args = p.parse_args(argv)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    for name in PAPER:
+        out = RUNS / f"{name}.h5"
+        if not (args.reuse and out.exists()):
+            subprocess.run(
+                [sys.executable, "-m", "kmc", "run", str(REPO / f"configs/zheng2021_{name}.toml"),
+                 "-o", str(out), "--overwrite", "--progress", "off"],
+                check=True,
+            )  # fmt: skip
+        run = kmc.open(out)
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+        kplot.cross_section(run, ax=axes[0])
+        kplot.top_view(run, ax=axes[1], electrode="cathode")
+        kplot.profile(run, ax=axes[2])
+        fig.suptitle(f"zheng2021_{name}: end of the protocol")
+        fig.savefig(FIGURES / f"paper_{name}.png", dpi=100)
+        plt.close(fig)
+        axes = kplot.timeseries(run)
+        axes[0].figure.savefig(FIGURES / f"paper_{name}_timeseries.png", dpi=90)
+        plt.close(axes[0].figure)
+        print("wrote", FIGURES / f"paper_{name}.png")
+
+
+if __name__ == "__main__":
+    main()
