@@ -50,9 +50,9 @@ def _morphology(model, eng):
     }
 
 
-def surface_to_volume(phase: np.ndarray) -> float:
-    """PT faces meeting electrolyte or gap, per PT site (periodic in x, y)."""
-    pt = np.isin(phase, phases.PT_PHASES)
+def surface_to_volume(phase: np.ndarray, codes=phases.PT_PHASES) -> float:
+    """Faces of the ``codes`` phases meeting electrolyte or gap, per site (periodic in x, y)."""
+    pt = np.isin(phase, codes)
     open_ = np.isin(phase, (phases.AMORPHOUS_PEO, phases.VOID))
     faces = 0
     for axis in (1, 2):
@@ -81,7 +81,7 @@ def _converged(config: str, cycles: int, seeds=(1, 2)) -> tuple[dict, dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "config, cycles",
-    [("zheng2021_ss_galvanostatic.toml", 20), ("zheng2021_cv_symmetric.toml", 3)],
+    [("zheng2021_lfp_galvanostatic.toml", 10), ("zheng2021_cv_symmetric.toml", 3)],
 )
 def test_morphology_converges_when_compression_is_halved(config, cycles):
     """A paper config, cut to a few cycles, at its shipped compression and at half of it.
@@ -97,23 +97,25 @@ def test_morphology_converges_when_compression_is_halved(config, cycles):
 
 @pytest.mark.slow
 def test_high_damkohler_gives_more_branched_pt_than_low():
-    """Same PT amount (>= 600 units), oxidation rate 100x apart: the surface-to-volume
-    ratio of the PT is higher at high Da by at least 10 % (measured: ~15-20 %)."""
+    """Same PT amount (1500 units, ~1.5 layers over the 32 x 32 face), oxidation rate
+    1000x apart (Da = k0/Gamma = 0.003 and 3): the surface-to-volume ratio of the PT
+    connected to the cathode is higher at high Da by at least 20 % (measured: 2.35 and
+    3.11, +32 %). Compact (reaction-limited) growth at low Da, branched at high Da."""
     ratios = []
-    for k0 in (5.0, 500.0):
+    for k0 in (5.0, 5000.0):
         cfg = chem_config(nx=32, nz=40, k0=k0, k0_anode=0.0, occupancy=0.05, duration=1.0)
         model = Model.from_config(cfg)
         eng = LatticeEngine(model, 5, phase=initial_phase(model, 5))
         drv = ProtocolDriver(model, eng)
         t = 0.0
         step = eng.run
-        while eng.counters[L.C_PT_UNITS] < 600 and t < 400:
-            t += 0.5
+        while eng.counters[L.C_PT_UNITS] < 1500 and t < 100:
+            t += 0.01  # fine steps: both runs stop within a few units of the target
             drv.run_to(t, lambda ts, step=step: step(ts, 10**12))
-        assert eng.counters[L.C_PT_UNITS] >= 600
-        ratios.append(surface_to_volume(eng.phase))
+        assert 1300 <= eng.counters[L.C_PT_UNITS] <= 1600
+        ratios.append(surface_to_volume(eng.phase, (phases.DEPOSIT_CATHODE,)))
     low, high = ratios
-    assert high > 1.10 * low, ratios
+    assert high > 1.20 * low, ratios
 
 
 @pytest.mark.slow
