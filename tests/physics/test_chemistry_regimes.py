@@ -81,14 +81,15 @@ def _converged(config: str, cycles: int, seeds=(1, 2)) -> tuple[dict, dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "config, cycles",
-    [("zheng2021_lfp_galvanostatic.toml", 10), ("zheng2021_cv_symmetric.toml", 3)],
+    [("zheng2021_lfp_galvanostatic.toml", 2), ("zheng2021_cv_symmetric.toml", 3)],
 )
 def test_morphology_converges_when_compression_is_halved(config, cycles):
     """A paper config, cut to a few cycles, at its shipped compression and at half of it.
 
     Tolerance 15 % on the seed-averaged PT amount, PT sites at the cathode and cathode
     coverage: the morphology does not depend on the compression beyond that. (The
-    seed-to-seed spread of these metrics at this size is 5-10 %, measured.)"""
+    seed-to-seed spread of these metrics at this size is 5-15 %, measured; LiFePO4 at
+    16 vs 8 measured 7 % and 4 %.) The LiFePO4 cut keeps its long faradaic first charge."""
     coarse, fine = _converged(config, cycles)
     assert fine["pt_units"] > 20
     for key in fine:
