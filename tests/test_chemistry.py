@@ -199,3 +199,21 @@ def test_chemistry_run_resumes_bit_identically(tmp_path):
     res = kmc_cli("run", cfg, "-o", out, "--resume", "--progress", "off")
     assert res.returncode == 0, res.stderr
     assert_same_datasets(ref, out)
+
+
+def test_four_point_probes_straddle_the_membrane_gate():
+    """With two windows joined by a continuum, the probes measure the bulk (the gate
+    plane and its neighbours: amorphous PEO), not the PT-rich window at the cathode: the
+    membrane conductivity is the amorphous one to the solver's tolerance (1e-4)."""
+    from kmc.transport import analyze_morphology
+    from kmc.transport._params import load_transport_parameters
+
+    params = load_transport_parameters()
+    phase = np.full((24, 8, 8), phases.AMORPHOUS_PEO, dtype=np.uint8)
+    phase[0], phase[-1] = phases.CATHODE, phases.ANODE
+    phase[12] = phases.MEMBRANE_GATE
+    phase[1:8, :, ::2] = phases.DEPOSIT_CATHODE  # PT fingers in the cathode window
+    res = analyze_morphology(phase, 25e-9, params)
+    assert res.probe_planes == (11, 13)
+    sigma = params.conductivity_S_per_m[phases.AMORPHOUS_PEO]
+    assert res.effective_conductivity_S_per_m == pytest.approx(sigma, rel=1e-4)

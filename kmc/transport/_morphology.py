@@ -12,7 +12,9 @@ From one solve with and one without the charge-transfer term:
 R_total, R_bulk, R_interfacial = R_total - R_bulk; a four-point-probe analogue (the
 potential drop between two internal planes over the current) gives the effective
 conductivity of the electrolyte between them and the membrane resistance of a membrane
-of the real thickness and area. Lateral geometry is taken as repeating: resistances of
+of the real thickness and area. In a run with two lattice windows joined by a continuum
+(a ``membrane_gate`` plane), the probes straddle that plane: it stands for the bulk of
+the membrane. Lateral geometry is taken as repeating: resistances of
 the simulated box scale to the real electrode area as R_real = R_box A_box / A_real.
 """
 
@@ -192,6 +194,12 @@ def analyze_morphology(
     f1, f2 = params.probe_fractions
     z1 = lo + int(round(f1 * (hi - lo)))
     z2 = lo + int(round(f2 * (hi - lo)))
+    gate = np.flatnonzero((phase == phases.MEMBRANE_GATE).all(axis=(1, 2)))
+    if gate.size == 1 and lo < gate[0] - 1 and gate[0] + 1 < hi:
+        # two lattice windows joined by a continuum: the plane stands for the bulk of
+        # the membrane, so the four-point probes straddle it (the bulk, not the windows
+        # at the electrodes, is what a four-point measurement probes)
+        z1, z2 = int(gate[0]) - 1, int(gate[0]) + 1
     if z2 <= z1:
         raise ValueError("the electrolyte region is too thin for two probe planes")
 
