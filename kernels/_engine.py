@@ -137,6 +137,31 @@ def _react(
 
 
 @njit(cache=True)
+def _react_in_channel(
+    s, e, u, react_product, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+    px, py, pz, pspecies, plength, list_pos, members, counts,
+    react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
+    react_events,
+):  # fmt: skip
+    """A uniformly chosen particle (by ``u`` in [0, 1)) of channel (s, e) reacts."""
+    n_c = react_counts[s, e]
+    idx = np.int64(u * n_c)
+    if idx >= n_c:
+        idx = n_c - 1
+    pid = react_members[s * N_ELECTRODES + e, idx]
+    _react(
+        pid, s, e, react_product[s, e], words, nx, ny, nz, periodic_z,
+        dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
+        floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
+        counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
+        counters,
+    )  # fmt: skip
+    counters[C_REACTIONS] += 1
+    react_events[s, e] += 1
+
+
+@njit(cache=True)
 def _precipitate(
     pid, site, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
@@ -293,21 +318,14 @@ def run_events(
                     s = s2
                     if u < acc:
                         break
-            n_c = react_counts[s, sched_e]
-            idx = np.int64(uniform(key, attempt, 2) * n_c)
-            if idx >= n_c:
-                idx = n_c - 1
-            pid = react_members[s * N_ELECTRODES + sched_e, idx]
-            _react(
-                pid, s, sched_e, react_product[s, sched_e], words, nx, ny, nz, periodic_z,
-                dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
-                floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
-                counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
-                counters,
+            _react_in_channel(
+                s, sched_e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
+                periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
+                deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
+                list_pos, members, counts, react_chan, react_pos, react_members,
+                react_counts, free_pids, ints, counters, react_events,
             )  # fmt: skip
-            counters[C_REACTIONS] += 1
             counters[C_FARADAIC] += 1
-            react_events[s, sched_e] += 1
             sched[0] += sched[1]
             continue
         if t + dt > t_stop:
@@ -461,20 +479,13 @@ def run_events(
                             break
                 if u < acc:
                     break
-            n_c = react_counts[s, e]
-            idx = np.int64(uniform(key, attempt, 2) * n_c)
-            if idx >= n_c:
-                idx = n_c - 1
-            pid = react_members[s * N_ELECTRODES + e, idx]
-            _react(
-                pid, s, e, react_product[s, e], words, nx, ny, nz, periodic_z,
-                dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
-                floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
-                counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
-                counters,
+            _react_in_channel(
+                s, e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
+                periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
+                deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
+                list_pos, members, counts, react_chan, react_pos, react_members,
+                react_counts, free_pids, ints, counters, react_events,
             )  # fmt: skip
-            counters[C_REACTIONS] += 1
-            react_events[s, e] += 1
 
         elif u < r_hop + r_react + r_chem:
             # ---- chemistry in the electrolyte: coupling, sticking, radical decay
