@@ -146,3 +146,27 @@ class CathodeGeometry(_Strict):
                 f"particle_diameter_max_m = {self.particle_diameter_max_m}"
             )
         return self
+
+
+class Crystallinity(_Strict):
+    """Crystalline PEO domains of the polymerization stage (they block monomer transport).
+
+    Equilibrium rule: the crystalline fraction of the PEO is
+    X(T) = max_fraction * clip((melting_temperature_K - T) / melting_range_K, 0, 1) at the
+    stage temperature T (``conditions.temperature_K``), as spheres of
+    ``domain_diameter_m``. Near and above the melting point (the paper's 60 degC) X = 0.
+    """
+
+    melting_temperature_K: Annotated[float, Field(gt=0, le=1000)] = 333.15
+    """PEO melting point (K); ~60 degC for PEO-LiTFSI (PHYSICS.md)."""
+    melting_range_K: Annotated[float, Field(gt=0, le=200)] = 10.0
+    """Width of the melting transition below the melting point (K)."""
+    max_fraction: Annotated[float, Field(ge=0, le=0.9)] = 0.4
+    """Crystalline fraction well below the melting point."""
+    domain_diameter_m: Annotated[float, Field(gt=0)] = 100e-9
+    """Diameter of one crystalline domain (m)."""
+
+    def fraction_at(self, temperature_K: float) -> float:
+        """Equilibrium crystalline fraction of the PEO at ``temperature_K``."""
+        x = (self.melting_temperature_K - temperature_K) / self.melting_range_K
+        return self.max_fraction * min(max(x, 0.0), 1.0)

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kmc._config_chemistry import CathodeGeometry, Chemistry, Membrane, Protocol
+from kmc._config_chemistry import CathodeGeometry, Chemistry, Crystallinity, Membrane, Protocol
 from kmc.kernels._layout import MAX_PARTICLES
 
 Boundary = Literal["cathode", "anode", "wall", "reservoir", "periodic"]
@@ -136,6 +136,7 @@ class RunConfig(_Strict):
     protocol: Protocol = Protocol()
     membrane: Membrane | None = None
     cathode: CathodeGeometry = CathodeGeometry()
+    crystallinity: Crystallinity | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:

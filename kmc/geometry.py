@@ -27,11 +27,39 @@ def initial_phase(model: Model, seed: int) -> np.ndarray:
     phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
     for code, z0, z1 in model.electrode_slabs():
         phase[z0:z1] = code
+    rng = geometry_rng(seed)
     if cfg.cathode.kind == "particles":
-        _add_particles(phase, model, geometry_rng(seed))
+        _add_particles(phase, model, rng)
     if model.gate_z >= 0:
         phase[model.gate_z] = phases.MEMBRANE_GATE
+    if cfg.crystallinity is not None:
+        _add_crystalline_domains(phase, model, rng)
     return phase
+
+
+def _add_crystalline_domains(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:
+    """Spheres of crystalline PEO in the amorphous PEO until the equilibrium fraction of
+    the stage temperature is reached (see ``Crystallinity``)."""
+    cry = model.config.crystallinity
+    target = cry.fraction_at(model.config.conditions.temperature_K)
+    peo = phase == phases.AMORPHOUS_PEO
+    n_peo = int(peo.sum())
+    if target <= 0.0 or n_peo == 0:
+        return
+    nz, ny, nx = phase.shape
+    r = 0.5 * cry.domain_diameter_m / model.config.lattice.spacing_m
+    zz, yy, xx = np.mgrid[0:nz, 0:ny, 0:nx]
+    crystalline = np.zeros(phase.shape, dtype=bool)
+    for _ in range(100_000):
+        if crystalline.sum() >= target * n_peo:
+            break
+        cx, cy, cz = rng.uniform(0, nx), rng.uniform(0, ny), rng.uniform(0, nz)
+        dx = np.abs(xx + 0.5 - cx)
+        dx = np.minimum(dx, nx - dx)
+        dy = np.abs(yy + 0.5 - cy)
+        dy = np.minimum(dy, ny - dy)
+        crystalline |= peo & (dx**2 + dy**2 + (zz + 0.5 - cz) ** 2 <= max(r, 0.5) ** 2)
+    phase[crystalline] = phases.CRYSTALLINE_PEO
 
 
 def _add_particles(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:

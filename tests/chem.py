@@ -12,7 +12,7 @@ bottom = "cathode"
 top = "anode"
 
 [conditions]
-temperature_K = 333.15
+temperature_K = {temperature}
 
 {membrane}
 
@@ -102,7 +102,7 @@ def chem_text(
     nx=16, nz=24, membrane=True, protocol="potentiostatic", potential=1.0, current=2e-6,
     cycles=3, compression=1.0, step=0.05, sticking=1.6e3, decay=0.0, doping=0.0, k0=5.0,
     k0_anode=0.5, occupancy=0.05, cathode="flat", duration=2.0, sample=0.2, ckpt=60.0,
-    scan=0.01, layer=300e-9,
+    scan=0.01, layer=300e-9, temperature=333.15, extra="",
 ):  # fmt: skip
     mem = MEMBRANE.format(gate=nz // 2, occupancy=occupancy) if membrane else ""
     proto = {"potentiostatic": POTENTIOSTATIC, "cv": CV, "galvanostatic": GALVANOSTATIC}[
@@ -112,8 +112,8 @@ def chem_text(
         nx=nx, nz=nz, membrane=mem, protocol=proto, compression=compression, step=step,
         sticking=sticking, decay=decay, doping=doping, k0=k0, k0_anode=k0_anode,
         occupancy=occupancy, cathode=cathode, duration=duration, sample=sample, ckpt=ckpt,
-        layer=layer,
-    )  # fmt: skip
+        layer=layer, temperature=temperature,
+    ) + extra  # fmt: skip
 
 
 def chem_config(**kw):

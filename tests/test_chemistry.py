@@ -217,3 +217,28 @@ def test_four_point_probes_straddle_the_membrane_gate():
     assert res.probe_planes == (11, 13)
     sigma = params.conductivity_S_per_m[phases.AMORPHOUS_PEO]
     assert res.effective_conductivity_S_per_m == pytest.approx(sigma, rel=1e-4)
+
+
+CRYSTALLINITY = """
+[crystallinity]
+melting_temperature_K = 333.15
+melting_range_K = 10.0
+max_fraction = 0.4
+domain_diameter_m = 100e-9
+"""
+
+
+def test_crystalline_domains_follow_the_stage_temperature_and_block_monomer():
+    """X(T) = 0.4 clip((Tm - T)/10 K, 0, 1): 0.4 at 40 degC (to within one domain's
+    volume, +0.05), none at 60 degC; no particle ever sits on crystalline PEO."""
+    for temperature, expected in ((313.15, 0.4), (333.15, 0.0)):
+        cfg = chem_config(nx=24, nz=32, temperature=temperature, extra=CRYSTALLINITY)
+        model = Model.from_config(cfg)
+        no_crystals = initial_phase(Model.from_config(chem_config(nx=24, nz=32)), 3)
+        phase = initial_phase(model, 3)
+        peo = no_crystals == phases.AMORPHOUS_PEO
+        fraction = float((phase[peo] == phases.CRYSTALLINE_PEO).mean())
+        assert expected <= fraction <= expected + 0.05, (temperature, fraction)
+        if expected:
+            _, eng, _ = _run(cfg, 1.0)
+            assert not (eng.occupant_species[eng.phase == phases.CRYSTALLINE_PEO]).any()
