@@ -136,6 +136,39 @@ def _react(
         )  # fmt: skip
 
 
+@njit(inline="always", cache=True)
+def _channel_rate(react_counts, react_rate, only_e, skip_e):
+    """Summed rate of the reaction channels (s, e) with e == only_e (-1: any), e != skip_e."""
+    total = 0.0
+    for s in range(react_counts.shape[0]):
+        for e in range(N_ELECTRODES):
+            if (only_e >= 0 and e != only_e) or e == skip_e:
+                continue
+            total += react_counts[s, e] * react_rate[s, e]
+    return total
+
+
+@njit(inline="always", cache=True)
+def _pick_channel(u, react_counts, react_rate, only_e, skip_e):
+    """Channel (s, e) in which ``u`` falls, channels taken in (s, e) order as summed by
+    :func:`_channel_rate`; rounding past the end falls to the last non-empty one."""
+    s = -1
+    e = -1
+    acc = 0.0
+    for s2 in range(react_counts.shape[0]):
+        for e2 in range(N_ELECTRODES):
+            if (only_e >= 0 and e2 != only_e) or e2 == skip_e:
+                continue
+            w_c = react_counts[s2, e2] * react_rate[s2, e2]
+            if w_c > 0.0:
+                acc += w_c
+                s = s2
+                e = e2
+                if u < acc:
+                    return s, e
+    return s, e
+
+
 @njit(cache=True)
 def _react_in_channel(
     s, e, u, react_product, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
@@ -257,6 +290,8 @@ def run_events(
     rad = chem_species[ROLE_RADICAL]
     olig = chem_species[ROLE_OLIGOMER]
     scheduled = sched_e >= 0 and sched[1] > 0.0
+    # that electrode's oxidations are scheduled, not Poisson
+    poisson_skip = sched_e if scheduled else -1
     while True:
         if counters[C_EVENTS] >= max_events:
             clock[0] = t
@@ -264,11 +299,7 @@ def run_events(
         r_hop = 0.0
         for s in range(n_species):
             r_hop += counts[s] * hop_cum[s, ndir - 1]
-        r_react = 0.0
-        for s in range(n_species):
-            for e in range(N_ELECTRODES):
-                if not (scheduled and e == sched_e):
-                    r_react += react_counts[s, e] * react_rate[s, e]
+        r_react = _channel_rate(react_counts, react_rate, -1, poisson_skip)
         r_couple = 0.0
         r_decay = 0.0
         if rad >= 0:
@@ -302,22 +333,13 @@ def run_events(
             # (exact by memorylessness)
             t = max(t, sched[0])
             counters[C_EVENTS] += 1
-            w_sum = 0.0
-            for s in range(n_species):
-                w_sum += react_counts[s, sched_e] * react_rate[s, sched_e]
+            w_sum = _channel_rate(react_counts, react_rate, sched_e, -1)
             if w_sum <= 0.0:
                 clock[0] = t
                 return STATUS_STARVED
-            u = uniform(key, attempt, 1) * w_sum
-            s = -1
-            acc = 0.0
-            for s2 in range(n_species):
-                w_c = react_counts[s2, sched_e] * react_rate[s2, sched_e]
-                if w_c > 0.0:
-                    acc += w_c
-                    s = s2
-                    if u < acc:
-                        break
+            s, _ = _pick_channel(
+                uniform(key, attempt, 1) * w_sum, react_counts, react_rate, sched_e, -1
+            )
             _react_in_channel(
                 s, sched_e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
                 periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
@@ -462,23 +484,7 @@ def run_events(
 
         elif u < r_hop + r_react:
             # ---- reaction of a particle touching a conductor: channel, then particle
-            u -= r_hop
-            s = -1
-            e = -1
-            acc = 0.0
-            for s2 in range(n_species):
-                for e2 in range(N_ELECTRODES):
-                    if scheduled and e2 == sched_e:
-                        continue  # that electrode's oxidations are scheduled, not Poisson
-                    w_c = react_counts[s2, e2] * react_rate[s2, e2]
-                    if w_c > 0.0:
-                        acc += w_c
-                        s = s2
-                        e = e2
-                        if u < acc:
-                            break
-                if u < acc:
-                    break
+            s, e = _pick_channel(u - r_hop, react_counts, react_rate, -1, poisson_skip)
             _react_in_channel(
                 s, e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
                 periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,

@@ -116,30 +116,6 @@ def chemistry_specs() -> dict[str, tuple[tuple[int, ...], str, str, str]]:
     }
 
 
-def contact_fraction(phase: np.ndarray) -> np.ndarray:
-    """Per electrode: of the faces where the electrode meets another phase, the fraction
-    meeting material rather than void (gaps), as in the transport estimator."""
-    out = np.zeros(2)
-    for e, code in enumerate(phases.ELECTRODE_PHASE):
-        body = phase == code
-        other = ~body
-        touching = every = 0
-        for axis in range(3):
-            if phase.shape[axis] < 2:
-                continue
-            a, b = (body[1:], other[:-1]) if axis == 0 else (body, np.roll(other, 1, axis))
-            c, d = (body[:-1], other[1:]) if axis == 0 else (body, np.roll(other, -1, axis))
-            bv = (
-                phase[:-1] if axis == 0 else np.roll(phase, 1, axis),
-                phase[1:] if axis == 0 else np.roll(phase, -1, axis),
-            )
-            for m, ph in ((a & b, bv[0]), (c & d, bv[1])):
-                every += int(m.sum())
-                touching += int((m & (ph != phases.VOID)).sum())
-        out[e] = touching / every if every else 0.0
-    return out
-
-
 def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
     """Values of :func:`chemistry_specs` (``driver``: the ProtocolDriver, or None)."""
     from kmc import protocol as P
@@ -169,7 +145,7 @@ def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
     out["pt_units"] = np.int64(c[L.C_PT_UNITS])
     out["decayed_units"] = np.int64(c[L.C_DECAYED_UNITS])
     out["short_circuits"] = np.int64(c[L.C_SHORTS])
-    out["contact_fraction"] = contact_fraction(phase)
+    out["contact_fraction"] = phases.contact_fraction(phase)
     if driver is None:
         zero = np.float64(0.0)
         out.update(

@@ -64,3 +64,34 @@ def active_table(pt_doped: tuple[bool, bool] = (True, True)) -> np.ndarray:
 
 
 PT_PHASES = (DEPOSIT_CATHODE, DEPOSIT_ANODE, PT_FLOATING)
+
+
+def faces_between(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks [x, y, z] of the +x, +y, +z faces of a [z, y, x] grid where a site of
+    ``a`` meets a site of ``b`` (either way round); periodic in x and y, not in z."""
+    out = []
+    for axis in (2, 1, 0):
+        if axis == 0:
+            m = np.zeros(a.shape, dtype=bool)
+            m[:-1] = (a[:-1] & b[1:]) | (b[:-1] & a[1:])
+        else:
+            m = (a & np.roll(b, -1, axis)) | (b & np.roll(a, -1, axis))
+        out.append(m)
+    return out
+
+
+def count_faces_between(a: np.ndarray, b: np.ndarray) -> int:
+    """Number of faces where ``a`` meets ``b`` (see :func:`faces_between`)."""
+    return sum(int(m.sum()) for m in faces_between(a, b))
+
+
+def contact_fraction(phase: np.ndarray) -> np.ndarray:
+    """Per electrode (cathode, anode): of the faces where the electrode phase meets
+    another phase, the fraction meeting material rather than void (gaps)."""
+    out = np.zeros(2)
+    for e, code in enumerate(ELECTRODE_PHASE):
+        body = phase == code
+        every = count_faces_between(body, ~body)
+        touching = count_faces_between(body, ~body & (phase != VOID))
+        out[e] = touching / every if every else 0.0
+    return out

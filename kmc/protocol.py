@@ -47,24 +47,10 @@ CHARGING, FARADAIC, DISCHARGING = 0, 1, 2
 
 
 def electroactive_faces(words: np.ndarray, dims, active: np.ndarray, electrode: int) -> int:
-    """Faces between transport sites and active conductors of ``electrode`` (count)."""
+    """Faces between amorphous PEO and active conductors of ``electrode`` (count)."""
     nx, ny, nz = dims
     phase = (words & L.PHASE_MASK).reshape(nz, ny, nx)
-    cond = active[phase] == electrode
-    free = phase == phases.AMORPHOUS_PEO
-    n = 0
-    for axis in range(3):
-        if phase.shape[axis] < 2 and axis != 0:
-            continue
-        for shift in (1, -1):
-            if axis == 0:
-                a = cond[1:] if shift == 1 else cond[:-1]
-                b = free[:-1] if shift == 1 else free[1:]
-            else:
-                a = np.roll(cond, shift, axis=axis)
-                b = free
-            n += int(np.count_nonzero(a & b))
-    return n
+    return phases.count_faces_between(active[phase] == electrode, phase == phases.AMORPHOUS_PEO)
 
 
 class ProtocolDriver:

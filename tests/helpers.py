@@ -1,7 +1,10 @@
 """Shared helpers for tests: the CLI in a subprocess, comparing run files."""
 
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -40,3 +43,20 @@ def assert_same_datasets(a, b):
         assert da[name].dtype == db[name].dtype, name
         assert da[name].shape == db[name].shape, name
         assert np.array_equal(da[name], db[name]), name
+
+
+def interrupt_run(cfg, out, sig, settle_s):
+    """Start ``kmc run CFG -o OUT``, wait for its first checkpoint, let it run
+    ``settle_s`` more seconds, send ``sig``; returns (exit status, stderr)."""
+    part = Path(str(out) + ".partial")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--progress", "off"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while not (part / "checkpoint.h5").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle_s)
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err

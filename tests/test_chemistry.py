@@ -4,7 +4,7 @@ galvanostatic time stepping, connectivity of PT, gaps, reservoir, resume."""
 import numpy as np
 import pytest
 from chem import chem_config, chem_text
-from helpers import assert_same_datasets, kmc_cli
+from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 from kmc import observables, phases
 from kmc.config import ConfigError, parse_config
@@ -135,9 +135,9 @@ def test_gaps_admit_monomer_and_fill_with_pt():
     model = Model.from_config(cfg)
     phase0 = initial_phase(model, 3)
     assert (phase0 == phases.VOID).sum() > 0
-    before = observables.contact_fraction(phase0)[0]
+    before = phases.contact_fraction(phase0)[0]
     _, eng, _ = _run(cfg, 3.0)
-    after = observables.contact_fraction(eng.phase)[0]
+    after = phases.contact_fraction(eng.phase)[0]
     assert np.isin(eng.phase[phase0 == phases.VOID], phases.PT_PHASES).sum() > 0
     assert after > before
 
@@ -159,12 +159,7 @@ def test_chemistry_config_errors_name_the_key():
 
 def test_chemistry_run_resumes_bit_identically(tmp_path):
     """A protocol run killed part-way and resumed equals the uninterrupted run."""
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
     cfg = tmp_path / "chem.toml"
     cfg.write_text(
@@ -184,17 +179,7 @@ def test_chemistry_run_resumes_bit_identically(tmp_path):
     res = kmc_cli("run", cfg, "-o", ref, "--progress", "off")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "killed.h5"
-    part = Path(str(out) + ".partial")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--progress", "off"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while not (part / "checkpoint.h5").exists() and time.time() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.8)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=60)
+    interrupt_run(cfg, out, signal.SIGKILL, 0.8)
     assert not out.exists(), "the run finished before it was killed; lengthen it"
     res = kmc_cli("run", cfg, "-o", out, "--resume", "--progress", "off")
     assert res.returncode == 0, res.stderr

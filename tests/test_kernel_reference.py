@@ -52,13 +52,11 @@ def _species_for(name):
     return text
 
 
-@pytest.mark.parametrize("name", SCENARIOS)
-def test_kernel_matches_reference(name, config_text):
-    cfg = parse_config(config_text(species=_species_for(name), **SCENARIOS[name]))
-    model = Model.from_config(cfg)
-    eng = LatticeEngine(model, seed=11)
+def _assert_same_run(eng, chunks):
+    """Run the kernel and the reference side by side in ``chunks`` of events (several
+    calls: stopping on an event count is seamless) and assert they agree exactly."""
     ref = ReferenceEngine(eng)
-    for chunk in (1, 999, 3000):  # several calls: stopping on an event count is seamless
+    for chunk in chunks:
         eng.run(np.inf, int(eng.counters[L.C_EVENTS]) + chunk)
         for _ in range(chunk):
             ref.step()
@@ -68,12 +66,23 @@ def test_kernel_matches_reference(name, config_text):
     assert [int(v) for v in eng.rng] == [ref.key, ref.attempt]
     np.testing.assert_array_equal(eng.phase, ref.phase_array())
     np.testing.assert_array_equal(eng.occupant_species, ref.species_array())
-    for s in range(len(model.species_names)):
-        assert eng.particle_ids(s).tolist() == ref.members[s]
+    for s in range(eng.counts.size):
+        ids = eng.particle_ids(s).tolist()
+        assert ids == ref.members[s]
+        assert [int(eng.plength[i]) for i in ids] == [ref.plength[i] for i in ids]
     # the incremental contact flags equal a fresh recomputation from the phases
     words_before = eng.words.copy()
     eng.refresh_contacts()
     np.testing.assert_array_equal(eng.words, words_before)
+    return ref
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_kernel_matches_reference(name, config_text):
+    cfg = parse_config(config_text(species=_species_for(name), **SCENARIOS[name]))
+    model = Model.from_config(cfg)
+    eng = LatticeEngine(model, seed=11)
+    _assert_same_run(eng, (1, 999, 3000))
     assert eng.counters[L.C_HOPS] > 100 and eng.counters[L.C_NULL] > 10
 
 
@@ -182,24 +191,8 @@ def test_chemistry_kernel_matches_reference(name):
     if name == "chem_scheduled":
         eng.sched_e[0] = 0
         eng.sched[:] = [1e-4, 5e-3]
-    ref = ReferenceEngine(eng)
-    for chunk in (1, 999, 15000):
-        eng.run(np.inf, int(eng.counters[L.C_EVENTS]) + chunk)
-        for _ in range(chunk):
-            ref.step()
-    assert eng.counters[L.C_EVENTS] == ref.events > 1000
-    assert eng.time_s == ref.t
-    assert [int(v) for v in eng.rng] == [ref.key, ref.attempt]
-    np.testing.assert_array_equal(eng.phase, ref.phase_array())
-    np.testing.assert_array_equal(eng.occupant_species, ref.species_array())
-    for s in range(len(model.species_names)):
-        ids = eng.particle_ids(s).tolist()
-        assert ids == ref.members[s]
-        assert [int(eng.plength[i]) for i in ids] == [ref.plength[i] for i in ids]
+    ref = _assert_same_run(eng, (1, 999, 15000))
     assert eng.counters[L.C_PT_UNITS] == ref.pt_units > 0
-    words_before = eng.words.copy()
-    eng.refresh_contacts()
-    np.testing.assert_array_equal(eng.words, words_before)
     c = eng.counters
     assert c[L.C_COUPLINGS] > 0 and c[L.C_PRECIPITATIONS] > 0
     if name == "chem_gate_particles":

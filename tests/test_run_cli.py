@@ -1,17 +1,13 @@
 """`kmc run`: outputs, refusal to overwrite, determinism, resume after SIGKILL / Ctrl-C."""
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import h5py
 import pytest
 from click.testing import CliRunner
 from conftest import make_config_text
-from helpers import assert_same_datasets, datasets, kmc_cli
+from helpers import assert_same_datasets, datasets, interrupt_run, kmc_cli
 
 from kmc.cli import main
 
@@ -92,20 +88,12 @@ def test_resume_after_kill_is_bit_identical(tmp_path, sig):
 
     out = tmp_path / "killed.h5"
     part = Path(str(out) + ".partial")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--progress", "off"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while not (part / "checkpoint.h5").exists() and time.time() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.7)  # several wall-clock checkpoints into the run (it takes ~2.5 s)
-    os.kill(proc.pid, sig)
-    _, err = proc.communicate(timeout=60)
+    # several wall-clock checkpoints into the run (it takes ~2.5 s)
+    returncode, err = interrupt_run(cfg, out, sig, 0.7)
     assert not out.exists(), "the run finished before it was interrupted; lengthen it"
     assert part.exists()
     if sig == signal.SIGINT:
-        assert proc.returncode == 130, err
+        assert returncode == 130, err
         assert "--resume" in err
     res = kmc_cli("run", cfg, "-o", out, "--progress", "off")
     assert res.returncode == 2 and "--resume" in res.stderr

@@ -139,21 +139,6 @@ def _electrode_map(phase: np.ndarray) -> np.ndarray:
     return phases.electrode_table()[phase].astype(np.int64)
 
 
-def _faces_between(a: np.ndarray, b: np.ndarray):
-    """Boolean masks of +x, +y, +z faces where (a at i and b at j) or (b at i and a at j)."""
-    out = []
-    for axis in (2, 1, 0):
-        if axis == 0:
-            ai, bj = a[:-1], b[1:]
-            bi, aj = b[:-1], a[1:]
-            m = np.zeros(a.shape, dtype=bool)
-            m[:-1] = (ai & bj) | (bi & aj)
-        else:
-            m = (a & np.roll(b, -1, axis)) | (b & np.roll(a, -1, axis))
-        out.append(m)
-    return out  # [x, y, z]
-
-
 def analyze_morphology(
     phase: np.ndarray,
     spacing_m: float,
@@ -214,7 +199,7 @@ def analyze_morphology(
     ea_faces = [0, 0]
     rx, ry, rz = (np.zeros(phase.shape) for _ in range(3))
     for e in (0, 1):
-        masks = _faces_between(elec == e, ionic)
+        masks = phases.faces_between(elec == e, ionic)
         ea_faces[e] = sum(int(m.sum()) for m in masks)
         for r_arr, m in zip((rx, ry, rz), masks, strict=True):
             r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
@@ -225,12 +210,7 @@ def analyze_morphology(
     area_box = nx * ny * h * h
     # contact: of the faces where an electrode (its own phase, not deposit) meets
     # anything else, the fraction that meets material rather than void
-    contact = []
-    for code in (phases.CATHODE, phases.ANODE):
-        body = phase == code
-        touching = sum(m.sum() for m in _faces_between(body, ~body & (phase != phases.VOID)))
-        every = sum(m.sum() for m in _faces_between(body, ~body))
-        contact.append(float(touching / every) if every else 0.0)
+    contact = [float(c) for c in phases.contact_fraction(phase)]
     warnings = []
     if short:
         warnings.append("SHORT CIRCUIT: an electronic path connects cathode and anode")

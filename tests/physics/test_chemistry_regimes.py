@@ -126,9 +126,9 @@ def test_lfp_paper_config_pt_mostly_at_cathode_and_contact_rises():
     text = _override((CONFIGS / "zheng2021_lfp_galvanostatic.toml").read_text(), cycles=40)
     cfg = parse_config(text)
     model = Model.from_config(cfg)
-    before = observables.contact_fraction(initial_phase(model, cfg.run.seed))[0]
+    before = phases.contact_fraction(initial_phase(model, cfg.run.seed))[0]
     _, eng, drv = _run(cfg, cfg.run.seed)
     pt = observables.chemistry_sample(eng, drv)["pt_sites"]
     assert pt[0] > 3 * pt[1], pt
-    after = observables.contact_fraction(eng.phase)[0]
+    after = phases.contact_fraction(eng.phase)[0]
     assert after > before + 0.01, (before, after)
