@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -10,9 +11,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from kmc import io
+from kmc import io, phases
 from kmc.config import parse_config
 from kmc.transport import MorphologyTransport, TransportParameters, analyze_morphology
+from kmc.transport._recrystallization import homogenized_conductivity, recrystallize
 
 UNITS = {
     "membrane_resistance_ohm": "ohm",
@@ -22,6 +24,7 @@ UNITS = {
     "effective_conductivity_S_per_cm": "S/cm",
     "effective_conductivity_S_per_m": "S/m",
     "tortuosity": "1",
+    "pt_layer_thickness_m": "m",
     "electroactive_area_fraction_cathode": "1",
     "electroactive_area_fraction_anode": "1",
     "electroactive_area_m2_cathode": "m^2",
@@ -32,7 +35,19 @@ UNITS = {
     "solver_iterations": "1",
     "solver_relative_residual": "1",
     "solver_current_imbalance": "1",
+    "diluent_volume_fraction": "1",
+    "melting_temperature_K": "K",
+    "crystallization_half_time_s": "s",
+    "crystalline_fraction": "1",
+    "membrane_gate_conductivity_S_per_m": "S/m",
 }
+
+# the measurement state's crystalline domains: their own stream of the run's seed
+# (SeedSequence children 0 and 1 are the engine's, 2 the initial geometry's)
+RECRYSTALLIZATION_STREAM = 3
+# the representative volume of the continuum membrane is a material property, not a
+# realization of one run: one fixed stream for every run
+HOMOGENIZATION_SEED = 20210
 
 
 def load_snapshot(path: str | Path, snapshot: int = -1) -> tuple[np.ndarray, float, float, int]:
@@ -52,13 +67,84 @@ def load_snapshot(path: str | Path, snapshot: int = -1) -> tuple[np.ndarray, flo
     return phase, cfg.lattice.spacing_m, t, index
 
 
+def dissolved_fraction(path: str | Path, time_s: float) -> float:
+    """Fraction of the run's monomer units still dissolved at ``time_s`` (0 without any).
+
+    Units are conserved exactly (reservoir + free + radical + oligomer + PT + decayed);
+    all but those precipitated as PT stay dissolved in the PEO.
+    """
+    with io.open_h5(path) as f:
+        obs = f["observables"]
+        if "pt_units" not in obs:
+            return 0.0
+        k = int(np.argmin(np.abs(obs["pt_units/time"][()] - time_s)))
+
+        def value(name, i):
+            return np.asarray(obs[name]["value"][i], dtype=float).sum()
+
+        initial = sum(
+            value(n, 0) for n in ("reservoir_units", "monomer_count", "oligomer_units")
+        ) + value("radical_count", 0)
+        if initial <= 0:
+            return 0.0
+        return max(0.0, 1.0 - value("pt_units", k) / initial)
+
+
+def measurement_state(
+    path: str | Path, phase: np.ndarray, spacing_m: float, time_s: float,
+    params: TransportParameters,
+) -> tuple[np.ndarray, TransportParameters, dict]:  # fmt: skip
+    """The snapshot after cooling to the measurement temperature (``params.recrystallization``).
+
+    Returns the phase with the crystalline domains grown, the parameters with the
+    membrane-gate conductivity set to the homogenized semicrystalline value, and what
+    the rule gave (diluent fraction, melting point, half time, crystalline fraction).
+    """
+    rule = params.recrystallization
+    with io.open_h5(path) as f:
+        seed = int(f["parameters"].attrs["seed"])
+    phi = rule.loading_volume_fraction * dissolved_fraction(path, time_s)
+    temperature = params.temperature_K
+    target = rule.fraction(temperature, phi)
+    rng = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(RECRYSTALLIZATION_STREAM,)))
+    )
+    phase = recrystallize(phase, target, rule.domain_diameter_m, spacing_m, rng)
+    peo = (phase == phases.AMORPHOUS_PEO) | (phase == phases.CRYSTALLINE_PEO)
+    info = {
+        "diluent_volume_fraction": phi,
+        "melting_temperature_K": rule.melting_temperature(phi),
+        "crystallization_half_time_s": rule.half_time(temperature, phi),
+        "crystalline_fraction": float((phase[peo] == phases.CRYSTALLINE_PEO).mean()),
+    }
+    if (phase == phases.MEMBRANE_GATE).any():
+        sigma = params.conductivity_S_per_m
+        gate = homogenized_conductivity(
+            target, rule.domain_diameter_m, spacing_m,
+            sigma[phases.AMORPHOUS_PEO], sigma[phases.CRYSTALLINE_PEO],
+            np.random.default_rng(HOMOGENIZATION_SEED),
+        )  # fmt: skip
+        params = dataclasses.replace(
+            params, conductivity_S_per_m=sigma | {phases.MEMBRANE_GATE: gate}
+        )
+        info["membrane_gate_conductivity_S_per_m"] = gate
+    return phase, params, info
+
+
 def analyze_run(
     path: str | Path, params: TransportParameters, snapshot: int = -1
 ) -> tuple[MorphologyTransport, dict]:
-    """Analyze one snapshot; returns (result, summary dict with snapshot index and time)."""
+    """Analyze one snapshot; returns (result, summary dict with snapshot index and time).
+
+    With ``params.recrystallization`` the snapshot is first taken to the measurement
+    state (:func:`measurement_state`); the summary then reports that state too.
+    """
     phase, spacing, t, index = load_snapshot(path, snapshot)
+    state = {}
+    if params.recrystallization is not None:
+        phase, params, state = measurement_state(path, phase, spacing, t, params)
     result = analyze_morphology(phase, spacing, params)
-    summary = {"snapshot": index, "time_s": t} | result.as_dict()
+    summary = {"snapshot": index, "time_s": t} | result.as_dict() | state
     return result, summary
 
 

@@ -42,24 +42,55 @@ def _add_crystalline_domains(phase: np.ndarray, model: Model, rng: np.random.Gen
     the stage temperature is reached (see ``Crystallinity``)."""
     cry = model.config.crystallinity
     target = cry.fraction_at(model.config.conditions.temperature_K)
-    peo = phase == phases.AMORPHOUS_PEO
-    n_peo = int(peo.sum())
-    if target <= 0.0 or n_peo == 0:
-        return
-    nz, ny, nx = phase.shape
     r = 0.5 * cry.domain_diameter_m / model.config.lattice.spacing_m
-    zz, yy, xx = np.mgrid[0:nz, 0:ny, 0:nx]
-    crystalline = np.zeros(phase.shape, dtype=bool)
-    for _ in range(100_000):
-        if crystalline.sum() >= target * n_peo:
-            break
+    grow_crystalline_domains(phase, target, r, rng)
+
+
+def grow_crystalline_domains(
+    phase: np.ndarray, target_fraction: float, radius_sites: float, rng: np.random.Generator
+) -> int:
+    """Turn amorphous PEO into crystalline PEO, sphere by sphere, in place.
+
+    Sphere centres are drawn uniformly in the box (periodic in x and y); each sphere
+    converts the amorphous sites whose centres lie within ``radius_sites`` (at least
+    0.5). Spheres are added until the crystalline PEO (sites already crystalline
+    included) is at least ``target_fraction`` of all PEO (amorphous + crystalline).
+    Returns the number of spheres drawn. The same ``rng`` state gives the same domains,
+    and a smaller target gives a subset of a larger one's domains.
+    """
+    amorphous = phase == phases.AMORPHOUS_PEO
+    n_crystalline = int((phase == phases.CRYSTALLINE_PEO).sum())
+    n_peo = int(amorphous.sum()) + n_crystalline
+    if target_fraction <= 0.0 or n_peo == 0:
+        return 0
+    nz, ny, nx = phase.shape
+    r = max(radius_sites, 0.5)
+    k = int(np.ceil(r))
+    offsets = np.arange(-k - 1, k + 2)
+    drawn = 0
+    while n_crystalline < target_fraction * n_peo and drawn < 1_000_000:
         cx, cy, cz = rng.uniform(0, nx), rng.uniform(0, ny), rng.uniform(0, nz)
-        dx = np.abs(xx + 0.5 - cx)
-        dx = np.minimum(dx, nx - dx)
-        dy = np.abs(yy + 0.5 - cy)
-        dy = np.minimum(dy, ny - dy)
-        crystalline |= peo & (dx**2 + dy**2 + (zz + 0.5 - cz) ** 2 <= max(r, 0.5) ** 2)
-    phase[crystalline] = phases.CRYSTALLINE_PEO
+        drawn += 1
+        # the sites of the sphere's bounding box, x and y wrapped
+        z = np.floor(cz).astype(int) + offsets
+        z = z[(z >= 0) & (z < nz)]
+        y = np.floor(cy).astype(int) + offsets
+        x = np.floor(cx).astype(int) + offsets
+        dz = (z + 0.5 - cz)[:, None, None]
+        dy = np.abs(np.mod(y, ny) + 0.5 - cy)
+        dy = np.minimum(dy, ny - dy)[None, :, None]
+        dx = np.abs(np.mod(x, nx) + 0.5 - cx)
+        dx = np.minimum(dx, nx - dx)[None, None, :]
+        inside = dz**2 + dy**2 + dx**2 <= r**2
+        zi, yi, xi = np.nonzero(inside)
+        zs, ys, xs = z[zi], np.mod(y[yi], ny), np.mod(x[xi], nx)
+        hit = amorphous[zs, ys, xs]
+        # a wrapped box narrower than the sphere lists a site twice: count it once
+        sites = np.unique(np.ravel_multi_index((zs[hit], ys[hit], xs[hit]), phase.shape))
+        amorphous.flat[sites] = False
+        phase.flat[sites] = phases.CRYSTALLINE_PEO
+        n_crystalline += sites.size
+    return drawn
 
 
 def _add_particles(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kmc import phases
 from kmc.config import ConfigError, parse_toml, read_text, validate_model
 from kmc.transport._morphology import TransportParameters
+from kmc.transport._recrystallization import Recrystallization
 
 NonNeg = Annotated[float, Field(ge=0, le=1e12)]
 
@@ -38,6 +39,25 @@ class _ExchangeCurrent(_Strict):
     anode: NonNeg
 
 
+Positive = Annotated[float, Field(gt=0, le=1e12)]
+
+
+class _Recrystallization(_Strict):
+    nucleation_constant_K2: Positive
+    melting_temperature_K: Annotated[float, Field(gt=0, le=1000)]
+    melting_range_K: Annotated[float, Field(gt=0, le=200)]
+    max_fraction: Annotated[float, Field(ge=0, le=0.9)]
+    domain_diameter_m: Annotated[float, Field(gt=0, le=1e-3)]
+    heat_of_fusion_J_per_mol: Positive
+    repeat_unit_volume_m3_per_mol: Positive
+    diluent_molar_volume_m3_per_mol: Positive
+    flory_huggins_chi: Annotated[float, Field(ge=-10, le=10)] = 0.0
+    avrami_exponent: Annotated[float, Field(ge=1, le=4)]
+    half_time_s: Positive
+    hold_time_s: Annotated[float, Field(ge=0, le=1e12)]
+    loading_volume_fraction: Annotated[float, Field(ge=0, lt=1)]
+
+
 class _Transport(_Strict):
     temperature_K: Annotated[float, Field(gt=0, le=1000)] = 313.15
     membrane_thickness_m: Annotated[float, Field(gt=0, le=1)]
@@ -45,6 +65,7 @@ class _Transport(_Strict):
     probe_fractions: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]]
     conductivity_S_per_m: _Conductivity
     exchange_current_A_per_m2: _ExchangeCurrent
+    recrystallization: _Recrystallization | None = None
 
 
 class _File(_Strict):
@@ -72,6 +93,15 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
         if value is not None  # phases a file leaves out are reported if they occur
     }
     i0 = t.exchange_current_A_per_m2
+    recryst = None
+    if t.recrystallization is not None:
+        recryst = Recrystallization(**t.recrystallization.model_dump())
+        if recryst.melting_temperature_K <= t.temperature_K:
+            raise ConfigError(
+                f"{source}: transport.recrystallization.melting_temperature_K = "
+                f"{recryst.melting_temperature_K}: must lie above transport.temperature_K = "
+                f"{t.temperature_K} (the PEO recrystallizes at the measurement temperature)"
+            )
     return TransportParameters(
         conductivity_S_per_m=sigma,
         exchange_current_A_per_m2=(i0.cathode, i0.anode),
@@ -79,4 +109,5 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
         membrane_thickness_m=t.membrane_thickness_m,
         electrode_area_m2=t.electrode_area_m2,
         probe_fractions=(lo, hi),
+        recrystallization=recryst,
     )
