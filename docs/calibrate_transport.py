@@ -83,11 +83,12 @@ def membrane_ratio(params, pristine: Path, polymerized: Path) -> float:
     return analysis.analyze_run(polymerized, params)[1][key] / before
 
 
-def calibrate(reuse: bool) -> dict:
+RUN_NAMES = ["ss_galvanostatic_pristine", "ss_galvanostatic", "lfp_galvanostatic_pristine"]
+
+
+def calibrate(runs: dict[str, Path]) -> dict:
+    """The three values from the runs of ``RUN_NAMES`` (name -> run file), and the shipped ones."""
     shipped = load_transport_parameters()
-    runs = ensure_runs(
-        ["ss_galvanostatic_pristine", "ss_galvanostatic", "lfp_galvanostatic_pristine"], reuse
-    )
     spacing = analysis.load_snapshot(runs["ss_galvanostatic_pristine"])[1]
     sigma_a = calibrate_amorphous(shipped, spacing)
     sigma = shipped.conductivity_S_per_m | {phases.AMORPHOUS_PEO: sigma_a}
@@ -132,7 +133,7 @@ def main(argv=None) -> dict:
     p.add_argument("--reuse", action="store_true", help="reuse runs in docs/figures/runs/")
     p.add_argument("--check", action="store_true", help="fail unless shipped values agree")
     args = p.parse_args(argv)
-    out = calibrate(args.reuse)
+    out = calibrate(ensure_runs(RUN_NAMES, args.reuse))
     print(json.dumps(out, indent=1))
     if args.check:
         for name in NAMES:
