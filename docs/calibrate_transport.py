@@ -63,12 +63,13 @@ def calibrate_amorphous(params, spacing_m: float) -> float:
     """Amorphous PEO conductivity (S/m) giving the pristine membrane its 2.84e-3 S/m."""
     rule = params.recrystallization
     x = rule.fraction(params.temperature_K, 0.0)
+    diameter = rule.domain_diameter(params.temperature_K, 0.0)
     sigma_c = params.conductivity_S_per_m[phases.CRYSTALLINE_PEO]
 
     def excess(sigma_a: float) -> float:
         rng = np.random.default_rng(analysis.HOMOGENIZATION_SEED)
         return (
-            homogenized_conductivity(x, rule.domain_diameter_m, spacing_m, sigma_a, sigma_c, rng)
+            homogenized_conductivity(x, diameter, spacing_m, sigma_a, sigma_c, rng)
             - PRISTINE_CONDUCTIVITY_S_PER_M
         )
 

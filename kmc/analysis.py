@@ -39,6 +39,7 @@ UNITS = {
     "melting_temperature_K": "K",
     "crystallization_half_time_s": "s",
     "crystalline_fraction": "1",
+    "crystalline_domain_diameter_m": "m",
     "membrane_gate_conductivity_S_per_m": "S/m",
 }
 
@@ -106,21 +107,23 @@ def measurement_state(
     phi = rule.loading_volume_fraction * dissolved_fraction(path, time_s)
     temperature = params.temperature_K
     target = rule.fraction(temperature, phi)
+    diameter = rule.domain_diameter(temperature, phi)
     rng = np.random.Generator(
         np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(RECRYSTALLIZATION_STREAM,)))
     )
-    phase = recrystallize(phase, target, rule.domain_diameter_m, spacing_m, rng)
+    phase = recrystallize(phase, target, diameter, spacing_m, rng)
     peo = (phase == phases.AMORPHOUS_PEO) | (phase == phases.CRYSTALLINE_PEO)
     info = {
         "diluent_volume_fraction": phi,
         "melting_temperature_K": rule.melting_temperature(phi),
         "crystallization_half_time_s": rule.half_time(temperature, phi),
         "crystalline_fraction": float((phase[peo] == phases.CRYSTALLINE_PEO).mean()),
+        "crystalline_domain_diameter_m": diameter,
     }
     if (phase == phases.MEMBRANE_GATE).any():
         sigma = params.conductivity_S_per_m
         gate = homogenized_conductivity(
-            target, rule.domain_diameter_m, spacing_m,
+            target, diameter, spacing_m,
             sigma[phases.AMORPHOUS_PEO], sigma[phases.CRYSTALLINE_PEO],
             np.random.default_rng(HOMOGENIZATION_SEED),
         )  # fmt: skip

@@ -162,6 +162,9 @@ def test_measurement_state_of_a_run(chem_run):
     assert summary["melting_temperature_K"] == pytest.approx(rule.melting_temperature(phi))
     target = rule.fraction(params.temperature_K, phi)
     assert target <= summary["crystalline_fraction"] <= target + 0.05
+    assert summary["crystalline_domain_diameter_m"] == rule.domain_diameter(
+        params.temperature_K, phi
+    )
     gate = summary["membrane_gate_conductivity_S_per_m"]
     assert summary["effective_conductivity_S_per_m"] == gate
     sigma = params.conductivity_S_per_m
@@ -176,3 +179,18 @@ def test_measurement_state_of_a_run(chem_run):
     _, bare = analysis.analyze_run(chem_run, plain)
     assert "crystalline_fraction" not in bare
     assert bare["effective_conductivity_S_per_m"] == sigma[phases.MEMBRANE_GATE]
+
+
+def test_domains_grow_with_the_hold_until_they_impinge():
+    """d = d_half t_hold/t_half (constant growth rate) up to d_half ln2^(-1/3), where
+    the JMAK Boolean model's spheres reach the nucleus spacing; a diluent-slowed
+    membrane gets smaller domains."""
+    short = dataclasses.replace(RULE, hold_time_s=0.5 * RULE.half_time_s)
+    assert short.domain_diameter(T_MEAS, 0.0) == pytest.approx(0.5 * RULE.domain_diameter_m)
+    long = dataclasses.replace(RULE, hold_time_s=10 * RULE.half_time_s)
+    cap = RULE.domain_diameter_m * math.log(2) ** (-1 / 3)
+    assert long.domain_diameter(T_MEAS, 0.0) == pytest.approx(cap, rel=1e-12)
+    phi = 0.017
+    expected = RULE.domain_diameter_m * RULE.hold_time_s / RULE.half_time(T_MEAS, phi)
+    assert expected < cap
+    assert RULE.domain_diameter(T_MEAS, phi) == pytest.approx(expected, rel=1e-12)

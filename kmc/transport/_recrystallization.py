@@ -21,8 +21,15 @@ oligomers: everything not precipitated as PT) is a diluent that slows this down.
 Near the melting point dT is small, so K_g/(T dT) is large and a melting-point
 depression of a fraction of a kelvin slows crystallization several-fold: that is how a
 small residual diluent leaves the polymerized membrane less crystalline than the
-pristine one after the same thermal history. The crystalline domains are placed as
-spheres in the amorphous PEO (``kmc.geometry.grow_crystalline_domains``).
+pristine one after the same thermal history.
+
+Domain size from the same kinetics: with athermal nuclei of density N growing at G, the
+JMAK fraction is 1 - exp(-(4 pi/3) N (G t)^3), the fraction of space covered by
+randomly placed overlapping spheres of radius G t (a Boolean model). So the domains are
+placed as overlapping spheres (``kmc.geometry.grow_crystalline_domains``) of diameter
+d = d_half min(t_hold/t_half, ln2^(-1/3)): ``domain_diameter_m`` (d_half) at the half
+time, growing linearly, up to the nucleus spacing where the domains impinge. A
+diluent-slowed membrane has fewer crystalline sites and smaller domains.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ class Recrystallization:
     max_fraction: float = 0.6
     """X_max, crystalline fraction of the PEO well below Tm."""
     domain_diameter_m: float = 100e-9
-    """Diameter of one crystalline domain (m)."""
+    """d_half, diameter of a crystalline domain at the half time (m)."""
     heat_of_fusion_J_per_mol: float = 8.67e3
     """dHu, heat of fusion per repeat unit (J/mol)."""
     repeat_unit_volume_m3_per_mol: float = 39.0e-6
@@ -106,6 +113,12 @@ class Recrystallization:
             )
         ln_g = self.log_growth_rate(temperature_K, diluent_fraction)
         return self.half_time_s * float(np.exp(min(ln_g0 - ln_g, 700.0)))
+
+    def domain_diameter(self, temperature_K: float, diluent_fraction: float) -> float:
+        """Diameter (m) of the crystalline domains after the hold (growth at constant
+        rate, capped where the domains of neighbouring nuclei impinge)."""
+        ratio = self.hold_time_s / self.half_time(temperature_K, diluent_fraction)
+        return self.domain_diameter_m * min(ratio, float(np.log(2.0) ** (-1.0 / 3.0)))
 
     def fraction(self, temperature_K: float, diluent_fraction: float) -> float:
         """Crystalline fraction of the PEO after the hold at ``temperature_K``."""
