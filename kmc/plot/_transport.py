@@ -50,7 +50,11 @@ def equivalent_circuit_impedance(
 
 def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None):
     """Nyquist plot of R_b + (R_i || CPE) built from the estimator; ``compare`` overlays
-    another run (e.g. pristine vs polymerized)."""
+    another run (e.g. pristine vs polymerized).
+
+    R_b is the estimator's membrane resistance (the real membrane's thickness and area,
+    as an impedance spectrum of the cell sees it), R_i its interfacial resistance.
+    """
     import json
 
     if ax is None:
@@ -59,10 +63,9 @@ def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None
     for r in [x for x in (compare, run) if x is not None]:
         res = r.analysis(snapshot)
         area = json.loads(res["parameters_json"])["electrode_area_m2"]
-        z = equivalent_circuit_impedance(
-            res["bulk_resistance_ohm"], res["interfacial_resistance_ohm"], area, omega
-        )
-        ax.plot(z.real, -z.imag, label=f"{r.path.stem}: R_b {res['bulk_resistance_ohm']:.3g} Ω, "
+        r_b = res["membrane_resistance_ohm"]
+        z = equivalent_circuit_impedance(r_b, res["interfacial_resistance_ohm"], area, omega)
+        ax.plot(z.real, -z.imag, label=f"{r.path.stem}: R_b {r_b:.3g} Ω, "
                 f"R_i {res['interfacial_resistance_ohm']:.3g} Ω")  # fmt: skip
     ax.set_xlabel("Z' (Ω)")
     ax.set_ylabel("−Z'' (Ω)")
