@@ -184,6 +184,11 @@ def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict)
                     "membrane_thickness_m": p.membrane_thickness_m,
                     "electrode_area_m2": p.electrode_area_m2,
                     "probe_fractions": list(p.probe_fractions),
+                    "recrystallization": (
+                        dataclasses.asdict(p.recrystallization)
+                        if p.recrystallization is not None
+                        else None
+                    ),
                 }
             )
             for key, arr, unit in (

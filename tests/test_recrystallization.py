@@ -178,6 +178,14 @@ def test_measurement_state_of_a_run(chem_run):
     plain = dataclasses.replace(params, recrystallization=None)
     _, bare = analysis.analyze_run(chem_run, plain)
     assert "crystalline_fraction" not in bare
+    # the stored analysis records the rule's parameters beside the results
+    import json
+
+    group = analysis.write_analysis(chem_run, result, summary)
+    with h5py.File(chem_run) as f:
+        stored = json.loads(f[group].attrs["parameters_json"])["recrystallization"]
+        assert stored == dataclasses.asdict(rule)
+        assert f[group].attrs["crystalline_fraction"] == summary["crystalline_fraction"]
     assert bare["effective_conductivity_S_per_m"] == sigma[phases.MEMBRANE_GATE]
 
 
