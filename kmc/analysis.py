@@ -184,6 +184,7 @@ def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict)
                     "membrane_thickness_m": p.membrane_thickness_m,
                     "electrode_area_m2": p.electrode_area_m2,
                     "probe_fractions": list(p.probe_fractions),
+                    "pt_doped": list(p.pt_doped),
                     "recrystallization": (
                         dataclasses.asdict(p.recrystallization)
                         if p.recrystallization is not None

@@ -227,3 +227,27 @@ def test_crystalline_domains_follow_the_stage_temperature_and_block_monomer():
         if expected:
             _, eng, _ = _run(cfg, 1.0)
             assert not (eng.occupant_species[eng.phase == phases.CRYSTALLINE_PEO]).any()
+
+
+def test_undoped_anode_pt_is_no_electrode_in_the_estimator():
+    """Comb of PT fingers on the anode (every other x column, 7 sites high, 8x8 face).
+    Doped, its faces to PEO count as electroactive: 32 open anode faces + 448 finger
+    sides + 32 tops = 512 -> 8.0 x the geometric area. Undoped (the packaged file's
+    pt_doped = [true, false]: the Li anode sits at 0 V, p-doping needs ~3 V), the PT
+    conducts as pt_floating and only the 32 open anode faces are left: 0.5."""
+    import dataclasses
+
+    from kmc.transport import analyze_morphology
+    from kmc.transport._params import load_transport_parameters
+
+    params = load_transport_parameters()
+    assert params.pt_doped == (True, False)
+    phase = np.full((24, 8, 8), phases.AMORPHOUS_PEO, dtype=np.uint8)
+    phase[0], phase[-1] = phases.CATHODE, phases.ANODE
+    phase[-8:-1, :, ::2] = phases.DEPOSIT_ANODE
+    undoped = analyze_morphology(phase, 25e-9, params)
+    doped = analyze_morphology(phase, 25e-9, dataclasses.replace(params, pt_doped=(True, True)))
+    assert doped.electroactive_area_fraction[1] == 8.0
+    assert undoped.electroactive_area_fraction[1] == 0.5
+    # doped fingers also carry current electronically, shortening the ionic path
+    assert undoped.total_resistance_ohm > doped.total_resistance_ohm

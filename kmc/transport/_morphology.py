@@ -47,6 +47,9 @@ class TransportParameters:
     membrane_thickness_m: float = 100e-6
     electrode_area_m2: float = 2.0e-4
     probe_fractions: tuple[float, float] = (0.25, 0.75)
+    pt_doped: tuple[bool, bool] = (True, True)
+    """Whether PT connected to the (cathode, anode) is doped at the measurement; undoped
+    PT conducts as ``pt_floating`` (not electronically, no charge transfer)."""
     recrystallization: Recrystallization | None = None
     """The PEO's recrystallization on cooling to ``temperature_K`` (None: the image is
     taken as it is)."""
@@ -181,6 +184,10 @@ def analyze_morphology(
     if unknown:
         names = [phases.PHASE_NAMES.get(u, str(u)) for u in sorted(unknown)]
         raise ValueError(f"no conductivity given for phase(s) {names}")
+    for e, code in enumerate((phases.DEPOSIT_CATHODE, phases.DEPOSIT_ANODE)):
+        if not params.pt_doped[e] and (phase == code).any():
+            # undoped PT is no electronic conductor (PHYSICS.md: ~1e-8 S/cm)
+            phase = np.where(phase == code, phases.PT_FLOATING, phase).astype(phase.dtype)
     nz, ny, nx = phase.shape
     lut = np.zeros(16)
     for code, s in params.conductivity_S_per_m.items():
@@ -188,7 +195,8 @@ def analyze_morphology(
     sigma = lut[phase]
     elec = _electrode_map(phase)
     electronic = elec >= 0
-    ionic = (~electronic) & (sigma > 0)
+    # undoped PT is neither electronic nor an electrolyte: no charge-transfer faces
+    ionic = (~electronic) & (sigma > 0) & (phase != phases.PT_FLOATING)
     if ionic.any():
         # electronic conductors far above the electrolyte are equipotential either way;
         # a contrast beyond 1e4 only costs the solver its accuracy (measured: with
@@ -230,9 +238,17 @@ def analyze_morphology(
         ea_faces[e] = sum(int(m.sum()) for m in masks)
         for r_arr, m in zip((rx, ry, rz), masks, strict=True):
             r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
+    # undoped PT conducts electrons (poorly) but transfers no charge to the electrolyte:
+    # its faces to ionic phases are closed in both solves, else current would pass
+    # from an electrode through it into the PEO with no charge transfer at all
+    blocked = [
+        np.where(m, 1e30, 0.0) for m in phases.faces_between(phase == phases.PT_FLOATING, ionic)
+    ]
+    for r_arr, b in zip((rx, ry, rz), blocked, strict=True):
+        r_arr += b
     tol = {"rtol": rtol, "balance_tol": balance_tol}
     total = effective_conductivity(sigma, h, face_resistance=(rx, ry, rz), **tol)
-    bulk = effective_conductivity(sigma, h, **tol)
+    bulk = effective_conductivity(sigma, h, face_resistance=tuple(blocked), **tol)
 
     area_box = nx * ny * h * h
     # contact: of the faces where an electrode (its own phase, not deposit) meets

@@ -65,6 +65,7 @@ class _Transport(_Strict):
     probe_fractions: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]]
     conductivity_S_per_m: _Conductivity
     exchange_current_A_per_m2: _ExchangeCurrent
+    pt_doped: tuple[bool, bool] = (True, True)
     recrystallization: _Recrystallization | None = None
 
 
@@ -109,5 +110,6 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
         membrane_thickness_m=t.membrane_thickness_m,
         electrode_area_m2=t.electrode_area_m2,
         probe_fractions=(lo, hi),
+        pt_doped=tuple(t.pt_doped),
         recrystallization=recryst,
     )

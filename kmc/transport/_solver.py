@@ -197,6 +197,9 @@ def _boundary_currents(lv: _Level, v: np.ndarray, v_bottom: float) -> tuple[floa
     return i_in, i_out
 
 
+STATIONARY_ITERATIONS = 3
+
+
 def solve(
     faces: Faces,
     v_bottom: float = 1.0,
@@ -208,8 +211,10 @@ def solve(
     """Solve for the potential with ``v_bottom`` (V) on the bottom plane and 0 on the top.
 
     Stops when the residual is below ``rtol`` relative to the right-hand side AND the
-    currents through the two planes agree to ``balance_tol`` (a small residual alone
-    can hide large errors at high conductivity contrast).
+    currents through the two planes agree to ``balance_tol`` AND the inlet current has
+    changed by less than ``balance_tol`` over the last ``STATIONARY_ITERATIONS``
+    iterations (a small residual alone can hide large errors at high conductivity
+    contrast).
     """
     faces.validate()
     pre = MultigridPreconditioner(faces)
@@ -240,20 +245,39 @@ def solve(
     it = 0
     rel = float(np.sqrt(mg.dot(r, r, nz, plane))) / b_norm
     converged = False
+    history: list[float] = []  # inlet current after each iteration
+
+    def accept() -> bool:
+        i_in, i_out = _boundary_currents(lv, lv.cells(x), v_bottom)
+        history.append(i_in)
+        if i_in == 0:
+            return True
+        imbalance = abs(i_in - i_out) / abs(i_in)
+        # and the current settled over the last STATIONARY_ITERATIONS iterations:
+        # ||b|| is set by the electrode faces, and when weak charge-transfer faces
+        # limit the current, a residual tiny next to ||b|| can still hide percents of
+        # it, with both plane currents equally wrong (measured: 1.6 % off at relative
+        # residual 3e-11 and imbalance 6e-5, the current still moving 0.2 % per step)
+        if len(history) <= STATIONARY_ITERATIONS:
+            return False
+        drift = abs(i_in - history[-1 - STATIONARY_ITERATIONS]) / abs(i_in)
+        return imbalance <= balance_tol and drift <= balance_tol
+
     while it < max_iter:
-        if rel <= rtol:
-            i_in, i_out = _boundary_currents(lv, lv.cells(x), v_bottom)
-            imbalance = abs(i_in - i_out) / abs(i_in) if i_in != 0 else 0.0
-            if imbalance <= balance_tol:
-                converged = True
-                break
+        if rel <= rtol and accept():
+            converged = True
+            break
+        if rel > rtol:
+            history.append(_boundary_currents(lv, lv.cells(x), v_bottom)[0])
         mg.matvec(lv.gx, lv.gy, lv.gz, lv.diag, p, nz, ny, nx, ap)
         pap = mg.dot(p, ap, nz, plane)
         if pap <= 0.0:
             break
         rel = float(np.sqrt(mg.cg_update(x, r, p, ap, rz / pap, nz, plane))) / b_norm
         it += 1
-        if rel < 1e-15:  # at round-off: nothing left to gain
+        if rel < 1e-15:  # at round-off: nothing left to gain, the currents jitter
+            i_in, i_out = _boundary_currents(lv, lv.cells(x), v_bottom)
+            converged = i_in == 0 or abs(i_in - i_out) <= balance_tol * abs(i_in)
             break
         pre.apply(r, zvec)
         rz_new = mg.dot(r, zvec, nz, plane)
