@@ -46,6 +46,8 @@ def main(argv=None) -> None:
         kplot.cross_section(run, ax=axes[0])
         kplot.top_view(run, ax=axes[1], electrode="cathode")
         kplot.profile(run, ax=axes[2])
+        for ax in axes:
+            ax.title.set_fontsize(9)  # the narrow cross-section's title fits its axes
         fig.suptitle(f"zheng2021_{name}: end of the protocol")
         fig.savefig(FIGURES / f"paper_{name}.png", dpi=100)
         plt.close(fig)
