@@ -86,11 +86,20 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
     "--transport", type=click.Path(dir_okay=False), default=None,
     help="Transport-parameter TOML (default: kmc/data/transport_peo_40C.toml).",
 )  # fmt: skip
-def analyze(runs, snapshot, as_json, compare_, transport) -> None:
+@click.option(
+    "--as-simulated", is_flag=True,
+    help="Skip the recrystallization on cooling to the measurement temperature: "
+    "analyze the snapshot's phases as they are.",
+)  # fmt: skip
+def analyze(runs, snapshot, as_json, compare_, transport, as_simulated) -> None:
     """Estimate conductivity and resistances of a snapshot and store them in the file.
 
+    By default the snapshot is first taken to the measurement state: the PEO
+    recrystallizes on cooling to the measurement temperature as the transport file's
+    [transport.recrystallization] says (docs/CHEMISTRY.md).
     Exit status 3 when an electronic path short-circuits the cell.
     """
+    import dataclasses
     import json
 
     from kmc import analysis
@@ -104,6 +113,8 @@ def analyze(runs, snapshot, as_json, compare_, transport) -> None:
         _fail("give one run file (or --compare PRISTINE.h5 POLYMERIZED.h5)")
     try:
         params = load_transport_parameters(transport)
+        if as_simulated:
+            params = dataclasses.replace(params, recrystallization=None)
         summaries = []
         for path in runs:
             result, summary = analysis.analyze_run(path, params, snapshot)

@@ -79,3 +79,13 @@ def test_short_circuit_exit_status(run_file, tmp_path):
     assert json.loads(res.stdout)["short_circuit"] is True
     assert "SHORT CIRCUIT" in res.stderr
     assert np.isfinite(json.loads(res.stdout)["total_resistance_ohm"])
+
+
+def test_analyze_as_simulated_skips_the_recrystallization(run_file):
+    """By default the measurement state has crystalline PEO (the pristine rule: no
+    diluent); --as-simulated analyzes the phases as stored."""
+    default = json.loads(kmc_cli("analyze", run_file, "--json").stdout)
+    raw = json.loads(kmc_cli("analyze", run_file, "--json", "--as-simulated").stdout)
+    assert default["crystalline_fraction"] > 0.4
+    assert "crystalline_fraction" not in raw
+    assert raw["effective_conductivity_S_per_m"] > default["effective_conductivity_S_per_m"]
