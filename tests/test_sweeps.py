@@ -263,3 +263,24 @@ def test_slurm_cluster_job_script(tmp_path):
     assert "#SBATCH -p short" in script and "#SBATCH -A lab" in script
     assert "#SBATCH -t 00:10:00" in script
     assert "export NUMBA_NUM_THREADS=1" in script and "--nworkers 2" in script
+
+
+def test_analyzed_sweep_collects_the_estimator_results(tmp_path):
+    """With `analyze = true` each point is analyzed in its measurement state and the
+    results table carries the estimator's keys (the crystalline fraction included)."""
+    base = BASE.replace('top = "reservoir"', 'top = "anode"')
+    (tmp_path / "base.toml").write_text(base.replace("reservoir_occupancy = 0.1\n", ""))
+    sweep = tmp_path / "sweep.toml"
+    text = SWEEP.format(rates="[5.0]").replace("replicas = 2", "replicas = 1\nanalyze = true")
+    sweep.write_text(text)
+    out = tmp_path / "out"
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "1", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    assert kmc_cli("sweep", "collect", out).returncode == 0
+    (row,) = list(csv.DictReader(open(out / "results.csv")))
+    assert row["status"] == "complete"
+    assert float(row["membrane_resistance_ohm"]) > 0
+    assert float(row["interfacial_resistance_ohm"]) > 0
+    # pristine rule (target 0.498); on this 10 x 10 box one 113 nm domain is 11 sites wide
+    assert float(row["crystalline_fraction"]) >= 0.498
+    assert row["short_circuit"] in ("False", "false", "0")

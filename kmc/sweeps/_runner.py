@@ -267,7 +267,10 @@ def collect(directory: Path) -> list[dict]:
                     if "analysis" in f:
                         g = f["analysis"][sorted(f["analysis"])[-1]]
                         for k in ("membrane_resistance_ohm", "interfacial_resistance_ohm",
-                                  "effective_conductivity_S_per_cm", "short_circuit"):  # fmt: skip
+                                  "effective_conductivity_S_per_cm", "short_circuit",
+                                  "crystalline_fraction", "diluent_volume_fraction"):  # fmt: skip
+                            if k not in g.attrs:  # measurement-state keys: not --as-simulated
+                                continue
                             row[k] = (
                                 g.attrs[k].item() if hasattr(g.attrs[k], "item") else g.attrs[k]
                             )
