@@ -21,26 +21,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from calibrate_transport import ensure_runs  # docs/ is on the path when run as a script
 
 from kmc import analysis
 from kmc.transport._params import load_transport_parameters
-
-HERE = Path(__file__).parent
-RUNS = HERE / "figures" / "runs"
-REPO = HERE.parent
-
-
-def _run(name: str, reuse: bool) -> Path:
-    out = RUNS / f"{name}.h5"
-    if not (reuse and out.exists()):
-        subprocess.run(
-            [sys.executable, "-m", "kmc", "run", REPO / f"configs/zheng2021_{name}.toml",
-             "-o", out, "--overwrite", "--progress", "off"], check=True,
-        )  # fmt: skip
-    return out
 
 
 def cell_report(cell: str, pristine: Path, polymerized: Path, params=None) -> dict:
@@ -79,11 +65,11 @@ def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--reuse", action="store_true")
     args = p.parse_args(argv)
-    RUNS.mkdir(parents=True, exist_ok=True)
     report = []
     for cell, name in (("ss", "ss_galvanostatic"), ("lfp", "lfp_galvanostatic"),
                        ("cv", "cv_symmetric")):  # fmt: skip
-        pair = [_run(f"{name}{v}", args.reuse) for v in ("_pristine", "")]
+        runs = ensure_runs([f"{name}_pristine", name], args.reuse)
+        pair = runs[f"{name}_pristine"], runs[name]
         row = cell_report(cell, *pair)
         report.append(row)
         print(json.dumps(row), flush=True)
