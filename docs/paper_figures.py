@@ -1,6 +1,6 @@
 """Run the paper configs and draw the figures of docs/CHEMISTRY.md into docs/figures/.
 
-    python docs/paper_figures.py           # runs the three paper configs (~15 min), plots
+    python docs/paper_figures.py           # runs 4 paper configs (~16 min), plots
     python docs/paper_figures.py --reuse   # plot from runs already in docs/figures/runs/
 
 Runs go to docs/figures/runs/ (ignored by git).
@@ -17,14 +17,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from calibrate_transport import ensure_runs  # noqa: E402  (docs/ is on the path)
 
 import kmc  # noqa: E402
 from kmc import plot as kplot  # noqa: E402
 
 HERE = Path(__file__).parent
 FIGURES = HERE / "figures"
-RUNS = FIGURES / "runs"
-REPO = HERE.parent
 PAPER = ("ss_galvanostatic", "lfp_galvanostatic", "cv_symmetric")
 
 
@@ -32,15 +31,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--reuse", action="store_true", help="plot existing runs, run none")
     args = p.parse_args(argv)
-    RUNS.mkdir(parents=True, exist_ok=True)
+    runs = ensure_runs([*PAPER, "lfp_galvanostatic_pristine"], args.reuse)
     for name in PAPER:
-        out = RUNS / f"{name}.h5"
-        if not (args.reuse and out.exists()):
-            subprocess.run(
-                [sys.executable, "-m", "kmc", "run", str(REPO / f"configs/zheng2021_{name}.toml"),
-                 "-o", str(out), "--overwrite", "--progress", "off"],
-                check=True,
-            )  # fmt: skip
+        out = runs[name]
         run = kmc.open(out)
         fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
         kplot.cross_section(run, ax=axes[0])
@@ -55,23 +48,16 @@ def main(argv=None) -> None:
         axes[0].figure.savefig(FIGURES / f"paper_{name}_timeseries.png", dpi=90)
         plt.close(axes[0].figure)
         print("wrote", FIGURES / f"paper_{name}.png")
-    _lfp_nyquist(args.reuse)
+    _lfp_nyquist(runs["lfp_galvanostatic_pristine"], runs["lfp_galvanostatic"])
 
 
-def _lfp_nyquist(reuse: bool) -> None:
+def _lfp_nyquist(pristine: Path, polymerized: Path) -> None:
     """Impedance of the LiFePO4 cell before and after polymerization (the paper's EIS
     comparison) from the estimator's membrane and interfacial resistances."""
-    pristine = RUNS / "lfp_galvanostatic_pristine.h5"
-    if not (reuse and pristine.exists()):
-        subprocess.run(
-            [sys.executable, "-m", "kmc", "run",
-             str(REPO / "configs/zheng2021_lfp_galvanostatic_pristine.toml"),
-             "-o", str(pristine), "--overwrite", "--progress", "off"], check=True,
-        )  # fmt: skip
-    for path in (pristine, RUNS / "lfp_galvanostatic.h5"):
+    for path in (pristine, polymerized):
         subprocess.run([sys.executable, "-m", "kmc", "analyze", str(path)], check=True,
                        capture_output=True)  # fmt: skip
-    ax = kplot.nyquist(kmc.open(RUNS / "lfp_galvanostatic.h5"), compare=kmc.open(pristine))
+    ax = kplot.nyquist(kmc.open(polymerized), compare=kmc.open(pristine))
     ax.set_title("LiFePO4||Li at 40 °C, pristine vs polymerized (paper R_i: 13040 → 1765 Ω)",
                  fontsize=10)  # fmt: skip
     ax.figure.savefig(FIGURES / "paper_lfp_nyquist.png", dpi=100)

@@ -68,27 +68,26 @@ def load_snapshot(path: str | Path, snapshot: int = -1) -> tuple[np.ndarray, flo
     return phase, cfg.lattice.spacing_m, t, index
 
 
-def dissolved_fraction(path: str | Path, time_s: float) -> float:
-    """Fraction of the run's monomer units still dissolved at ``time_s`` (0 without any).
+def dissolved_fraction(f: h5py.File, time_s: float) -> float:
+    """Fraction of the monomer units of the open run file ``f`` still dissolved at
+    ``time_s`` (0 in a run without any).
 
     Units are conserved exactly (reservoir + free + radical + oligomer + PT + decayed);
     all but those precipitated as PT stay dissolved in the PEO.
     """
-    with io.open_h5(path) as f:
-        obs = f["observables"]
-        if "pt_units" not in obs:
-            return 0.0
-        k = int(np.argmin(np.abs(obs["pt_units/time"][()] - time_s)))
+    obs = f["observables"]
+    if "pt_units" not in obs:
+        return 0.0
+    k = int(np.argmin(np.abs(obs["pt_units/time"][()] - time_s)))
 
-        def value(name, i):
-            return np.asarray(obs[name]["value"][i], dtype=float).sum()
+    def value(name, i):
+        return np.asarray(obs[name]["value"][i], dtype=float).sum()
 
-        initial = sum(
-            value(n, 0) for n in ("reservoir_units", "monomer_count", "oligomer_units")
-        ) + value("radical_count", 0)
-        if initial <= 0:
-            return 0.0
-        return max(0.0, 1.0 - value("pt_units", k) / initial)
+    names = ("reservoir_units", "monomer_count", "oligomer_units", "radical_count")
+    initial = sum(value(n, 0) for n in names)
+    if initial <= 0:
+        return 0.0
+    return max(0.0, 1.0 - value("pt_units", k) / initial)
 
 
 def measurement_state(
@@ -104,7 +103,7 @@ def measurement_state(
     rule = params.recrystallization
     with io.open_h5(path) as f:
         seed = int(f["parameters"].attrs["seed"])
-    phi = rule.loading_volume_fraction * dissolved_fraction(path, time_s)
+        phi = rule.loading_volume_fraction * dissolved_fraction(f, time_s)
     temperature = params.temperature_K
     target = rule.fraction(temperature, phi)
     diameter = rule.domain_diameter(temperature, phi)

@@ -48,21 +48,21 @@ def _add_crystalline_domains(phase: np.ndarray, model: Model, rng: np.random.Gen
 
 def grow_crystalline_domains(
     phase: np.ndarray, target_fraction: float, radius_sites: float, rng: np.random.Generator
-) -> int:
+) -> None:
     """Turn amorphous PEO into crystalline PEO, sphere by sphere, in place.
 
     Sphere centres are drawn uniformly in the box (periodic in x and y); each sphere
     converts the amorphous sites whose centres lie within ``radius_sites`` (at least
     0.5). Spheres are added until the crystalline PEO (sites already crystalline
     included) is at least ``target_fraction`` of all PEO (amorphous + crystalline).
-    Returns the number of spheres drawn. The same ``rng`` state gives the same domains,
+    The same ``rng`` state gives the same domains,
     and a smaller target gives a subset of a larger one's domains.
     """
     amorphous = phase == phases.AMORPHOUS_PEO
     n_crystalline = int((phase == phases.CRYSTALLINE_PEO).sum())
     n_peo = int(amorphous.sum()) + n_crystalline
     if target_fraction <= 0.0 or n_peo == 0:
-        return 0
+        return
     nz, ny, nx = phase.shape
     r = max(radius_sites, 0.5)
     k = int(np.ceil(r))
@@ -90,7 +90,6 @@ def grow_crystalline_domains(
         amorphous.flat[sites] = False
         phase.flat[sites] = phases.CRYSTALLINE_PEO
         n_crystalline += sites.size
-    return drawn
 
 
 def _add_particles(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:
