@@ -3,6 +3,7 @@ regimes of PT growth, and the paper configs' qualitative outcomes."""
 
 import re
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,38 @@ def test_morphology_converges_when_compression_is_halved(config, cycles):
     16 vs 8 measured 7 % and 4 %.) The LiFePO4 cut keeps its long faradaic first charge."""
     coarse, fine = _converged(config, cycles)
     assert fine["pt_units"] > 20
+    for key in fine:
+        assert coarse[key] == pytest.approx(fine[key], rel=0.15), (key, coarse, fine)
+
+
+def _ss_full_protocol(job: tuple[float, int]) -> dict:
+    """Morphology at the end of the SS config's 300 cycles at compression ``lam``."""
+    lam, seed = job
+    text = (CONFIGS / "zheng2021_ss_galvanostatic.toml").read_text()
+    cfg = parse_config(_override(text, time_compression=lam, duration_s=4000.0))
+    model, eng, drv = _run(cfg, seed)
+    assert drv.done, "the 300 cycles did not finish within the duration"
+    return _morphology(model, eng)
+
+
+SS_SEEDS = (1, 2, 3, 4)
+
+
+@pytest.mark.slow
+def test_ss_config_full_protocol_converges_when_compression_is_halved():
+    """The SS config over its whole protocol (300 cycles) at lambda = 4 and 2, four seeds
+    each (run on two processes, ~18 min). Tolerance 15 % on the seed means of PT units,
+    PT sites at the cathode and cathode coverage, as for the other configs. The SS cell
+    forms only ~140 PT units over the 24 x 24 face, so one realization spreads by ~9 %
+    (measured): four seeds bring the spread of a difference of means to ~6 %."""
+    jobs = [(lam, seed) for lam in (4.0, 2.0) for seed in SS_SEEDS]
+    with ProcessPoolExecutor(2) as pool:
+        runs = list(pool.map(_ss_full_protocol, jobs))
+    n = len(SS_SEEDS)
+    coarse, fine = (
+        {k: float(np.mean([r[k] for r in part])) for k in part[0]} for part in (runs[:n], runs[n:])
+    )
+    assert fine["pt_units"] > 80
     for key in fine:
         assert coarse[key] == pytest.approx(fine[key], rel=0.15), (key, coarse, fine)
 
