@@ -11,7 +11,10 @@ recrystallization switched off (loading 0: both membranes recrystallize like the
 pristine one), so what is left is the PT layers shortening the ionic path;
 ``membrane_ratio_crystallinity`` = full / PT-only. Interfacial resistance: the
 electroactive area (electrolyte faces of the cathode and its connected PT, per
-geometric area) and the contact fraction behind it. The SS membrane ratio and the
+geometric area) and the contact fraction behind it. Morphology: ``cathode_pt_clusters``
+counts the face-connected clusters of cathode PT at the end of the polymerized run, with
+their mean and largest size (sites): many small clusters are a scatter of particles, one
+cluster a continuous layer. The SS membrane ratio and the
 pristine LiFePO4 R_i are calibrated (docs/calibrate_transport.py); the rest are
 predictions.
 """
@@ -25,7 +28,9 @@ from pathlib import Path
 
 from calibrate_transport import ensure_runs  # docs/ is on the path when run as a script
 
-from kmc import analysis
+import kmc
+from kmc import analysis, phases
+from kmc.morphology import cluster_sizes
 from kmc.transport._params import load_transport_parameters
 
 
@@ -58,6 +63,13 @@ def cell_report(cell: str, pristine: Path, polymerized: Path, params=None) -> di
         "contact_fraction_cathode", "short_circuit",
     ):  # fmt: skip
         row[q] = [before[q], after[q]]
+    phase = kmc.open(polymerized).snapshot(-1).phase  # (z, y, x); periodic in x and y
+    sizes = cluster_sizes(phase == phases.DEPOSIT_CATHODE, periodic_axes=(1, 2))
+    row["cathode_pt_clusters"] = {
+        "count": int(sizes.size),
+        "mean_sites": float(sizes.mean()) if sizes.size else 0.0,
+        "largest_sites": int(sizes[0]) if sizes.size else 0,
+    }
     return row
 
 

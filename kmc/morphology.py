@@ -1,4 +1,4 @@
-"""Morphology metrics of deposits: fractal dimensions.
+"""Morphology metrics of deposits: fractal dimensions, cluster sizes.
 
 Functions take plain numpy arrays (site coordinates or boolean masks) and return numbers
 (dimensionless), so they work on any engine state or snapshot.
@@ -59,3 +59,35 @@ def box_counting_dimension(mask: np.ndarray, min_box: int = 1, max_box: int | No
     if len(sizes) < 2:
         return float("nan")
     return float(-np.polyfit(np.log(sizes), np.log(counts), 1)[0])
+
+
+def cluster_sizes(mask: np.ndarray, periodic_axes: tuple[int, ...] = ()) -> np.ndarray:
+    """Sizes (sites) of the face-connected clusters of the True sites of a mask, largest first.
+
+    Two sites belong to one cluster when a chain of face neighbours joins them; along
+    ``periodic_axes`` the first and last layers are neighbours (the lattice's x and y).
+    A deposit of many small clusters is a scatter of particles; one cluster is a
+    continuous film or aggregate.
+    """
+    from scipy import ndimage
+
+    m = np.asarray(mask, dtype=bool)
+    labels, n = ndimage.label(m)  # face connectivity (the default structure)
+    parent = np.arange(n + 1)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for axis in periodic_axes:
+        first, last = np.take(labels, 0, axis=axis), np.take(labels, -1, axis=axis)
+        both = (first > 0) & (last > 0)
+        for a, b in zip(first[both].tolist(), last[both].tolist(), strict=True):
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([root(i) for i in range(n + 1)])
+    sizes = np.bincount(roots[labels[m]], minlength=n + 1)
+    return np.sort(sizes[sizes > 0])[::-1]
