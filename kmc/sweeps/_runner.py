@@ -258,12 +258,15 @@ def collect(directory: Path) -> list[dict]:
                     row["time_s"] = float(obs["time"][-1])
                     # morphology of the final cathode deposit (box counting, 3D)
                     from kmc import phases
-                    from kmc.morphology import box_counting_dimension
+                    from kmc.morphology import box_counting_dimension, cluster_sizes
 
                     last = f["particles/lattice/phase/value"][-1]
-                    row["deposit_box_dimension_cathode"] = box_counting_dimension(
-                        last == phases.DEPOSIT_CATHODE
-                    )
+                    cathode = last == phases.DEPOSIT_CATHODE
+                    row["deposit_box_dimension_cathode"] = box_counting_dimension(cathode)
+                    # axis 0 is z; the lateral axes are periodic
+                    sizes = cluster_sizes(cathode, periodic_axes=tuple(range(1, cathode.ndim)))
+                    row["deposit_clusters_cathode"] = int(sizes.size)
+                    row["deposit_largest_cluster_cathode"] = int(sizes[0]) if sizes.size else 0
                     if "analysis" in f:
                         g = f["analysis"][sorted(f["analysis"])[-1]]
                         for k in ("membrane_resistance_ohm", "interfacial_resistance_ohm",
