@@ -2,7 +2,7 @@
 paper reports (membrane resistance ~70 % lower, LiFePO4 interfacial resistance 7.4x),
 and how much of each number each mechanism gives.
 
-    python docs/paper_check.py            # runs 6 configs (~15 min), analyzes, prints
+    python docs/paper_check.py            # runs 6 configs (~20 min), analyzes, prints
     python docs/paper_check.py --reuse    # reuse runs in docs/figures/runs/
 
 Prints one JSON object per cell (ss, lfp, cv). Membrane resistance: ``membrane_ratio`` is the

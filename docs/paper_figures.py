@@ -1,6 +1,6 @@
 """Run the paper configs and draw the figures of docs/CHEMISTRY.md into docs/figures/.
 
-    python docs/paper_figures.py           # runs 4 paper configs (~16 min), plots
+    python docs/paper_figures.py           # runs 4 paper configs (~20 min), plots
     python docs/paper_figures.py --reuse   # plot from runs already in docs/figures/runs/
 
 Runs go to docs/figures/runs/ (ignored by git).
