@@ -70,24 +70,16 @@ def cluster_sizes(mask: np.ndarray, periodic_axes: tuple[int, ...] = ()) -> np.n
     continuous film or aggregate.
     """
     from scipy import ndimage
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     m = np.asarray(mask, dtype=bool)
     labels, n = ndimage.label(m)  # face connectivity (the default structure)
-    parent = np.arange(n + 1)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for axis in periodic_axes:
-        first, last = np.take(labels, 0, axis=axis), np.take(labels, -1, axis=axis)
-        both = (first > 0) & (last > 0)
-        for a, b in zip(first[both].tolist(), last[both].tolist(), strict=True):
-            ra, rb = root(a), root(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([root(i) for i in range(n + 1)])
-    sizes = np.bincount(roots[labels[m]], minlength=n + 1)
+    # labels that touch across a periodic boundary are one cluster: join them as a graph
+    ends = [(np.take(labels, 0, axis=a), np.take(labels, -1, axis=a)) for a in periodic_axes]
+    first = np.concatenate([f[(f > 0) & (g > 0)] for f, g in ends] or [np.zeros(0, int)])
+    last = np.concatenate([g[(f > 0) & (g > 0)] for f, g in ends] or [np.zeros(0, int)])
+    graph = coo_matrix((np.ones(first.size), (first, last)), shape=(n + 1, n + 1))
+    component = connected_components(graph, directed=False)[1]
+    sizes = np.bincount(component[labels[m]])
     return np.sort(sizes[sizes > 0])[::-1]

@@ -63,20 +63,33 @@ def surface_to_volume(phase: np.ndarray, codes=phases.PT_PHASES) -> float:
     return faces / max(int(pt.sum()), 1)
 
 
-def _converged(config: str, cycles: int, seeds=(1, 2)) -> tuple[dict, dict]:
-    """Seed-averaged morphology of ``config`` cut to ``cycles`` at its compression and half."""
-    text = (CONFIGS / config).read_text()
-    lam0 = parse_config(text).protocol.time_compression
-    means = []
-    for lam in (lam0, lam0 / 2):
-        cfg = parse_config(_override(text, cycles=cycles, time_compression=lam))
-        runs = []
-        for seed in seeds:
-            model, eng, drv = _run(cfg, seed)
-            assert drv.done, "the cycles did not finish within the duration"
-            runs.append(_morphology(model, eng))
-        means.append({k: float(np.mean([r[k] for r in runs])) for k in runs[0]})
-    return means[0], means[1]
+def _end_morphology(job: tuple[str, dict, int]) -> dict:
+    """Morphology at the end of ``config`` with its ``key = value`` lines overridden."""
+    config, overrides, seed = job
+    cfg = parse_config(_override((CONFIGS / config).read_text(), **overrides))
+    model, eng, drv = _run(cfg, seed)
+    assert drv.done, "the cycles did not finish within the duration"
+    return _morphology(model, eng)
+
+
+def _converged(config: str, overrides: dict, seeds=(1, 2), workers=1) -> tuple[dict, dict]:
+    """Seed-averaged morphology of ``config`` at its compression and at half of it."""
+    lam0 = parse_config((CONFIGS / config).read_text()).protocol.time_compression
+    jobs = [
+        (config, {**overrides, "time_compression": lam}, seed)
+        for lam in (lam0, lam0 / 2)
+        for seed in seeds
+    ]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            runs = list(pool.map(_end_morphology, jobs))
+    else:
+        runs = [_end_morphology(job) for job in jobs]
+    n = len(seeds)
+    coarse, fine = (
+        {k: float(np.mean([r[k] for r in part])) for k in part[0]} for part in (runs[:n], runs[n:])
+    )
+    return coarse, fine
 
 
 @pytest.mark.slow
@@ -91,20 +104,10 @@ def test_morphology_converges_when_compression_is_halved(config, cycles):
     coverage: the morphology does not depend on the compression beyond that. (The
     seed-to-seed spread of these metrics at this size is 5-15 %, measured; LiFePO4 at
     16 vs 8 measured 7 % and 4 %.) The LiFePO4 cut keeps its long faradaic first charge."""
-    coarse, fine = _converged(config, cycles)
+    coarse, fine = _converged(config, {"cycles": cycles})
     assert fine["pt_units"] > 20
     for key in fine:
         assert coarse[key] == pytest.approx(fine[key], rel=0.15), (key, coarse, fine)
-
-
-def _ss_full_protocol(job: tuple[float, int]) -> dict:
-    """Morphology at the end of the SS config's 300 cycles at compression ``lam``."""
-    lam, seed = job
-    text = (CONFIGS / "zheng2021_ss_galvanostatic.toml").read_text()
-    cfg = parse_config(_override(text, time_compression=lam, duration_s=4000.0))
-    model, eng, drv = _run(cfg, seed)
-    assert drv.done, "the 300 cycles did not finish within the duration"
-    return _morphology(model, eng)
 
 
 SS_SEEDS = (1, 2, 3, 4)
@@ -119,12 +122,8 @@ def test_ss_config_full_protocol_converges_when_compression_is_halved():
     9 %: one seed resolves nothing. Measured with these seeds: PT units 133.5 at
     lambda = 4 vs 123.0 at 2 (+8.5 %), cathode sites +9.6 %, coverage +8.5 %; the
     standard error of the difference of the means is ~4 %."""
-    jobs = [(lam, seed) for lam in (4.0, 2.0) for seed in SS_SEEDS]
-    with ProcessPoolExecutor(2) as pool:
-        runs = list(pool.map(_ss_full_protocol, jobs))
-    n = len(SS_SEEDS)
-    coarse, fine = (
-        {k: float(np.mean([r[k] for r in part])) for k in part[0]} for part in (runs[:n], runs[n:])
+    coarse, fine = _converged(
+        "zheng2021_ss_galvanostatic.toml", {"duration_s": 4000.0}, seeds=SS_SEEDS, workers=2
     )
     assert fine["pt_units"] > 80
     for key in fine:
