@@ -1,6 +1,6 @@
 """Regenerate every figure of the gallery from the shipped configs into docs/figures/.
 
-    python docs/gallery.py            # runs the configs it needs (a minute), then plots
+    python docs/gallery.py            # runs what it needs (about two minutes), then plots
 
 Runs go to docs/figures/runs/ (ignored by git); figures are PNGs next to this script.
 """
@@ -42,6 +42,24 @@ def main() -> None:
         ax.figure.savefig(FIGURES / f"quickstart_{kind}.png", dpi=110)
         plt.close(ax.figure)
         print("wrote", FIGURES / f"quickstart_{kind}.png")
+    morphology_map()
+
+
+def morphology_map() -> None:
+    """Phase diagram of the Damkoehler x loading sweep: coverage and box dimension."""
+    sweep_dir = RUNS / "damkohler_loading"
+    _kmc("sweep", "run", REPO / "configs/sweeps/damkohler_loading.toml", "-o", sweep_dir,
+         "--progress", "off")  # fmt: skip
+    _kmc("sweep", "collect", sweep_dir)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    for ax, metric in zip(axes, ("coverage_cathode", "deposit_box_dimension_cathode"), strict=True):
+        kplot.sweep(sweep_dir, "species[0].reactions[0].rate_per_s", metric,
+                    y="species[0].initial_occupancy", ax=ax, logx=True, logy=True)  # fmt: skip
+        ax.set_xlabel("attachment rate k (1/s); Da = k a²/D = k / 2500 s⁻¹")
+        ax.set_ylabel("monomer loading (site occupancy)")
+    fig.savefig(FIGURES / "sweep_damkohler_loading.png", dpi=110)
+    plt.close(fig)
+    print("wrote", FIGURES / "sweep_damkohler_loading.png")
 
 
 if __name__ == "__main__":

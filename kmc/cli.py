@@ -154,8 +154,9 @@ KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "mo
 @click.option("--y", "y_param", default=None, help="sweep: second swept parameter.")
 @click.option("--color", "color_metric", default=None, help="sweep: result column to show.")
 @click.option("--logx", is_flag=True, help="sweep: logarithmic x axis.")
+@click.option("--logy", is_flag=True, help="sweep: logarithmic y axis.")
 def plot(run_path, kind, output, snapshot, species, electrode, compare_path, x_param, y_param,
-         color_metric, logx) -> None:  # fmt: skip
+         color_metric, logx, logy) -> None:  # fmt: skip
     """Draw a figure: `kmc plot RUN.h5 KIND -o FIG` with KIND one of cross-section,
     top-view, height-map, profile, timeseries, montage, current-map, nyquist; or
     `kmc plot sweep DIR --x PARAM [--y PARAM] --color METRIC -o FIG` from a sweep's
@@ -175,7 +176,7 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path, x_p
         if not x_param or not color_metric:
             _fail("kmc plot sweep DIR needs --x PARAM and --color METRIC")
         try:
-            ax = kplot.sweep(kind, x_param, color_metric, y=y_param, logx=logx)
+            ax = kplot.sweep(kind, x_param, color_metric, y=y_param, logx=logx, logy=logy)
         except (FileNotFoundError, KeyError, ValueError) as exc:
             _fail(str(exc).strip("'\""))
         ax.figure.savefig(output, dpi=150)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import assert_same_datasets, kmc_cli
 
@@ -248,6 +249,45 @@ def test_plot_sweep_results(tmp_path):
     assert res.returncode == 2 and "no column 'nope'" in res.stderr
     res = kmc_cli("plot", "sweep", tmp_path, "--x", "a", "--color", "b", "-o", fig)
     assert res.returncode == 2 and "kmc sweep collect" in res.stderr
+
+
+def test_phase_diagram_averages_replicas_per_cell(tmp_path):
+    """With --y the figure is a grid of cells, each coloured by the mean over its
+    replicas: the mesh holds exactly the means computed here from results.csv."""
+    extra = '[[sweep.zip]]\npath = "species[0].initial_occupancy"\nvalues = [0.05, 0.1]\n'
+    sweep = _sweep(tmp_path, extra=extra)
+    out = tmp_path / "out"
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    assert kmc_cli("sweep", "collect", out).returncode == 0
+    rate, occ, metric = ("species[0].reactions[0].rate_per_s", "species[0].initial_occupancy",
+                         "deposit_sites_cathode")  # fmt: skip
+    with open(out / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 8
+    expected = np.zeros((2, 2))
+    for j, o in enumerate((0.05, 0.1)):
+        for i, k in enumerate((1.0, 50.0)):
+            cell = [float(r[metric]) for r in rows
+                    if float(r[f"in:{rate}"]) == k and float(r[f"in:{occ}"]) == o]  # fmt: skip
+            assert len(cell) == 2  # both replicas
+            expected[j, i] = np.mean(cell)
+    assert expected[1].sum() > expected[0].sum()  # more monomer, more deposit
+
+    from kmc import plot as kplot
+
+    ax = kplot.sweep(out, rate, metric, y=occ, logx=True)
+    np.testing.assert_array_equal(np.asarray(ax.collections[0].get_array()).reshape(2, 2),
+                                  expected)  # fmt: skip
+    assert [t.get_text() for t in ax.texts] == [f"{v:.3g}" for v in expected.ravel()]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == occ
+    fig = tmp_path / "map.png"
+    res = kmc_cli("plot", "sweep", out, "--x", rate, "--y", occ, "--color", metric,
+                  "--logx", "--logy", "-o", fig)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    import matplotlib.image as mpimg
+
+    assert mpimg.imread(fig)[..., :3].std() > 0.02
 
 
 def test_slurm_cluster_job_script(tmp_path):

@@ -29,10 +29,46 @@ def _column(rows: list[dict], name: str) -> np.ndarray:
     return np.array([float(r[key]) if r[key] not in ("", "nan") else np.nan for r in rows])
 
 
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges around sorted distinct values: midpoints (geometric when ``log``),
+    the outer edges mirrored; one value gets a cell of width 1 (factor 2 when ``log``)."""
+    v = np.log(values) if log else values.astype(float)
+    if v.size == 1:
+        half = np.log(2.0) / 2 if log else 0.5
+        e = np.array([v[0] - half, v[0] + half])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        e = np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+    return np.exp(e) if log else e
+
+
+def replica_means(
+    xs: np.ndarray, ys: np.ndarray, cs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct x and y values and the mean of ``cs`` and the number of points over the
+    replicas of each (y, x) cell, as [len(uy), len(ux)] arrays (nan/0 where no point)."""
+    ux, uy = np.unique(xs), np.unique(ys)
+    mean = np.full((uy.size, ux.size), np.nan)
+    count = np.zeros((uy.size, ux.size), dtype=int)
+    for j, yv in enumerate(uy):
+        for i, xv in enumerate(ux):
+            sel = (xs == xv) & (ys == yv) & np.isfinite(cs)
+            count[j, i] = int(sel.sum())
+            if count[j, i]:
+                mean[j, i] = cs[sel].mean()
+    return ux, uy, mean, count
+
+
 def sweep(directory: str | Path, x: str, color: str, *, y: str | None = None, ax=None,
           logx: bool = False, logy: bool = False):  # fmt: skip
-    """Plot ``color`` (a result column) against swept ``x`` (and ``y``): a curve with
-    replicas averaged when ``y`` is None, else a scatter map. Returns the Axes."""
+    """Plot result column ``color`` over the swept parameter ``x`` (and ``y``).
+
+    Without ``y``: a curve of the replica mean against x, error bars one standard
+    deviation over the replicas. With ``y``: a phase diagram, one cell per (x, y) pair
+    of the grid coloured by the replica mean and labelled with it (cells without a
+    complete point stay blank); ``logx``/``logy`` space the cells logarithmically.
+    Returns the Axes.
+    """
     rows = [r for r in read_results(directory) if r["status"] == "complete"]
     if not rows:
         raise ValueError(f"{directory}: no complete points to plot")
@@ -45,15 +81,32 @@ def sweep(directory: str | Path, x: str, color: str, *, y: str | None = None, ax
         std = np.array([np.nanstd(cs[xs == v]) for v in ux])
         ax.errorbar(ux, mean, yerr=std, marker="o", capsize=3)
         ax.set_ylabel(color)
+        n_replicas = np.bincount(np.searchsorted(ux, xs)).max()
     else:
-        ys = _column(rows, y)
-        sc = ax.scatter(xs, ys, c=cs, cmap="viridis", s=80, edgecolors="0.2")
-        ax.figure.colorbar(sc, ax=ax, label=color)
+        ux, uy, mean, count = replica_means(xs, _column(rows, y), cs)
+        for name, vals, log in ((x, ux, logx), (y, uy, logy)):
+            if log and vals.min() <= 0:
+                raise ValueError(f"{name}: a logarithmic axis needs positive values")
+        mesh = ax.pcolormesh(_edges(ux, logx), _edges(uy, logy), np.ma.masked_invalid(mean),
+                             cmap="viridis")  # fmt: skip
+        ax.figure.colorbar(mesh, ax=ax, label=color)
+        finite = mean[np.isfinite(mean)]
+        mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+        for j, yv in enumerate(uy):
+            for i, xv in enumerate(ux):
+                if np.isfinite(mean[j, i]):
+                    ax.text(xv, yv, f"{mean[j, i]:.3g}", ha="center", va="center", fontsize=8,
+                            color="black" if mean[j, i] > mid else "white")  # fmt: skip
+        ax.set_xscale("log" if logx else "linear")
+        ax.set_yscale("log" if logy else "linear")
+        ax.set_xticks(ux, [f"{v:g}" for v in ux])
+        ax.set_yticks(uy, [f"{v:g}" for v in uy])
+        ax.minorticks_off()
         ax.set_ylabel(y)
+        n_replicas = count.max()
     ax.set_xlabel(x)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_title(f"{Path(directory).name}: {len(rows)} points")
+    if y is None:
+        ax.set_xscale("log" if logx else "linear")
+        ax.set_yscale("log" if logy else "linear")
+    ax.set_title(f"{Path(directory).name}: {len(rows)} points, up to {n_replicas} replicas")
     return ax
