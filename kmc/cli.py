@@ -324,7 +324,7 @@ def sweep_run_point(sweep_path, index, directory) -> None:
     from pathlib import Path
 
     from kmc.sweeps import prepare, run_point
-    from kmc.sweeps._runner import _log_line, point_record
+    from kmc.sweeps._runner import _failed, _log_line, point_record
     from kmc.sweeps._spec import validate_point
 
     spec, points, _ = _load_sweep(sweep_path)
@@ -335,9 +335,7 @@ def sweep_run_point(sweep_path, index, directory) -> None:
     p = points[index]
     err = validate_point(p)
     if err:
-        status = {"index": index, "name": p.name, "status": "failed", "error": err,
-                  "wall_seconds": 0.0}  # fmt: skip
-        (d / f"{p.name}.status.json").write_text(__import__("json").dumps(status))
+        status = _failed(d, point_record(p), err)
     else:
         status = run_point(str(d), point_record(p), spec.sweep.analyze)
     _log_line(d, status)

@@ -167,6 +167,55 @@ def test_resume_after_killing_the_sweep(tmp_path):
         assert_same_datasets(ref, out / f"{rec['name']}.h5")
 
 
+def test_a_point_that_kills_its_worker_is_recorded_and_the_others_finish(tmp_path):
+    """The local pool survives a worker process that dies: the points in flight with it
+    run again alone; the one that kills its process again is recorded as failed."""
+    from functools import partial
+
+    from helpers import crash_or_complete
+
+    from kmc.sweeps._runner import local_pool
+
+    records = [{"index": i, "name": f"p{i}"} for i in range(6)]
+    statuses = list(local_pool(partial(crash_or_complete, "p2"), records, 2, tmp_path))
+    by_name = {s["name"]: s for s in statuses}
+    assert len(statuses) == 6 and sorted(by_name) == [f"p{i}" for i in range(6)]
+    assert by_name["p2"]["status"] == "failed"
+    assert "worker process running this point died" in by_name["p2"]["error"]
+    assert json.loads((tmp_path / "p2.status.json").read_text())["status"] == "failed"
+    assert all(by_name[f"p{i}"]["status"] == "complete" for i in (0, 1, 3, 4, 5))
+
+
+def test_sweep_finishes_bit_identically_when_a_worker_is_killed(tmp_path):
+    """SIGKILL one worker process of a running sweep: every point still completes, equal
+    to `kmc run` of its config (interrupted points resume from their checkpoints)."""
+    slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
+    slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
+    (tmp_path / "base.toml").write_text(slow)  # ~2 s per point, the slab never fills
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SWEEP.format(rates="[1.0, 2.0]"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmc", "sweep", "run", str(sweep), "-o", str(out), "--workers",
+         "2", "--progress", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("*.h5.partial/checkpoint.h5")):
+        time.sleep(0.05)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    workers = [int(c) for c in children
+               if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]  # fmt: skip
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "4 complete, 0 failed" in err and "a worker process died" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    for rec in manifest["points"]:
+        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
+        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+
+
 def test_failing_point_is_recorded_and_others_finish(tmp_path):
     (tmp_path / "base.toml").write_text(BASE)
     sweep = tmp_path / "sweep.toml"

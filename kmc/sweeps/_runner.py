@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 import os
@@ -118,9 +119,7 @@ def run_sweep(
     for rec in records:
         err = invalid[rec["index"]]
         if err:
-            st = {"index": rec["index"], "name": rec["name"], "status": "failed", "error": err,
-                  "wall_seconds": 0.0}  # fmt: skip
-            _atomic_write(directory / f"{rec['name']}.status.json", json.dumps(st, indent=1))
+            st = _failed(directory, rec, err)
             statuses[rec["index"]] = st
             _log_line(directory, st)
         else:
@@ -138,20 +137,72 @@ def run_sweep(
     return [statuses[r["index"]] for r in records]
 
 
+def _failed(directory: Path, rec: dict, error: str) -> dict:
+    """Record a point that failed outside ``run_point`` (invalid, or its worker died)."""
+    st = {"index": rec["index"], "name": rec["name"], "status": "failed", "error": error,
+          "wall_seconds": 0.0}  # fmt: skip
+    _atomic_write(directory / f"{rec['name']}.status.json", json.dumps(st, indent=1))
+    return st
+
+
+WORKER_DIED = (
+    "the worker process running this point died ({exc}): killed by a signal, out of "
+    "memory, or a crash in compiled code; it died again when the point ran alone"
+)
+
+
+def local_pool(call, records: list[dict], workers: int, directory: Path):
+    """Yield ``call(record)`` for every record, on ``workers`` spawned processes.
+
+    At most ``workers`` points are in flight, so when a worker process dies (SIGKILL,
+    out of memory, a segfault) and takes the pool down, the suspects are known: each
+    is run again alone in a fresh process (from its checkpoint, as a resumed point is
+    bit-identical). One that kills its process again is recorded as failed; the rest
+    of the sweep goes on in a new pool.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("spawn")
+    queue = list(reversed(records))
+    while queue:
+        lost: list[dict] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=pin_threads) as ex:  # fmt: skip
+            flying: dict = {}
+            while queue or flying:
+                while queue and len(flying) < workers and not lost:
+                    rec = queue.pop()
+                    flying[ex.submit(call, rec)] = rec
+                if not flying:
+                    break
+                done, _ = wait(flying, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    rec = flying.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        lost.append(rec)
+        if not lost:
+            continue
+        log.warning("a worker process died; running its %d point(s) alone", len(lost))
+        for rec in sorted(lost, key=lambda r: r["index"]):
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx,
+                                     initializer=pin_threads) as ex:  # fmt: skip
+                try:
+                    yield ex.submit(call, rec).result()
+                except BrokenProcessPool as exc:
+                    yield _failed(directory, rec, WORKER_DIED.format(exc=exc))
+
+
 def _execute(directory, todo, analyze, workers, scheduler, slurm):
     d = str(directory)
     if not todo:
         return
     if scheduler is None and slurm is None:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        n = workers or os.cpu_count() or 1
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pin_threads) as ex:
-            futures = [ex.submit(run_point, d, rec, analyze) for rec in todo]
-            for fut in as_completed(futures):
-                yield fut.result()
+        call = functools.partial(run_point, d, analyze=analyze)
+        yield from local_pool(call, todo, workers or os.cpu_count() or 1, directory)
         return
     from distributed import Client, as_completed
 
@@ -163,9 +214,12 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
     else:
         client = Client(scheduler)
     try:
-        futures = [client.submit(run_point, d, rec, analyze, pure=False) for rec in todo]
+        futures = {client.submit(run_point, d, rec, analyze, pure=False): rec for rec in todo}
         for fut in as_completed(futures):
-            yield fut.result()
+            try:
+                yield fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after Dask's retries
+                yield _failed(directory, futures[fut], f"{type(exc).__name__}: {exc}")
     finally:
         client.close()
         if cluster is not None:
