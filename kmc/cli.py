@@ -281,13 +281,14 @@ def _report(statuses) -> None:
               help="Local pool size (default: number of cores).")  # fmt: skip
 @click.option("--scheduler", default=None, help="Address of a running Dask scheduler.")
 @click.option("--slurm", is_flag=True, help="Start workers as Slurm jobs (dask-jobqueue).")
+@click.option("--pbs", is_flag=True, help="Start workers as PBS jobs (dask-jobqueue).")
 @click.option("--queue", default=None)
 @click.option("--account", default=None)
 @click.option("--walltime", default=None)
 @click.option("--memory", default=None)
-@click.option("--jobs", type=click.IntRange(1), default=None, help="Slurm jobs to start.")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Batch jobs to start.")
 @click.option("--progress", type=click.Choice(["auto", "bar", "log", "off"]), default="auto")
-def sweep_run(sweep_path, directory, workers, scheduler, slurm, queue, account, walltime,
+def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, account, walltime,
               memory, jobs, progress) -> None:  # fmt: skip
     """Run every point of SWEEP.toml into DIR (skips complete points, resumes partial ones).
 
@@ -298,11 +299,11 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, queue, account, 
     from kmc.sweeps import run_sweep
 
     spec, points, _ = _load_sweep(sweep_path)
-    if scheduler and slurm:
-        _fail("--scheduler and --slurm exclude each other")
+    if sum(map(bool, (scheduler, slurm, pbs))) > 1:
+        _fail("--scheduler, --slurm and --pbs exclude each other")
     slurm_opts = None
-    if slurm:
-        c = spec.cluster.model_dump()
+    if slurm or pbs:
+        c = spec.cluster.model_dump() | {"system": "pbs" if pbs else "slurm"}
         for k, v in (("queue", queue), ("account", account), ("walltime", walltime),
                      ("memory", memory), ("jobs", jobs)):  # fmt: skip
             if v is not None:

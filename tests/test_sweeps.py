@@ -339,21 +339,26 @@ def test_phase_diagram_averages_replicas_per_cell(tmp_path):
     assert mpimg.imread(fig)[..., :3].std() > 0.02
 
 
-def test_slurm_cluster_job_script(tmp_path):
-    """The --slurm path builds a dask-jobqueue cluster whose job script pins threads and
-    carries the [cluster] options (not submitted: no Slurm here)."""
+@pytest.mark.parametrize(
+    "system, expected",
+    [("slurm", ["#SBATCH -p short", "#SBATCH -A lab", "#SBATCH -t 00:10:00"]),
+     ("pbs", ["#PBS -q short", "#PBS -A lab", "#PBS -l walltime=00:10:00"])],
+)  # fmt: skip
+def test_batch_cluster_job_script(system, expected):
+    """The --slurm and --pbs paths build a dask-jobqueue cluster whose job script pins
+    threads and carries the [cluster] options (not submitted: no batch system here)."""
     pytest.importorskip("dask_jobqueue")
-    from kmc.sweeps._runner import make_slurm_cluster
+    from kmc.sweeps._runner import make_batch_cluster
 
     opts = {"queue": "short", "account": "lab", "walltime": "00:10:00", "memory": "2GB",
-            "cores": 2, "jobs": 1}  # fmt: skip
-    cluster = make_slurm_cluster(opts)
+            "cores": 2, "jobs": 1, "system": system}  # fmt: skip
+    cluster = make_batch_cluster(opts)
     try:
         script = cluster.job_script()
     finally:
         cluster.close()
-    assert "#SBATCH -p short" in script and "#SBATCH -A lab" in script
-    assert "#SBATCH -t 00:10:00" in script
+    for line in expected:
+        assert line in script, script
     assert "export NUMBA_NUM_THREADS=1" in script and "--nworkers 2" in script
 
 

@@ -208,7 +208,7 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
 
     cluster = None
     if slurm is not None:
-        cluster = make_slurm_cluster(slurm)
+        cluster = make_batch_cluster(slurm)
         cluster.scale(jobs=slurm["jobs"])
         client = Client(cluster)
     else:
@@ -226,15 +226,17 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
             cluster.close()
 
 
-def make_slurm_cluster(opts: dict):
-    """A dask-jobqueue SLURMCluster with one single-threaded worker process per core.
+def make_batch_cluster(opts: dict):
+    """A dask-jobqueue cluster (Slurm, or PBS when ``opts["system"] == "pbs"``) with one
+    single-threaded worker process per core.
 
     ``opts``: queue, account, walltime, memory, cores (the ``[cluster]`` table and the
     CLI options). Jobs are submitted only when the cluster is scaled.
     """
-    from dask_jobqueue import SLURMCluster
+    from dask_jobqueue import PBSCluster, SLURMCluster
 
-    return SLURMCluster(
+    kind = PBSCluster if opts.get("system") == "pbs" else SLURMCluster
+    return kind(
         queue=opts.get("queue"), account=opts.get("account"), walltime=opts["walltime"],
         memory=opts["memory"], cores=opts["cores"], processes=opts["cores"],
         job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
