@@ -150,13 +150,15 @@ KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "mo
 @click.option("--electrode", type=click.Choice(["cathode", "anode"]), default="cathode")
 @click.option("--compare", "compare_path", type=click.Path(dir_okay=False), default=None,
               help="nyquist: overlay this run (e.g. the pristine cell).")  # fmt: skip
+@click.option("--against", type=click.Choice(["time", "cycle"]), default="time",
+              help="timeseries: against time, or at the end of each protocol cycle.")  # fmt: skip
 @click.option("--x", "x_param", default=None, help="sweep: swept parameter on the x axis.")
 @click.option("--y", "y_param", default=None, help="sweep: second swept parameter.")
 @click.option("--color", "color_metric", default=None, help="sweep: result column to show.")
 @click.option("--logx", is_flag=True, help="sweep: logarithmic x axis.")
 @click.option("--logy", is_flag=True, help="sweep: logarithmic y axis.")
-def plot(run_path, kind, output, snapshot, species, electrode, compare_path, x_param, y_param,
-         color_metric, logx, logy) -> None:  # fmt: skip
+def plot(run_path, kind, output, snapshot, species, electrode, compare_path, against, x_param,
+         y_param, color_metric, logx, logy) -> None:  # fmt: skip
     """Draw a figure: `kmc plot RUN.h5 KIND -o FIG` with KIND one of cross-section,
     top-view, height-map, profile, timeseries, montage, current-map, nyquist; or
     `kmc plot sweep DIR --x PARAM [--y PARAM] --color METRIC -o FIG` from a sweep's
@@ -196,7 +198,7 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path, x_p
         elif kind == "profile":
             ax = kplot.profile(run, snapshot=snapshot)
         elif kind == "timeseries":
-            ax = kplot.timeseries(run)[0]
+            ax = kplot.timeseries(run, against=against)[0]
         elif kind == "montage":
             ax = kplot.montage(run)[0]
         elif kind == "current-map":

@@ -101,3 +101,35 @@ def test_bad_input_is_named(run_file, tmp_path):
     res = kmc_cli("plot", run_file, "profile", "-o", tmp_path / "x.jpg")
     assert res.returncode == 2 and ".png, .pdf or .svg" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_timeseries_against_cycle_shows_each_cycle_end(run_file, tmp_path):
+    """Galvanostatic cycling (3 capacitive cycles): one point per completed cycle, the
+    value of the first sample whose cycle count has reached n; a run without a
+    protocol is refused with a message."""
+    from chem import chem_text
+
+    cfg = tmp_path / "galv.toml"
+    cfg.write_text(chem_text(protocol="galvanostatic", current=2e-5, k0=1e-6, cycles=3,
+                             duration=50.0))  # fmt: skip
+    out = tmp_path / "galv.h5"
+    res = kmc_cli("run", cfg, "-o", out, "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    run = kmc.open(out)
+    completed = run.series("cycles").values
+    assert completed.max() == 3
+    ends = [next(i for i, c in enumerate(completed) if c >= n) for n in (1, 2, 3)]
+    axes = kplot.timeseries(run, against="cycle")
+    assert axes[-1].get_xlabel().startswith("cycle number")
+    charge_ax = axes[[a.get_ylabel() for a in axes].index("charge (C)")]
+    (line,) = charge_ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(line.get_ydata(), run.series("charge").values[ends])
+    plt.close(axes[0].figure)
+
+    png = tmp_path / "cycles.png"
+    res = kmc_cli("plot", out, "timeseries", "--against", "cycle", "-o", png)
+    assert res.returncode == 0, res.stderr
+    assert mpimg.imread(png)[..., :3].std() > 0.02
+    res = kmc_cli("plot", run_file, "timeseries", "--against", "cycle", "-o", png)
+    assert res.returncode == 2 and "no electrochemical protocol" in res.stderr

@@ -12,6 +12,9 @@ PROTOCOL_SERIES = (
     "potential", "current_density", "charge", "pt_sites", "film_thickness_mean", "coverage",
     "contact_fraction",
 )  # fmt: skip
+# against the cycle number: the charge passed and the film's state (the potential and
+# current of the first sample after a cycle's end say nothing about the cycle)
+CYCLE_SERIES = ("charge", "pt_sites", "film_thickness_mean", "coverage", "contact_fraction")
 _LENGTH_SCALE = {"m": (1e9, "nm")}
 
 
@@ -19,16 +22,37 @@ def _has_protocol(run: Run) -> bool:
     return "potential" in run.series_names and bool(np.any(run.series("potential").values))
 
 
-def timeseries(run: Run, names=None, *, fig=None):
+def cycle_ends(run: Run) -> np.ndarray:
+    """Sample index at the end of each completed protocol cycle: for cycle n = 1, 2, ...
+    the first sample whose ``cycles`` count has reached n."""
+    if "cycles" not in run.series_names or not _has_protocol(run):
+        raise ValueError(f"{run.path}: no electrochemical protocol, so no cycles; "
+                         "plot against time")  # fmt: skip
+    completed = np.asarray(run.series("cycles").values)
+    n = int(completed.max()) if completed.size else 0
+    if n == 0:
+        raise ValueError(f"{run.path}: no protocol cycle completed yet; plot against time")
+    return np.searchsorted(completed, np.arange(1, n + 1), side="left")
+
+
+def timeseries(run: Run, names=None, *, fig=None, against: str = "time"):
     """One panel per time series; returns the Axes array.
 
     Series with a per-electrode or per-species axis get one line per entry. Runs with an
     electrochemical protocol show potential, current, charge, PT and contact against the
-    protocol clock (simulated time x compression); others against simulated time.
+    protocol clock (simulated time x compression); others against simulated time. With
+    ``against="cycle"`` each series is shown at the first sample after the end of every
+    completed cycle (so up to one sample interval late) against the cycle number: by
+    default the charge passed and the film's state (PT, thickness, coverage, contact).
     """
+    if against not in ("time", "cycle"):
+        raise ValueError(f"against = {against!r}: choose 'time' or 'cycle'")
     protocol = _has_protocol(run)
+    ends = cycle_ends(run) if against == "cycle" else None
     if names is None:
-        names = PROTOCOL_SERIES if protocol else DEFAULT_SERIES
+        names = (
+            CYCLE_SERIES if ends is not None else PROTOCOL_SERIES if protocol else DEFAULT_SERIES
+        )
     names = [n for n in names if n in run.series_names]
     if not names:
         raise ValueError(f"none of the requested series is in {run.path}: {run.series_names}")
@@ -42,14 +66,20 @@ def timeseries(run: Run, names=None, *, fig=None):
         values = np.asarray(s.values, dtype=float) * scale
         labels = _labels(run, name, values.shape[1:] if values.ndim > 1 else ())
         flat = values.reshape(len(values), -1)
-        x = s.time_s if clock is None else clock
+        if ends is not None:
+            x, flat, style = np.arange(1, ends.size + 1), flat[ends], {"marker": "o", "ms": 3}
+        else:
+            x, style = (s.time_s if clock is None else clock), {}
         for j in range(flat.shape[1]):
             if np.any(flat[:, j]):
-                ax.plot(x, flat[:, j], label=labels[j])
+                ax.plot(x, flat[:, j], label=labels[j], **style)
         ax.set_ylabel(f"{name.replace('_', ' ')} ({unit})")
         if flat.shape[1] > 1:
             ax.legend(fontsize=8)
-    axes[-1].set_xlabel("protocol time (s)" if protocol else "time (s)")
+    if ends is not None:
+        axes[-1].set_xlabel("cycle number (value at the end of the cycle)")
+    else:
+        axes[-1].set_xlabel("protocol time (s)" if protocol else "time (s)")
     return axes
 
 
