@@ -266,7 +266,11 @@ def sweep_plan(sweep_path) -> None:
 
 def _report(statuses) -> None:
     failed = [s for s in statuses if s["status"] != "complete"]
-    click.echo(f"{len(statuses) - len(failed)} complete, {len(failed)} failed", err=True)
+    stopped = sum(s["status"] == "interrupted" for s in statuses)
+    summary = f"{len(statuses) - len(failed)} complete, {len(failed) - stopped} failed"
+    if stopped:
+        summary += f", {stopped} interrupted (run again to resume them)"
+    click.echo(summary, err=True)
     for s in failed:
         lines = (s["error"] or "unknown error").splitlines()
         click.echo(f"  {s['name']}: {lines[0]}", err=True)
@@ -311,10 +315,14 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
             if v is not None:
                 c[k] = v
         slurm_opts = c
-    statuses = run_sweep(
-        Path(directory), spec, points, workers=workers, scheduler=scheduler, slurm=slurm_opts,
-        progress=progress,
-    )  # fmt: skip
+    try:
+        statuses = run_sweep(
+            Path(directory), spec, points, workers=workers, scheduler=scheduler,
+            slurm=slurm_opts, progress=progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _fail("interrupted; the points in flight saved checkpoints and no unfinished point "
+              "is marked complete: run the same command again to resume", 130)  # fmt: skip
     _report(statuses)
 
 

@@ -138,7 +138,15 @@ def test_dask_scheduler_and_workers_match_local(tmp_path):
         assert_same_datasets(ref, out / f"{rec['name']}.h5")
 
 
-def test_resume_after_killing_the_sweep(tmp_path):
+def _statuses(out):
+    return {p.name: json.loads(p.read_text())["status"] for p in out.glob("*.status.json")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_resume_after_interrupting_the_sweep(tmp_path, sig):
+    """Kill the whole sweep (SIGKILL) or press Ctrl-C (SIGINT to the process group) after
+    its first point: nothing unfinished is marked complete, and running it again
+    resumes every point to the same result as `kmc run`."""
     slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
     slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
     (tmp_path / "base.toml").write_text(slow)  # ~2 s per point, the slab never fills
@@ -148,18 +156,25 @@ def test_resume_after_killing_the_sweep(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "kmc", "sweep", "run", str(sweep), "-o", str(out), "--workers",
          "1", "--progress", "off"], start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.time() + 120
-    while time.time() < deadline and not list(out.glob("*.status.json")):
+    while time.time() < deadline and "complete" not in _statuses(out).values():
         time.sleep(0.1)
     time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = {p.name for p in out.glob("*.status.json")}
-    assert 1 <= len(done_before) < 4, "the sweep was not interrupted part-way"
+    os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    before = _statuses(out)
+    n_complete = sum(v == "complete" for v in before.values())
+    assert 1 <= n_complete < 4, "the sweep was not interrupted part-way"
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "run the same command again to resume" in err
+        assert "Traceback" not in err
+        assert "interrupted" in before.values()  # the point in flight saved its checkpoint
+        assert set(before.values()) <= {"complete", "interrupted"}
     res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
     assert res.returncode == 0, res.stderr
+    assert "4 complete, 0 failed" in res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(list(out.glob("*.h5.partial"))) == 0
     for rec in manifest["points"][:2]:

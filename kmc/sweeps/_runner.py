@@ -53,14 +53,15 @@ def pin_threads() -> None:
 def run_point(directory: str, record: dict, analyze: bool) -> dict:
     """Run (or resume, or skip when complete) one point; never raises.
 
-    Returns and stores ``<name>.status.json``: status 'complete' or 'failed' with the
-    error. Works in any process: local pool, Dask worker, Slurm array task.
+    Returns and stores ``<name>.status.json``: status 'complete', 'failed' with the error,
+    or 'interrupted' (Ctrl-C, SIGTERM; its checkpoint is saved). Works in any process:
+    local pool, Dask worker, Slurm array task.
     """
     import numba
 
     numba.set_num_threads(1)
     from kmc.config import ConfigError, load_config
-    from kmc.simulation import run_simulation
+    from kmc.simulation import RunInterrupted, run_simulation
 
     d = Path(directory)
     name = record["name"]
@@ -90,6 +91,9 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
         status["status"] = "complete"
     except ConfigError as exc:
         status["error"] = str(exc)
+    except RunInterrupted as exc:  # Ctrl-C, SIGTERM: the checkpoint is saved
+        status["status"] = "interrupted"
+        status["error"] = f"{exc}; run the sweep again to resume"
     except Exception as exc:  # noqa: BLE001 - a failing point must not stop the sweep
         status["error"] = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
     status["wall_seconds"] = time.perf_counter() - t0
