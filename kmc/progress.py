@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -41,9 +42,14 @@ class Progress:
             from tqdm import tqdm
 
             bar_unit = "s(sim)" if unit == "s" else unit
+            try:  # a bare pseudo-terminal reports 0 x 0: tqdm would then draw nothing
+                sized = min(os.get_terminal_size(sys.stderr.fileno())) > 0
+            except OSError:
+                sized = False
             self._bar = tqdm(
-                total=total_s, unit=bar_unit, unit_scale=unit == "s", dynamic_ncols=True
-            )
+                total=total_s, unit=bar_unit, unit_scale=unit == "s", dynamic_ncols=sized,
+                ncols=None if sized else 100, nrows=None if sized else 24,
+            )  # fmt: skip
 
     def rate(self, events: int) -> float:
         if self._events0 is None:

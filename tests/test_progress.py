@@ -9,6 +9,7 @@ import subprocess
 import sys
 import termios
 
+import pytest
 from conftest import make_config_text
 
 
@@ -25,11 +26,14 @@ def test_log_lines_when_not_a_terminal(tmp_path):
     assert "%|" not in res.stderr
 
 
-def test_progress_bar_on_a_terminal(tmp_path):
+@pytest.mark.parametrize("rows, cols", [(40, 120), (0, 0)])
+def test_progress_bar_on_a_terminal(tmp_path, rows, cols):
+    """A sized terminal, and a bare pseudo-terminal that reports 0 x 0 (as `script` or
+    some batch consoles give), on which the bar falls back to 100 columns."""
     cfg = tmp_path / "run.toml"
     cfg.write_text(make_config_text())
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(tmp_path / "o.h5")],
         stdin=slave, stdout=slave, stderr=slave, close_fds=True,
