@@ -35,7 +35,7 @@ def xdmf_text(h5_path: str | Path, h5_ref: str | None = None) -> str:
         </DataItem>
       </Attribute>""")  # noqa: E501
         grids.append(f"""    <Grid Name="frame_{i}" GridType="Uniform">
-      <Time Value="{times[i]!r}"/>
+      <Time Value="{float(times[i])!r}"/>
       <Topology TopologyType="3DCoRectMesh" Dimensions="{nz + 1} {ny + 1} {nx + 1}"/>
       <Geometry GeometryType="ORIGIN_DXDYDZ">
         <DataItem Dimensions="3" Format="XML">0 0 0</DataItem>

@@ -81,6 +81,8 @@ def test_xdmf_sidecar_names_existing_datasets(run_file, tmp_path):
             n_frames = f["particles/lattice/phase/value"].shape[0]
             grids = [g for g in root.iter("Grid") if g.get("GridType") == "Uniform"]
             assert len(grids) == n_frames
+            times = [float(g.find("Time").get("Value")) for g in grids]  # plain numbers
+            np.testing.assert_array_equal(times, f["particles/lattice/phase/time"][()])
             for d in items:
                 file_part, dataset = d.text.strip().split(":")
                 assert (path.parent / file_part).resolve() == run_file.resolve()
