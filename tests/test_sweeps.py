@@ -311,6 +311,9 @@ def test_plot_sweep_results(tmp_path):
     assert mpimg.imread(fig)[..., :3].std() > 0.02
     res = kmc_cli("plot", "sweep", out, "--x", "nope", "--color", "coverage_cathode", "-o", fig)
     assert res.returncode == 2 and "no column 'nope'" in res.stderr
+    res = kmc_cli("plot", "sweep", out, "--x", "species[0].reactions[0].rate_per_s",
+                  "--color", "status", "-o", fig)  # fmt: skip
+    assert res.returncode == 2 and "column 'status' is not numeric" in res.stderr
     res = kmc_cli("plot", "sweep", tmp_path, "--x", "a", "--color", "b", "-o", fig)
     assert res.returncode == 2 and "kmc sweep collect" in res.stderr
 

@@ -26,7 +26,13 @@ def _column(rows: list[dict], name: str) -> np.ndarray:
             f"no column {name!r}; swept inputs: {inputs}; outputs: "
             f"{[k for k in rows[0] if not k.startswith('in:')]}"
         )
-    return np.array([float(r[key]) if r[key] not in ("", "nan") else np.nan for r in rows])
+    try:
+        return np.array([float(r[key]) if r[key] not in ("", "nan") else np.nan for r in rows])
+    except ValueError:
+        example = next(r[key] for r in rows if r[key] not in ("", "nan"))
+        raise ValueError(
+            f"column {name!r} is not numeric (e.g. {example!r}); choose a numeric column"
+        ) from None
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
