@@ -53,10 +53,10 @@ def morphology_map() -> None:
     _kmc("sweep", "collect", sweep_dir)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
     for ax, metric in zip(axes, ("coverage_cathode", "deposit_box_dimension_cathode"), strict=True):
-        kplot.sweep(sweep_dir, "species[0].reactions[0].rate_per_s", metric,
+        kplot.sweep(sweep_dir, "damkohler_monomer_cathode", metric,
                     y="species[0].initial_occupancy", ax=ax, logx=True, logy=True)  # fmt: skip
-        ax.set_xlabel("attachment rate k (1/s); Da = k a²/D = k / 2500 s⁻¹")
-        ax.set_ylabel("monomer loading (site occupancy)")
+        ax.set_xlabel("Damköhler number Da = k a²/D (1)")
+        ax.set_ylabel("monomer loading (site occupancy, 1)")
     fig.savefig(FIGURES / "sweep_damkohler_loading.png", dpi=110)
     plt.close(fig)
     print("wrote", FIGURES / "sweep_damkohler_loading.png")

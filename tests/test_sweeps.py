@@ -88,6 +88,9 @@ def test_local_pool_matches_serial_runs_and_collect(tmp_path):
     assert len(rows) == 4 and all(r["status"] == "complete" for r in rows)
     assert "in:species[0].reactions[0].rate_per_s" in rows[0]
     assert float(rows[0]["film_thickness_mean_cathode"]) >= 0
+    for r in rows:  # Gamma = D / a^2 = 1e-16 / 1e-16 = 1 /s, so Da = k a^2 / D = k * 1 s
+        rate = float(r["in:species[0].reactions[0].rate_per_s"])
+        assert float(r["damkohler_monomer_cathode"]) == pytest.approx(rate, rel=1e-12)
     for r in rows:  # the largest cluster is part of the cathode deposit
         assert 0 < int(r["deposit_largest_cluster_cathode"]) <= float(r["deposit_sites_cathode"])
         assert int(r["deposit_clusters_cathode"]) >= 1

@@ -316,6 +316,13 @@ def collect(directory: Path) -> list[dict]:
                         row[f"{name}_cathode"] = float(last[0])
                         row[f"{name}_anode"] = float(last[1])
                     row["time_s"] = float(obs["time"][-1])
+                    # Da = k a^2 / D of every reaction, as `kmc run` reports it
+                    resolved = json.loads(f["parameters"].attrs["resolved_json"])
+                    for sp, das in zip(resolved["species"], resolved["damkohler_lattice"],
+                                       strict=True):  # fmt: skip
+                        for el, da in zip(resolved["electrodes"], das, strict=True):
+                            if da > 0:
+                                row[f"damkohler_{sp}_{el}"] = float(da)
                     # morphology of the final cathode deposit (box counting, 3D)
                     from kmc import phases
                     from kmc.morphology import box_counting_dimension, cluster_sizes
