@@ -70,3 +70,12 @@ def crash_or_complete(crash_name, record):
     time.sleep(0.2)
     return {"index": record["index"], "name": record["name"], "status": "complete",
             "error": "", "wall_seconds": 0.2, "pid": os.getpid()}  # fmt: skip
+
+
+def startup_environment(names, record):
+    """A sweep task that reports ``names`` from the environment its process started
+    with (/proc/self/environ, which later changes to os.environ do not touch)."""
+    raw = Path("/proc/self/environ").read_bytes().split(b"\0")
+    env = dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+    return {"index": record["index"], "name": record["name"], "status": "complete",
+            "error": "", "env": {n: env.get(n) for n in names}}  # fmt: skip

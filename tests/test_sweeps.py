@@ -204,6 +204,24 @@ def test_a_point_that_kills_its_worker_is_recorded_and_the_others_finish(tmp_pat
     assert all(by_name[f"p{i}"]["status"] == "complete" for i in (0, 1, 3, 4, 5))
 
 
+def test_pool_workers_start_single_threaded(tmp_path, monkeypatch):
+    """Numba, OpenMP and BLAS read their thread counts once, when they load, which in a
+    worker is before any task or initializer runs: the workers must start with them."""
+    from functools import partial
+
+    from helpers import startup_environment
+
+    from kmc.sweeps._runner import THREAD_VARS, local_pool
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    records = [{"index": i, "name": f"p{i}"} for i in range(2)]
+    for st in local_pool(partial(startup_environment, THREAD_VARS), records, 2, tmp_path):
+        assert st["env"] == dict.fromkeys(THREAD_VARS, "1")
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "8"  # the parent's own values are back
+    assert "NUMBA_NUM_THREADS" not in os.environ
+
+
 def test_sweep_finishes_bit_identically_when_a_worker_is_killed(tmp_path):
     """SIGKILL one worker process of a running sweep: every point still completes, equal
     to `kmc run` of its config (interrupted points resume from their checkpoints)."""

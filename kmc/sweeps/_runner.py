@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
@@ -44,10 +45,24 @@ def prepare(directory: Path, spec: SweepFile, points: list[Point]) -> None:
             _atomic_write(path, text)
 
 
-def pin_threads() -> None:
-    """One thread per worker process: no oversubscription of cores."""
-    for var in THREAD_VARS:
-        os.environ[var] = "1"
+@contextlib.contextmanager
+def single_threaded_children():
+    """Start child processes with one Numba/OpenMP/BLAS thread each (no oversubscription).
+
+    The variables must be in a worker's environment when it starts: unpickling its first
+    task imports kmc, hence numpy (whose BLAS reads them once, at load) and numba, before
+    any initializer could run. The parent's own values are restored afterwards.
+    """
+    saved = {v: os.environ.get(v) for v in THREAD_VARS}
+    os.environ.update(dict.fromkeys(THREAD_VARS, "1"))
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def run_point(directory: str, record: dict, analyze: bool) -> dict:
@@ -172,8 +187,7 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
     queue = list(reversed(records))
     while queue:
         lost: list[dict] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                 initializer=pin_threads) as ex:  # fmt: skip
+        with single_threaded_children(), ProcessPoolExecutor(workers, mp_context=ctx) as ex:
             flying: dict = {}
             while queue or flying:
                 while queue and len(flying) < workers and not lost:
@@ -192,8 +206,7 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
             continue
         log.warning("a worker process died; running its %d point(s) alone", len(lost))
         for rec in sorted(lost, key=lambda r: r["index"]):
-            with ProcessPoolExecutor(max_workers=1, mp_context=ctx,
-                                     initializer=pin_threads) as ex:  # fmt: skip
+            with single_threaded_children(), ProcessPoolExecutor(1, mp_context=ctx) as ex:
                 try:
                     yield ex.submit(call, rec).result()
                 except BrokenProcessPool as exc:
