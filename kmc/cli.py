@@ -284,7 +284,7 @@ def _report(statuses) -> None:
 @click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
 @click.option("--workers", type=click.IntRange(1), default=None,
-              help="Local pool size (default: number of cores).")  # fmt: skip
+              help="Local pool size (default: the cores this process may use).")  # fmt: skip
 @click.option("--scheduler", default=None, help="Address of a running Dask scheduler.")
 @click.option("--slurm", is_flag=True, help="Start workers as Slurm jobs (dask-jobqueue).")
 @click.option("--pbs", is_flag=True, help="Start workers as PBS jobs (dask-jobqueue).")

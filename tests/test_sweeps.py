@@ -222,6 +222,19 @@ def test_pool_workers_start_single_threaded(tmp_path, monkeypatch):
     assert "NUMBA_NUM_THREADS" not in os.environ
 
 
+def test_default_pool_size_follows_the_cpu_affinity():
+    """Inside an allocation (Slurm, taskset) the pool uses the granted cores only."""
+    from kmc.sweeps._runner import usable_cores
+
+    granted = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(granted)})
+        assert usable_cores() == 1
+    finally:
+        os.sched_setaffinity(0, granted)
+    assert usable_cores() == len(granted)
+
+
 def test_sweep_finishes_bit_identically_when_a_worker_is_killed(tmp_path):
     """SIGKILL one worker process of a running sweep: every point still completes, equal
     to `kmc run` of its config (interrupted points resume from their checkpoints)."""

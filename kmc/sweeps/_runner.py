@@ -45,6 +45,15 @@ def prepare(directory: Path, spec: SweepFile, points: list[Point]) -> None:
             _atomic_write(path, text)
 
 
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity (what a Slurm or PBS allocation,
+    taskset or a container grants), not every core of the node."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity API (macOS, Windows)
+        return os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def single_threaded_children():
     """Start child processes with one Numba/OpenMP/BLAS thread each (no oversubscription).
@@ -219,7 +228,7 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
         return
     if scheduler is None and slurm is None:
         call = functools.partial(run_point, d, analyze=analyze)
-        yield from local_pool(call, todo, workers or os.cpu_count() or 1, directory)
+        yield from local_pool(call, todo, workers or usable_cores(), directory)
         return
     from distributed import Client, as_completed
 
