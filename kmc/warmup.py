@@ -24,7 +24,9 @@ sample_interval_s = 0.5
 
 
 def compile_kernels() -> None:
-    """Run a tiny 2D-shaped and 3D-shaped system through every kernel."""
+    """Run tiny systems through every kernel: the event loop (with a reservoir and with
+    two electrodes) and the estimator's face builder and multigrid solver (an image
+    large enough for one coarse level, so every level kernel runs)."""
     from kmc.config import parse_config
     from kmc.engine import LatticeEngine
     from kmc.model import Model
@@ -33,3 +35,11 @@ def compile_kernels() -> None:
         cfg = parse_config(_WARMUP_CONFIG.format(nx=4, top=top, res=res))
         eng = LatticeEngine(Model.from_config(cfg), seed=0)
         eng.run(np.inf, 100)
+    from kmc.transport import effective_conductivity
+
+    sigma = np.random.default_rng(0).choice([0.01, 1.0], size=(16, 16, 16))
+    effective_conductivity(sigma, 1e-8)
+    # with interface resistances (contiguous arrays: another specialization), as
+    # `kmc analyze` solves the morphology
+    r = np.full(sigma.shape, 1e-9)
+    effective_conductivity(sigma, 1e-8, face_resistance=(r, r, r))
