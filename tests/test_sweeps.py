@@ -55,11 +55,35 @@ def _sweep(tmp_path, rates="[1.0, 50.0]", extra=""):
     return path
 
 
-def _serial_reference(tmp_path, sweep_dir, name, seed):
-    ref = tmp_path / f"serial_{name}.h5"
-    res = kmc_cli("run", sweep_dir / f"{name}.toml", "-o", ref, "--seed", seed, "--progress", "off")
-    assert res.returncode == 0, res.stderr
-    return ref
+def _slow_sweep(tmp_path):
+    """Four points of ~2 s each (the slab never fills): time to interrupt them."""
+    slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
+    slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
+    (tmp_path / "base.toml").write_text(slow)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SWEEP.format(rates="[1.0, 2.0]"))
+    return sweep
+
+
+def _start_sweep(sweep, out, workers):
+    """`kmc sweep run` in the background, in its own process group (as a shell job)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kmc", "sweep", "run", str(sweep), "-o", str(out), "--workers",
+         str(workers), "--progress", "off"], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _assert_points_equal_kmc_run(tmp_path, out, first=None):
+    """Each (of the ``first``) point(s) of the sweep in ``out`` equals, dataset by
+    dataset, `kmc run` of its resolved config with its seed."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    for rec in manifest["points"][:first]:
+        ref = tmp_path / f"serial_{rec['name']}.h5"
+        res = kmc_cli("run", out / f"{rec['name']}.toml", "-o", ref, "--seed", rec["seed"],
+                      "--progress", "off")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert_same_datasets(ref, out / f"{rec['name']}.h5")
 
 
 def test_plan_identity_and_seeds_do_not_depend_on_other_points(tmp_path):
@@ -78,10 +102,7 @@ def test_local_pool_matches_serial_runs_and_collect(tmp_path):
     out = tmp_path / "out"
     res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "log")
     assert res.returncode == 0, res.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
-    for rec in manifest["points"]:
-        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
-        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+    _assert_points_equal_kmc_run(tmp_path, out)
     res = kmc_cli("sweep", "collect", out)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(out / "results.csv")))
@@ -135,10 +156,7 @@ def test_dask_scheduler_and_workers_match_local(tmp_path):
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
-    manifest = json.loads((out / "manifest.json").read_text())
-    for rec in manifest["points"]:
-        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
-        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+    _assert_points_equal_kmc_run(tmp_path, out)
 
 
 def _statuses(out):
@@ -150,17 +168,9 @@ def test_resume_after_interrupting_the_sweep(tmp_path, sig):
     """Kill the whole sweep (SIGKILL) or press Ctrl-C (SIGINT to the process group) after
     its first point: nothing unfinished is marked complete, and running it again
     resumes every point to the same result as `kmc run`."""
-    slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
-    slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
-    (tmp_path / "base.toml").write_text(slow)  # ~2 s per point, the slab never fills
-    sweep = tmp_path / "sweep.toml"
-    sweep.write_text(SWEEP.format(rates="[1.0, 2.0]"))
+    sweep = _slow_sweep(tmp_path)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kmc", "sweep", "run", str(sweep), "-o", str(out), "--workers",
-         "1", "--progress", "off"], start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = _start_sweep(sweep, out, workers=1)
     deadline = time.time() + 120
     while time.time() < deadline and "complete" not in _statuses(out).values():
         time.sleep(0.1)
@@ -178,11 +188,8 @@ def test_resume_after_interrupting_the_sweep(tmp_path, sig):
     res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
     assert res.returncode == 0, res.stderr
     assert "4 complete, 0 failed" in res.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
     assert len(list(out.glob("*.h5.partial"))) == 0
-    for rec in manifest["points"][:2]:
-        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
-        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+    _assert_points_equal_kmc_run(tmp_path, out, first=2)
 
 
 def test_a_point_that_kills_its_worker_is_recorded_and_the_others_finish(tmp_path):
@@ -238,16 +245,9 @@ def test_default_pool_size_follows_the_cpu_affinity():
 def test_sweep_finishes_bit_identically_when_a_worker_is_killed(tmp_path):
     """SIGKILL one worker process of a running sweep: every point still completes, equal
     to `kmc run` of its config (interrupted points resume from their checkpoints)."""
-    slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
-    slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
-    (tmp_path / "base.toml").write_text(slow)  # ~2 s per point, the slab never fills
-    sweep = tmp_path / "sweep.toml"
-    sweep.write_text(SWEEP.format(rates="[1.0, 2.0]"))
+    sweep = _slow_sweep(tmp_path)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kmc", "sweep", "run", str(sweep), "-o", str(out), "--workers",
-         "2", "--progress", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = _start_sweep(sweep, out, workers=2)
     deadline = time.time() + 120
     while time.time() < deadline and not list(out.glob("*.h5.partial/checkpoint.h5")):
         time.sleep(0.05)
@@ -259,10 +259,7 @@ def test_sweep_finishes_bit_identically_when_a_worker_is_killed(tmp_path):
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert "4 complete, 0 failed" in err and "a worker process died" in err
-    manifest = json.loads((out / "manifest.json").read_text())
-    for rec in manifest["points"]:
-        ref = _serial_reference(tmp_path, out, rec["name"], rec["seed"])
-        assert_same_datasets(ref, out / f"{rec['name']}.h5")
+    _assert_points_equal_kmc_run(tmp_path, out)
 
 
 def test_failing_point_is_recorded_and_others_finish(tmp_path):
