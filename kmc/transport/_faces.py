@@ -13,35 +13,9 @@ voxel (sigma = 0) has no conducting faces.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
+from kmc.kernels._faces import face_conductances
 from kmc.transport._solver import Faces
-
-
-@njit(inline="always", cache=True)
-def _face(a, b, r, h):
-    if a <= 0.0 or b <= 0.0:
-        return 0.0
-    return 1.0 / (1.0 / (2.0 * a * h) + 1.0 / (2.0 * b * h) + r / (h * h))
-
-
-@njit(parallel=True, cache=True)
-def _faces_kernel(s, rx, ry, rz, r_top, h, gx, gy, gz):
-    nz, ny, nx = s.shape
-    for z in prange(nz):
-        for y in range(ny):
-            yp = y + 1 if y < ny - 1 else 0
-            for x in range(nx):
-                xp = x + 1 if x < nx - 1 else 0
-                a = s[z, y, x]
-                gx[z, y, x] = _face(a, s[z, y, xp], rx[z, y, x], h)
-                gy[z, y, x] = _face(a, s[z, yp, x], ry[z, y, x], h)
-                if z < nz - 1:
-                    gz[z, y, x] = _face(a, s[z + 1, y, x], rz[z, y, x], h)
-                elif a > 0.0:
-                    gz[z, y, x] = 1.0 / (1.0 / (2.0 * a * h) + r_top[y, x] / (h * h))
-                else:
-                    gz[z, y, x] = 0.0
 
 
 def faces_from_conductivity(
@@ -87,7 +61,7 @@ def faces_from_conductivity(
     r_top = np.broadcast_to(np.asarray(top_resistance, dtype=np.float64), plane)
     r_bottom = np.broadcast_to(np.asarray(bottom_resistance, dtype=np.float64), plane)
     gx, gy, gz = (np.empty(s.shape) for _ in range(3))
-    _faces_kernel(s, rx, ry, rz, r_top, h, gx, gy, gz)
+    face_conductances(s, rx, ry, rz, r_top, h, gx, gy, gz)
     with np.errstate(divide="ignore"):
         gzb = np.where(s[0] > 0, 1.0 / (1.0 / (2.0 * s[0] * h) + r_bottom / h**2), 0.0)
     return Faces(gx, gy, gz, gzb)
