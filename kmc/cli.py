@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -315,6 +316,11 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
             if v is not None:
                 c[k] = v
         slurm_opts = c
+
+    def _stop(signum, frame):  # SIGTERM (kill, a batch system's time limit) as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         statuses = run_sweep(
             Path(directory), spec, points, workers=workers, scheduler=scheduler,

@@ -8,6 +8,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import time
 import traceback
 from pathlib import Path
@@ -179,6 +180,37 @@ WORKER_DIED = (
 )
 
 
+def _worker_leaves_sigint_to_the_parent() -> None:
+    """Pool worker initializer. Between points Ctrl-C is the parent's business (it
+    forwards it to the points in flight); during a point the run's own handler turns it
+    into a checkpoint and a stop. A worker never dies of a KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _pool(workers: int):
+    """A spawn-context process pool whose workers start single-threaded and which, when
+    the sweep is interrupted (Ctrl-C, SIGTERM, or the consumer stops), asks the points in
+    flight to checkpoint and stop before it waits for its workers."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")
+    with (
+        single_threaded_children(),
+        ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_worker_leaves_sigint_to_the_parent
+        ) as ex,
+    ):
+        try:
+            yield ex
+        except (KeyboardInterrupt, GeneratorExit):
+            for proc in mp.active_children():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGINT)
+            raise
+
+
 def local_pool(call, records: list[dict], workers: int, directory: Path):
     """Yield ``call(record)`` for every record, on ``workers`` spawned processes.
 
@@ -188,15 +220,13 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
     bit-identical). One that kills its process again is recorded as failed; the rest
     of the sweep goes on in a new pool.
     """
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = mp.get_context("spawn")
     queue = list(reversed(records))
     while queue:
         lost: list[dict] = []
-        with single_threaded_children(), ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        with _pool(workers) as ex:
             flying: dict = {}
             while queue or flying:
                 while queue and len(flying) < workers and not lost:
@@ -215,7 +245,7 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
             continue
         log.warning("a worker process died; running its %d point(s) alone", len(lost))
         for rec in sorted(lost, key=lambda r: r["index"]):
-            with single_threaded_children(), ProcessPoolExecutor(1, mp_context=ctx) as ex:
+            with _pool(1) as ex:
                 try:
                     yield ex.submit(call, rec).result()
                 except BrokenProcessPool as exc:
