@@ -39,6 +39,13 @@ class RunFileError(RuntimeError):
     """A run file that cannot be used (missing, truncated, foreign, incomplete)."""
 
 
+def holds_checkpoint(partial: Path) -> bool:
+    """Whether a run directory (``OUT.h5.partial``) can be resumed: a run killed before
+    its first checkpoint leaves the directory without one, and must start afresh."""
+    partial = Path(partial)
+    return (partial / "meta.json").exists() and (partial / "checkpoint.h5").exists()
+
+
 def partial_path(path: str | Path) -> Path:
     """The directory that holds an unfinished run of ``path``."""
     path = Path(path)
@@ -183,9 +190,9 @@ class RunWriter:
     def reopen(cls, directory: Path) -> tuple[RunWriter, dict[str, np.ndarray], dict]:
         """Open a partial run at its last checkpoint; returns (writer, state, position)."""
         directory = Path(directory)
-        meta_path, ck_path = directory / "meta.json", directory / "checkpoint.h5"
-        if not meta_path.exists() or not ck_path.exists():
+        if not holds_checkpoint(directory):
             raise RunFileError(f"{directory}: holds no checkpoint; start the run afresh")
+        meta_path, ck_path = directory / "meta.json", directory / "checkpoint.h5"
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         try:
             with h5py.File(ck_path, "r") as f:

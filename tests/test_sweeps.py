@@ -201,6 +201,21 @@ def test_resume_after_interrupting_the_sweep(tmp_path, sig, group):
     _assert_points_equal_kmc_run(tmp_path, out, first=2)
 
 
+def test_a_point_killed_before_its_first_checkpoint_starts_afresh(tmp_path):
+    """A worker killed between creating a point's run directory and its first checkpoint
+    leaves ``.h5.partial`` without one: the next run starts that point afresh."""
+    sweep = _sweep(tmp_path, "[1.0]")
+    spec, base, _ = load_sweep(sweep)
+    out = tmp_path / "out"
+    first = plan(spec, base)[0].name
+    (out / f"{first}.h5.partial").mkdir(parents=True)
+    (out / f"{first}.h5.partial" / "segment_000000.h5.tmp").write_bytes(b"half")
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    assert "2 complete, 0 failed" in res.stderr
+    _assert_points_equal_kmc_run(tmp_path, out)
+
+
 def test_a_point_that_kills_its_worker_is_recorded_and_the_others_finish(tmp_path):
     """The local pool survives a worker process that dies: the points in flight with it
     run again alone; the one that kills its process again is recorded as failed."""

@@ -85,6 +85,7 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
     import numba
 
     numba.set_num_threads(1)
+    from kmc import io
     from kmc.config import ConfigError, load_config
     from kmc.simulation import RunInterrupted, run_simulation
 
@@ -101,11 +102,11 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
             if old.get("status") == "complete":
                 return old
         cfg, text = load_config(d / f"{name}.toml")
-        partial = Path(str(out) + ".partial")
+        # resume from a checkpoint; a point killed before its first one starts afresh
+        resume = io.holds_checkpoint(io.partial_path(out))
         run_simulation(
-            cfg, text, out, seed=record["seed"], resume=partial.exists(),
-            overwrite=not partial.exists(), progress="off",
-            command_line=["kmc", "sweep", "run-point", name],
+            cfg, text, out, seed=record["seed"], resume=resume, overwrite=not resume,
+            progress="off", command_line=["kmc", "sweep", "run-point", name],
         )  # fmt: skip
         if analyze:
             from kmc import analysis
