@@ -80,6 +80,8 @@ def sweep(directory: str | Path, x: str, color: str, *, y: str | None = None, ax
         raise ValueError(f"{directory}: no complete points to plot")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
     xs, cs = _column(rows, x), _column(rows, color)
     if y is None:
         ux = np.unique(xs)
@@ -103,16 +105,11 @@ def sweep(directory: str | Path, x: str, color: str, *, y: str | None = None, ax
                 if np.isfinite(mean[j, i]):
                     ax.text(xv, yv, f"{mean[j, i]:.3g}", ha="center", va="center", fontsize=8,
                             color="black" if mean[j, i] > mid else "white")  # fmt: skip
-        ax.set_xscale("log" if logx else "linear")
-        ax.set_yscale("log" if logy else "linear")
         ax.set_xticks(ux, [f"{v:g}" for v in ux])
         ax.set_yticks(uy, [f"{v:g}" for v in uy])
         ax.minorticks_off()
         ax.set_ylabel(y)
         n_replicas = count.max()
     ax.set_xlabel(x)
-    if y is None:
-        ax.set_xscale("log" if logx else "linear")
-        ax.set_yscale("log" if logy else "linear")
     ax.set_title(f"{Path(directory).name}: {len(rows)} points, up to {n_replicas} replicas")
     return ax
