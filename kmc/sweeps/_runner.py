@@ -206,9 +206,11 @@ def _pool(workers: int):
         try:
             yield ex
         except (KeyboardInterrupt, GeneratorExit):
-            for proc in mp.active_children():
+            # this pool's workers only (not other children of a calling program);
+            # ProcessPoolExecutor keeps them by pid in ``_processes``
+            for pid in list(getattr(ex, "_processes", None) or {}):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGINT)
+                    os.kill(pid, signal.SIGINT)
             raise
 
 
