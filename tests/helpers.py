@@ -1,6 +1,7 @@
 """Shared helpers for tests: the CLI in a subprocess, comparing run files."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -62,14 +63,19 @@ def interrupt_run(cfg, out, sig, settle_s):
     return proc.returncode, err
 
 
+def _complete(record, **extra):
+    """The status a sweep task returns for a completed point."""
+    return {"index": record["index"], "name": record["name"], "status": "complete",
+            "error": ""} | extra  # fmt: skip
+
+
 def crash_or_complete(crash_name, record):
     """A sweep task for the local pool's tests: kills its own process (as the OOM
     killer or a segfault would) on the point named ``crash_name``, completes others."""
     if record["name"] == crash_name:
-        os.kill(os.getpid(), 9)
+        os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(0.2)
-    return {"index": record["index"], "name": record["name"], "status": "complete",
-            "error": "", "wall_seconds": 0.2, "pid": os.getpid()}  # fmt: skip
+    return _complete(record)
 
 
 def startup_environment(names, record):
@@ -77,5 +83,4 @@ def startup_environment(names, record):
     with (/proc/self/environ, which later changes to os.environ do not touch)."""
     raw = Path("/proc/self/environ").read_bytes().split(b"\0")
     env = dict(item.decode().split("=", 1) for item in raw if b"=" in item)
-    return {"index": record["index"], "name": record["name"], "status": "complete",
-            "error": "", "env": {n: env.get(n) for n in names}}  # fmt: skip
+    return _complete(record, env={n: env.get(n) for n in names})

@@ -162,6 +162,13 @@ def test_dask_scheduler_and_workers_match_local(tmp_path):
     _assert_points_equal_kmc_run(tmp_path, out)
 
 
+def _wait_until(condition, timeout_s=120.0):
+    """Poll ``condition`` every 0.05 s until it holds or ``timeout_s`` passes."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and not condition():
+        time.sleep(0.05)
+
+
 def _statuses(out):
     return {p.name: json.loads(p.read_text())["status"] for p in out.glob("*.status.json")}
 
@@ -179,9 +186,7 @@ def test_resume_after_interrupting_the_sweep(tmp_path, sig, group):
     sweep = _slow_sweep(tmp_path)
     out = tmp_path / "out"
     proc = _start_sweep(sweep, out, workers=1)
-    deadline = time.time() + 120
-    while time.time() < deadline and "complete" not in _statuses(out).values():
-        time.sleep(0.1)
+    _wait_until(lambda: "complete" in _statuses(out).values())
     time.sleep(0.5)
     (os.killpg if group else os.kill)(proc.pid, sig)
     _, err = proc.communicate(timeout=60)
@@ -272,9 +277,7 @@ def test_sweep_finishes_bit_identically_when_a_worker_is_killed(tmp_path):
     sweep = _slow_sweep(tmp_path)
     out = tmp_path / "out"
     proc = _start_sweep(sweep, out, workers=2)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(out.glob("*.h5.partial/checkpoint.h5")):
-        time.sleep(0.05)
+    _wait_until(lambda: list(out.glob("*.h5.partial/checkpoint.h5")))
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     workers = [int(c) for c in children
                if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]  # fmt: skip

@@ -311,7 +311,7 @@ SLURM_TEMPLATE = """#!/bin/bash
 #SBATCH --output={directory}/slurm-%A_%a.out
 {extra}
 # one thread per task (no oversubscription); a shared kernel cache compiled once per job
-export NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export {single_thread}
 export NUMBA_CACHE_DIR="${{NUMBA_CACHE_DIR:-$HOME/.cache/kmc-numba}}"
 kmc warmup
 kmc sweep run-point {sweep} --index "$SLURM_ARRAY_TASK_ID" -o {directory}
@@ -330,6 +330,7 @@ def emit_slurm(directory: Path, sweep_path: Path, spec: SweepFile, points: list[
     )  # fmt: skip
     text = SLURM_TEMPLATE.format(
         last=len(points) - 1, walltime=c.walltime, memory=c.memory, extra=extra,
+        single_thread=" ".join(f"{v}=1" for v in THREAD_VARS),
         directory=directory.resolve(), sweep=sweep_path.resolve(),
     )  # fmt: skip
     script = directory / "sweep.sbatch"
