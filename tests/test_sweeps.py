@@ -55,9 +55,9 @@ def _sweep(tmp_path, rates="[1.0, 50.0]", extra=""):
     return path
 
 
-def _slow_sweep(tmp_path):
+def _slow_sweep(tmp_path, duration_s=400.0):
     """Four points of ~2 s each (the slab never fills): time to interrupt them."""
-    slow = BASE.replace("duration_s = 20.0", "duration_s = 400.0")
+    slow = BASE.replace("duration_s = 20.0", f"duration_s = {duration_s}")
     slow = slow.replace("1e-16", "1e-14").replace("5.0 }", '5.0, product = "consume" }')
     (tmp_path / "base.toml").write_text(slow)
     sweep = tmp_path / "sweep.toml"
@@ -350,6 +350,73 @@ def test_bad_sweep_files(tmp_path, body, message):
     assert message in str(info.value)
     res = kmc_cli("sweep", "plan", path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('[[sweep.grid]]\npath = "run.duration_s"\nvalues = [1.0, 2.0, 1.0]',
+         "sweep.grid[0].values (path 'run.duration_s') repeats 1.0 (items 0 and 2)"),
+        ('[[sweep.zip]]\npath = "run.duration_s"\nvalues = [1.0, 1.0, 2.0]\n'
+         '[[sweep.zip]]\npath = "species[0].initial_occupancy"\nvalues = [0.1, 0.1, 0.1]',
+         "sweep.zip repeats the values of item 0 at item 1 (run.duration_s = 1.0, "
+         "species[0].initial_occupancy = 0.1)"),
+        ('[[sweep.grid]]\npath = "run.duration_s"\nvalues = [1.0]\n'
+         '[[sweep.zip]]\npath = "run.duration_s"\nvalues = [2.0]',
+         "sweep.zip[0].path = 'run.duration_s' is also the path of sweep.grid[0]"),
+    ],
+    ids=["grid", "zip", "two-axes"],
+)  # fmt: skip
+def test_repeated_points_are_refused_at_plan_time(tmp_path, body, message):
+    """Two points of one identity would share one output and one status file (they
+    collide, and the sweep never reads complete): refused, naming the file, the axis
+    and the value. Replicas differ by their index and are never refused."""
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "repeats.toml"
+    path.write_text('[sweep]\nbase = "base.toml"\nreplicas = 3\n' + body + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+    for command in ("plan", "run"):
+        out = ["-o", tmp_path / "out"] if command == "run" else []
+        res = kmc_cli("sweep", command, path, *out)
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything ran
+
+
+def _overlapping_axes(runs, durations):
+    """A sweep whose axes set the ``run`` table and a key inside it."""
+    from kmc.config import parse_toml
+    from kmc.sweeps._spec import SweepFile
+
+    table = "{{duration_s = {}, sample_interval_s = 1.0, snapshot_every_samples = 10}}"
+    text = f"""
+[sweep]
+base = {{}}
+[[sweep.grid]]
+path = "run"
+values = [{", ".join(table.format(d) for d in runs)}]
+[[sweep.grid]]
+path = "run.duration_s"
+values = {durations}
+"""
+    base = {"run": {"duration_s": 0.5, "sample_interval_s": 1.0, "snapshot_every_samples": 10}}
+    return SweepFile.model_validate(parse_toml(text, "overlap")), base
+
+
+def test_axes_that_overlap_into_one_config_are_refused():
+    """The last guard: axes on nested paths that resolve two points to one config."""
+    spec, base = _overlapping_axes([1.0, 2.0], [5.0])
+    with pytest.raises(ConfigError, match=r"sweep points 0 \(.*\) and 1 \(.*\) resolve to one"):
+        plan(spec, base)
+
+
+def test_a_table_value_is_copied_into_each_point():
+    """An axis on a path inside another axis's table value changes that point only."""
+    spec, base = _overlapping_axes([1.0], [3.0, 4.0])
+    points = plan(spec, base)
+    assert [p.config["run"]["duration_s"] for p in points] == [3.0, 4.0]
+    assert spec.sweep.grid[0].values[0]["duration_s"] == 1.0
 
 
 def test_plot_sweep_results(tmp_path):

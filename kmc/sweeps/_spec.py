@@ -134,7 +134,53 @@ def load_sweep(path: str | Path) -> tuple[SweepFile, dict, Path]:
                 raise ConfigError(
                     f"{path}: sweep.{kind}[{i}].path = {axis.path!r}: {msg}"
                 ) from None
+    _refuse_repeated_points(path, spec.sweep)
     return spec, base, path
+
+
+def _value_key(value: Any) -> str:
+    # equal as TOML values, not as Python ones (1 == 1.0 == True)
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _refuse_repeated_points(path: Path, s: Sweep) -> None:
+    """Refuse axes that make two points of one identity.
+
+    Such points would share one output file and one status file: they collide while
+    running and the sweep can never be reported complete. Repeated runs of one config
+    are what ``sweep.replicas`` is for (each replica has its own identity and seed).
+    """
+    axes = [("grid", i, a) for i, a in enumerate(s.grid)]
+    axes += [("zip", i, a) for i, a in enumerate(s.zip)]
+    owner: dict[str, str] = {}
+    for kind, i, axis in axes:
+        if axis.path in owner:
+            raise ConfigError(
+                f"{path}: sweep.{kind}[{i}].path = {axis.path!r} is also the path of "
+                f"sweep.{owner[axis.path]}: sweep one config path on one axis only"
+            )
+        owner[axis.path] = f"{kind}[{i}]"
+    for i, axis in enumerate(s.grid):
+        first: dict[str, int] = {}
+        for j, value in enumerate(axis.values):
+            j0 = first.setdefault(_value_key(value), j)
+            if j0 != j:
+                raise ConfigError(
+                    f"{path}: sweep.grid[{i}].values (path {axis.path!r}) repeats {value!r} "
+                    f"(items {j0} and {j}): the two points would be one run; remove the "
+                    "repeat (sweep.replicas repeats runs with distinct seeds)"
+                )
+    rows = list(zip(*(a.values for a in s.zip), strict=True))
+    first = {}
+    for j, row in enumerate(rows):
+        j0 = first.setdefault(_value_key(list(row)), j)
+        if j0 != j:
+            shown = ", ".join(f"{a.path} = {v!r}" for a, v in zip(s.zip, row, strict=True))
+            raise ConfigError(
+                f"{path}: sweep.zip repeats the values of item {j0} at item {j} ({shown}): "
+                "the two points would be one run; remove the repeat (sweep.replicas "
+                "repeats runs with distinct seeds)"
+            )
 
 
 def plan(spec: SweepFile, base: dict) -> list[Point]:
@@ -148,15 +194,26 @@ def plan(spec: SweepFile, base: dict) -> list[Point]:
     for g in itertools.product(*grid):
         for z in zipped[0] if zipped else [()]:
             combos.append(dict(list(g) + list(z)))
-    points = []
+    points: list[Point] = []
+    seen: dict[str, Point] = {}
     for values in combos:
         cfg = copy.deepcopy(base)
         for p, v in values.items():
-            set_path(cfg, p, v)
+            # a copy: a table value must not be changed by an axis on a path inside it
+            set_path(cfg, p, copy.deepcopy(v))
         for r in range(s.replicas):
             ident = hashlib.sha256(f"{canonical(cfg)}#replica={r}".encode()).hexdigest()[:16]
             seed = point_seed(s.root_seed, ident, r)
-            points.append(Point(len(points), ident, values, r, seed, cfg))
+            point = Point(len(points), ident, values, r, seed, cfg)
+            if ident in seen:
+                # load_sweep refuses repeated values; this catches axes that overlap
+                # (a path inside another axis's path) and callers that skip load_sweep
+                raise ConfigError(
+                    f"sweep points {seen[ident].index} ({seen[ident].values}) and "
+                    f"{point.index} ({values}) resolve to one config: they would be one run"
+                )
+            seen[ident] = point
+            points.append(point)
     return points
 
 
