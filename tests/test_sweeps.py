@@ -1,9 +1,11 @@
 """Sweeps: planning, seeds, local pool and Dask bitwise equal to `kmc run`, resume,
 failures, Slurm script, bad sweep files."""
 
+import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -524,3 +526,137 @@ def test_analyzed_sweep_collects_the_estimator_results(tmp_path):
     # pristine rule (target 0.498); on this 10 x 10 box one 113 nm domain is 11 sites wide
     assert float(row["crystalline_fraction"]) >= 0.498
     assert row["short_circuit"] in ("False", "false", "0")
+
+
+def _fake_command(tmp_path, name, script):
+    """An executable ``name`` (a shell ``script``) first on a copy of PATH."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    (bindir / name).write_text("#!/bin/sh\n" + script)
+    (bindir / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize(
+    "flag, command, script, message",
+    [("--slurm", "sbatch", 'echo "sbatch: error: invalid account" >&2\nexit 1\n',
+      "error: submitting a batch job failed: sbatch exited with status 1: sbatch: error: "
+      "invalid account"),
+     ("--pbs", "qsub", "echo queue closed\n",
+      "error: submitting a batch job with qsub failed: Could not parse job id")],
+    ids=["sbatch-fails", "qsub-says-no-job-id"],
+)  # fmt: skip
+def test_a_refused_batch_submission_is_a_named_error(tmp_path, flag, command, script, message):
+    """dask-jobqueue submits in the background: a refusal was a logged traceback and then
+    a sweep waiting forever for workers. Now it is one error within seconds."""
+    pytest.importorskip("dask_jobqueue")
+    env = _fake_command(tmp_path, command, script)
+    t0 = time.monotonic()
+    res = kmc_cli("sweep", "run", _sweep(tmp_path, "[1.0]"), "-o", tmp_path / "out", flag,
+                  "--progress", "off", env=env, timeout=120)  # fmt: skip
+    assert time.monotonic() - t0 < 30
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert [line for line in res.stderr.splitlines() if line.startswith("error:")] == [
+        next(line for line in res.stderr.splitlines() if message in line)
+    ]
+
+
+def test_a_missing_batch_command_is_a_named_error(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    env = {**os.environ, "PATH": str(tmp_path)}  # no sbatch there
+    res = kmc_cli("sweep", "run", _sweep(tmp_path, "[1.0]"), "-o", tmp_path / "out", "--slurm",
+                  "--progress", "off", env=env, timeout=120)  # fmt: skip
+    assert res.returncode == 2
+    assert "error: cannot submit batch jobs: 'sbatch' is not on PATH" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path):
+    pytest.importorskip("distributed")
+    addr = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    t0 = time.monotonic()
+    res = kmc_cli("sweep", "run", _sweep(tmp_path, "[1.0]"), "-o", tmp_path / "out",
+                  "--scheduler", addr, "--progress", "off", timeout=120)  # fmt: skip
+    assert time.monotonic() - t0 < 20
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        f"error: cannot reach the Dask scheduler at {addr}: Timed out trying to connect to "
+        f"{addr} after 5 s"
+    ]
+
+
+def test_workers_exit_when_the_sweep_process_is_killed(tmp_path):
+    """SIGKILL of the sweep process alone (no clean-up runs in it): its workers get
+    SIGTERM from the kernel, save their points' checkpoints and exit within seconds."""
+    psutil = pytest.importorskip("psutil")
+    sweep = _slow_sweep(tmp_path, duration_s=40000.0)  # minutes per point
+    out = tmp_path / "out"
+    proc = _start_sweep(sweep, out, workers=2)
+    try:
+        _wait_until(lambda: len(list(out.glob("*.h5.partial/checkpoint.h5"))) == 2)
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        workers = [p for p in descendants if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        _, alive = psutil.wait_procs(descendants, timeout=10)
+        assert alive == [], f"still running 10 s after the sweep died: {alive}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
+    # the points in flight stopped as on `kill`: checkpoint saved, resumable
+    assert sorted(_statuses(out).values()) == ["interrupted", "interrupted"]
+    assert len(list(out.glob("*.h5.partial/checkpoint.h5"))) == 2
+
+
+def test_without_prctl_a_thread_watches_for_the_sweep_process(tmp_path):
+    """Where the kernel cannot signal a worker on its parent's death (not Linux), a
+    thread polls for the parent: a stand-in worker of a killed stand-in sweep exits."""
+    psutil = pytest.importorskip("psutil")
+    worker = (
+        "import os, threading, time, types\n"
+        "import kmc.sweeps._runner as r\n"
+        "def no_prctl(*a, **k):\n    raise OSError('no prctl here')\n"
+        "r.ctypes = types.SimpleNamespace(CDLL=no_prctl)\n"
+        "r._die_with_the_sweep(os.getppid(), poll_s=0.05)\n"
+        "print(os.getpid(), [t.name for t in threading.enumerate()], flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    sweep = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time\n"
+         f"subprocess.Popen([sys.executable, '-c', {worker!r}])\ntime.sleep(120)"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        pid, threads = sweep.stdout.readline().split(" ", 1)
+        assert "kmc-sweep-watch" in threads
+        child = psutil.Process(int(pid))
+        sweep.kill()
+        sweep.wait(timeout=10)
+        child.wait(timeout=10)  # psutil.TimeoutExpired if it outlives its parent
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(sweep.pid, signal.SIGKILL)
+        sweep.stdout.close()
+
+
+def test_collect_leaves_no_temporary_file_when_writing_fails(tmp_path):
+    """The results tables are written beside their names and renamed; a failure removes
+    the temporary file and is one error line."""
+    from kmc.sweeps import collect, prepare
+
+    spec, base, _ = load_sweep(_sweep(tmp_path, "[1.0]"))
+    out = tmp_path / "out"
+    prepare(out, spec, plan(spec, base))
+    assert len(collect(out)) == 2  # pending points
+    for name in ("results.csv", "results.h5"):
+        (out / name).unlink()
+        (out / name).mkdir()  # a directory there: the rename fails
+        (out / name / "keep").write_text("")
+        res = kmc_cli("sweep", "collect", out)
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        assert res.stderr.startswith(f"error: cannot write the results table in {out}: ")
+        assert not list(out.glob("*.tmp"))
+        shutil.rmtree(out / name)
+        collect(out)

@@ -1,9 +1,17 @@
 """Parameter sweeps: plan, run (local pool, Dask, Slurm), resume and collect."""
 
-from kmc.sweeps._runner import collect, emit_slurm, prepare, run_point, run_sweep
+from kmc.sweeps._runner import (
+    ClusterError,
+    collect,
+    emit_slurm,
+    prepare,
+    run_point,
+    run_sweep,
+)
 from kmc.sweeps._spec import Point, load_sweep, plan, point_seed, set_path
 
 __all__ = [
+    "ClusterError",
     "Point",
     "collect",
     "emit_slurm",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import functools
 import json
 import logging
 import os
+import re
 import signal
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -23,10 +26,23 @@ log = logging.getLogger("kmc")
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def _atomic_write(path: Path, text: str) -> None:
+@contextlib.contextmanager
+def _replacing(path: Path):
+    """Yield a temporary path beside ``path``, renamed to it once the block succeeds and
+    removed when it fails: a reader never sees a half-written file, nor a stale one."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    with _replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def point_record(p: Point) -> dict:
@@ -181,11 +197,68 @@ WORKER_DIED = (
 )
 
 
-def _worker_leaves_sigint_to_the_parent() -> None:
-    """Pool worker initializer. Between points Ctrl-C is the parent's business (it
-    forwards it to the points in flight); during a point the run's own handler turns it
-    into a checkpoint and a stop. A worker never dies of a KeyboardInterrupt."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_sweep_pid: int | None = None
+"""In a pool worker: the pid of the sweep process that started it."""
+
+
+def _pool_worker_init(sweep_pid: int) -> None:
+    """Pool worker initializer.
+
+    Between points Ctrl-C is the parent's business (it forwards it to the points in
+    flight); during a point the run's own handler turns it into a checkpoint and a stop.
+    A worker never dies of a KeyboardInterrupt. And a worker does not outlive the sweep
+    process: see :func:`_die_with_the_sweep`.
+    """
+    global _sweep_pid
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _sweep_pid = sweep_pid
+    _die_with_the_sweep(sweep_pid)
+
+
+def _die_with_the_sweep(sweep_pid: int, poll_s: float = 0.5) -> None:
+    """Have this process receive SIGTERM when the sweep process ``sweep_pid`` dies.
+
+    A sweep process killed outright (SIGKILL, the OOM killer) runs no clean-up, and its
+    workers, blocked on a queue that they themselves keep open, would run on as orphans.
+    SIGTERM rather than SIGKILL: a point in flight saves a checkpoint and stops, as on
+    `kill`; an idle worker dies of it. On Linux the kernel sends it (PR_SET_PDEATHSIG,
+    strictly on the death of the parent's thread that started the worker: the one that
+    consumes :func:`local_pool`, which outlives its pools); elsewhere a thread polls for
+    the parent every ``poll_s`` seconds.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux: no prctl in the C library
+        armed = False
+    if not armed:
+        threading.Thread(
+            target=_watch_the_sweep, args=(sweep_pid, poll_s), daemon=True,
+            name="kmc-sweep-watch",
+        ).start()  # fmt: skip
+    if os.getppid() != sweep_pid:  # it died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _watch_the_sweep(sweep_pid: int, poll_s: float) -> None:
+    # an orphan is re-parented (to init or a subreaper), so its parent pid changes
+    while os.getppid() == sweep_pid:
+        time.sleep(poll_s)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _in_pool_worker(call, record: dict):
+    """Run one point in a pool worker, which exits when the sweep process is gone.
+
+    After a point stopped by the sweep's death, the worker would otherwise wait forever
+    for the next one.
+    """
+    try:
+        return call(record)
+    finally:
+        if _sweep_pid is not None and os.getppid() != _sweep_pid:
+            os._exit(1)
 
 
 @contextlib.contextmanager
@@ -200,7 +273,7 @@ def _pool(workers: int):
     with (
         single_threaded_children(),
         ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_worker_leaves_sigint_to_the_parent
+            workers, mp_context=ctx, initializer=_pool_worker_init, initargs=(os.getpid(),)
         ) as ex,
     ):
         try:
@@ -234,7 +307,7 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
             while queue or flying:
                 while queue and len(flying) < workers and not lost:
                     rec = queue.pop()
-                    flying[ex.submit(call, rec)] = rec
+                    flying[ex.submit(_in_pool_worker, call, rec)] = rec
                 if not flying:
                     break
                 done, _ = wait(flying, return_when=FIRST_COMPLETED)
@@ -250,7 +323,7 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
         for rec in sorted(lost, key=lambda r: r["index"]):
             with _pool(1) as ex:
                 try:
-                    yield ex.submit(call, rec).result()
+                    yield ex.submit(_in_pool_worker, call, rec).result()
                 except BrokenProcessPool as exc:
                     yield _failed(directory, rec, WORKER_DIED.format(exc=exc))
 
@@ -265,24 +338,92 @@ def _execute(directory, todo, analyze, workers, scheduler, slurm):
         return
     from distributed import Client, as_completed
 
-    cluster = None
-    if slurm is not None:
-        cluster = make_batch_cluster(slurm)
-        cluster.scale(jobs=slurm["jobs"])
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
+    with contextlib.ExitStack() as stack:
+        if slurm is not None:
+            cluster = make_batch_cluster(slurm)
+            stack.callback(cluster.close)
+            submit_jobs(cluster, slurm["jobs"])
+            client = Client(cluster)
+        else:
+            client = connect(scheduler)
+        stack.callback(client.close)
         futures = {client.submit(run_point, d, rec, analyze, pure=False): rec for rec in todo}
         for fut in as_completed(futures):
             try:
                 yield fut.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after Dask's retries
                 yield _failed(directory, futures[fut], f"{type(exc).__name__}: {exc}")
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+
+
+class ClusterError(RuntimeError):
+    """The sweep cannot reach its Dask scheduler, or the batch system refused its jobs."""
+
+
+SCHEDULER_TIMEOUT_S = 5.0
+"""How long to try to reach a Dask scheduler: it answers in milliseconds when it runs,
+and Dask's own default (30 s) leaves a mistyped address looking like a hang."""
+
+
+def connect(address: str):
+    """A Dask client of the scheduler at ``address``; :class:`ClusterError` when there
+    is none there (or the address is malformed)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def submit_jobs(cluster, jobs: int) -> None:
+    """Submit ``jobs`` batch jobs of a dask-jobqueue ``cluster`` and wait for the batch
+    system's answer; :class:`ClusterError` when it refuses one.
+
+    ``cluster.scale`` only schedules the submission: a refusal would surface as a logged
+    traceback while the sweep waited forever for workers. This is what ``scale`` does,
+    then the wait that the cluster's own constructor does for its initial workers.
+    """
+    while len(cluster.worker_spec) < jobs:
+        cluster.worker_spec.update(cluster.new_worker_spec())
+    cluster.sync(cluster._correct_state)
+
+
+def _submission_error(command: str, exc: Exception) -> ClusterError:
+    program = command.split()[0] if command.strip() else command
+    if isinstance(exc, FileNotFoundError):
+        return ClusterError(
+            f"cannot submit batch jobs: {program!r} is not on PATH (run the sweep where "
+            "the batch system's commands are, e.g. on a login node)"
+        )
+    # dask-jobqueue's RuntimeError lists the exit code, command, stdout and stderr
+    m = re.search(r"Exit code: (-?\d+)\n.*?stderr:\n(.*)", str(exc), re.S)
+    if m is None:  # e.g. no job id in its output
+        said = " | ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        return ClusterError(f"submitting a batch job with {program} failed: {said}")
+    said = " | ".join(line.strip() for line in m.group(2).splitlines() if line.strip())
+    return ClusterError(
+        f"submitting a batch job failed: {program} exited with status {m.group(1)}: "
+        f"{said or '(nothing on stderr)'}"
+    )
+
+
+def _reporting(job_cls: type) -> type:
+    """``job_cls`` (a dask-jobqueue Job) whose failed submission raises a
+    :class:`ClusterError` naming the command and what it printed."""
+    from distributed.core import Status
+
+    class ReportingJob(job_cls):
+        async def start(self):
+            try:
+                await super().start()
+            except Exception as exc:
+                # failed, not left "created": a cluster refuses to close while it
+                # believes one of its jobs may still start
+                self.status = Status.failed
+                raise _submission_error(self.submit_command, exc) from None
+
+    ReportingJob.__name__ = ReportingJob.__qualname__ = job_cls.__name__
+    return ReportingJob
 
 
 def make_batch_cluster(opts: dict):
@@ -290,15 +431,15 @@ def make_batch_cluster(opts: dict):
     single-threaded worker process per core.
 
     ``opts``: queue, account, walltime, memory, cores (the ``[cluster]`` table and the
-    CLI options). Jobs are submitted only when the cluster is scaled.
+    CLI options). Jobs are submitted by :func:`submit_jobs`.
     """
     from dask_jobqueue import PBSCluster, SLURMCluster
 
     kind = PBSCluster if opts.get("system") == "pbs" else SLURMCluster
     return kind(
-        queue=opts.get("queue"), account=opts.get("account"), walltime=opts["walltime"],
-        memory=opts["memory"], cores=opts["cores"], processes=opts["cores"],
-        job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
+        job_cls=_reporting(kind.job_cls), queue=opts.get("queue"), account=opts.get("account"),
+        walltime=opts["walltime"], memory=opts["memory"], cores=opts["cores"],
+        processes=opts["cores"], job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
     )  # fmt: skip
 
 
@@ -404,14 +545,15 @@ def collect(directory: Path) -> list[dict]:
                 row["status"], row["error"] = "failed", str(exc)
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    with open(directory / "results.csv.tmp", "w", newline="", encoding="utf-8") as fh:
+    with (
+        _replacing(directory / "results.csv") as tmp,
+        open(tmp, "w", newline="", encoding="utf-8") as fh,
+    ):
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         for r in rows:
             w.writerow(r)
-    os.replace(directory / "results.csv.tmp", directory / "results.csv")
-    tmp = directory / "results.h5.tmp"
-    with h5py.File(tmp, "w") as f:
+    with _replacing(directory / "results.h5") as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("results")
         for col in columns:
             vals = [r.get(col, np.nan) for r in rows]
@@ -419,5 +561,4 @@ def collect(directory: Path) -> list[dict]:
                 g[col.replace("/", "_")] = np.array(vals, dtype=float)
             else:
                 g[col.replace("/", "_")] = np.array([str(v) for v in vals], dtype="S")
-    os.replace(tmp, directory / "results.h5")
     return rows
