@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+from kmc._strict import StrictModel
 
 Rate = Annotated[float, Field(ge=0, le=1e15)]
 Volt = Annotated[float, Field(ge=-10, le=10)]
 
 
-class Chemistry(_Strict):
+class Chemistry(StrictModel):
     """Which species play which role, and the rates of the electrolyte chemistry."""
 
     monomer: str
@@ -50,7 +47,7 @@ class Chemistry(_Strict):
     (2,2'-bithiophene melts at 32-33 degC); lithium ions never conduct through gaps."""
 
 
-class Protocol(_Strict):
+class Protocol(StrictModel):
     """The electrochemical protocol. The cell voltage E(t) drives every reaction that
     has an ``onset_potential_V`` (Butler-Volmer, anodic branch)."""
 
@@ -75,7 +72,7 @@ class Protocol(_Strict):
     time_compression: Annotated[float, Field(ge=1, le=1e9)] = 1.0
     """lambda >= 1: the protocol (scan, current, Butler-Volmer prefactors) runs lambda
     times faster than transport; reported, and tested for convergence."""
-    step_s: Annotated[float, Field(gt=0)] = 1.0
+    step_s: Annotated[float, Field(gt=0, le=1e9)] = 1.0
     """Simulated time between protocol updates (potential, rates, doping, reservoir) (s)."""
 
     @model_validator(mode="after")
@@ -107,7 +104,7 @@ class Protocol(_Strict):
         )
 
 
-class Membrane(_Strict):
+class Membrane(StrictModel):
     """Two lattice windows (cathode side, anode side) joined through the rest of the
     membrane, a 1D continuum diffusion field of the monomer (the reservoir)."""
 
@@ -122,15 +119,15 @@ class Membrane(_Strict):
     """Finite-volume cells of the 1D field."""
 
 
-class CathodeGeometry(_Strict):
+class CathodeGeometry(StrictModel):
     """Shape of the cathode surface."""
 
     kind: Literal["flat", "particles"] = "flat"
     """'flat' (stainless steel) or 'particles' (a LiFePO4 composite: spheres)."""
-    particle_diameter_min_m: Annotated[float, Field(gt=0)] = 50e-9
-    particle_diameter_max_m: Annotated[float, Field(gt=0)] = 200e-9
+    particle_diameter_min_m: Annotated[float, Field(gt=0, le=1e-3)] = 50e-9
+    particle_diameter_max_m: Annotated[float, Field(gt=0, le=1e-3)] = 200e-9
     """Diameters are drawn log-uniformly between min and max (m)."""
-    particle_layer_thickness_m: Annotated[float, Field(gt=0)] = 300e-9
+    particle_layer_thickness_m: Annotated[float, Field(gt=0, le=1e-3)] = 300e-9
     """Depth of the particle layer above the current collector (m)."""
     particle_volume_fraction: Annotated[float, Field(gt=0, le=0.7)] = 0.45
     """Solid fraction of the particle layer (LiFePO4 + carbon)."""
@@ -148,7 +145,7 @@ class CathodeGeometry(_Strict):
         return self
 
 
-class Crystallinity(_Strict):
+class Crystallinity(StrictModel):
     """Crystalline PEO domains of the polymerization stage (they block monomer transport).
 
     Equilibrium rule: the crystalline fraction of the PEO is
@@ -163,7 +160,7 @@ class Crystallinity(_Strict):
     """Width of the melting transition below the melting point (K)."""
     max_fraction: Annotated[float, Field(ge=0, le=0.9)] = 0.4
     """Crystalline fraction well below the melting point."""
-    domain_diameter_m: Annotated[float, Field(gt=0)] = 100e-9
+    domain_diameter_m: Annotated[float, Field(gt=0, le=1e-3)] = 100e-9
     """Diameter of one crystalline domain (m)."""
 
     def fraction_at(self, temperature_K: float) -> float:

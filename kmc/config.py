@@ -11,10 +11,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from kmc._config_chemistry import CathodeGeometry, Chemistry, Crystallinity, Membrane, Protocol
+from kmc._constants import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
+from kmc._strict import StrictModel
 from kmc.kernels._layout import MAX_PARTICLES
+
+MAX_FIELD_BIAS = 100.0
+"""Largest field bias per hop |u| = |z| e a E / kT a config may give a species."""
 
 Boundary = Literal["cathode", "anode", "wall", "reservoir", "periodic"]
 
@@ -23,15 +28,12 @@ class ConfigError(ValueError):
     """A configuration problem a user can fix; the message says what and where."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Lattice(_Strict):
+class Lattice(StrictModel):
     shape: Annotated[list[Annotated[int, Field(ge=1, le=32767)]], Field(min_length=2, max_length=3)]
     """Sites along x, y, z (3D) or x, z (2D). z is normal to the electrodes."""
-    spacing_m: Annotated[float, Field(gt=0, le=1e-3)]
-    """Lattice spacing a (m); tens of nanometres for the paper's scenarios."""
+    spacing_m: Annotated[float, Field(ge=1e-10, le=1e-3)]
+    """Lattice spacing a (m); tens of nanometres for the paper's scenarios. At least
+    0.1 nm: a site smaller than an atom is no coarse-grained packet of molecules."""
 
     @property
     def dims(self) -> tuple[int, int, int]:
@@ -45,7 +47,7 @@ class Lattice(_Strict):
         return len(self.shape)
 
 
-class Boundaries(_Strict):
+class Boundaries(StrictModel):
     bottom: Boundary = "cathode"
     """What lies at z = 0."""
     top: Boundary = "reservoir"
@@ -65,14 +67,14 @@ class Boundaries(_Strict):
         return self
 
 
-class Conditions(_Strict):
-    temperature_K: Annotated[float, Field(gt=0, le=1000)] = 333.15
+class Conditions(StrictModel):
+    temperature_K: Annotated[float, Field(ge=1, le=1000)] = 333.15
     """Temperature (K); 333.15 K = 60 degC, the paper's polymerization temperature."""
     electric_field_V_per_m: Annotated[float, Field(ge=-1e10, le=1e10)] = 0.0
     """Uniform field along +z (V/m): positive pushes cations from bottom to top."""
 
 
-class Reaction(_Strict):
+class Reaction(StrictModel):
     electrode: Literal["cathode", "anode"]
     """Reacts when touching this electrode or deposit connected to it."""
     rate_per_s: Annotated[float, Field(ge=0, le=1e15)]
@@ -86,7 +88,7 @@ class Reaction(_Strict):
     """alpha of the Butler-Volmer law (anodic branch)."""
 
 
-class Species(_Strict):
+class Species(StrictModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=32)]
     charge: Annotated[int, Field(ge=-10, le=10)] = 0
     """Charge number z; neutral species do not feel the field."""
@@ -99,14 +101,14 @@ class Species(_Strict):
     reactions: list[Reaction] = []
 
 
-class Run(_Strict):
+class Run(StrictModel):
     duration_s: Annotated[float, Field(gt=0, le=1e12)]
     """Simulated time to run (s)."""
     sample_interval_s: Annotated[float, Field(gt=0)]
     """Simulated time between time-series samples (s)."""
     snapshot_every_samples: Annotated[int, Field(ge=1)] = 10
     """Write a lattice snapshot every this many samples (and at the end)."""
-    checkpoint_interval_wall_s: Annotated[float, Field(gt=0)] = 60.0
+    checkpoint_interval_wall_s: Annotated[float, Field(gt=0, le=1e6)] = 60.0
     """Wall-clock seconds between checkpoints; a crash loses at most this much work."""
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     """Root random seed; `kmc run --seed` overrides it."""
@@ -126,7 +128,7 @@ class Run(_Strict):
         return self
 
 
-class RunConfig(_Strict):
+class RunConfig(StrictModel):
     lattice: Lattice
     boundaries: Boundaries = Boundaries()
     conditions: Conditions = Conditions()
@@ -188,6 +190,20 @@ class RunConfig(_Strict):
                 if r.product == sp.name:
                     raise ValueError(f"{where}.product = {r.product!r} is the species itself")
         self._check_chemistry(names, ends, t, nz)
+        self._check_field_bias()
+        p = self.protocol
+        if p.step_s > self.run.duration_s and (p.kind != "constant" or self.membrane):
+            raise ValueError(
+                f"protocol.step_s = {p.step_s:g} exceeds run.duration_s = "
+                f"{self.run.duration_s:g}: the run would end inside its first protocol step"
+            )
+        if self.crystallinity is not None:
+            extent = max(nx, ny, nz) * self.lattice.spacing_m
+            if self.crystallinity.domain_diameter_m > 2 * extent:
+                raise ValueError(
+                    f"crystallinity.domain_diameter_m = {self.crystallinity.domain_diameter_m:g}"
+                    f" exceeds twice the lattice's largest extent ({extent:g} m)"
+                )
         n_sites = nx * ny * nz
         occ = sum(s.initial_occupancy for s in self.species) + sum(
             s.reservoir_occupancy for s in self.species
@@ -198,6 +214,20 @@ class RunConfig(_Strict):
                 f"{MAX_PARTICLES} particles, the engine's limit"
             )
         return self
+
+    def _check_field_bias(self) -> None:
+        """|u| = |z| e a E / kT at most MAX_FIELD_BIAS: beyond, exp(u/2) of the hop rates
+        spans more than 20 orders of magnitude and a lattice walk is no drift model."""
+        e_field = self.conditions.electric_field_V_per_m
+        kT = BOLTZMANN_J_PER_K * self.conditions.temperature_K
+        for i, sp in enumerate(self.species):
+            u = abs(sp.charge) * ELEMENTARY_CHARGE_C * self.lattice.spacing_m * abs(e_field) / kT
+            if u > MAX_FIELD_BIAS:
+                raise ValueError(
+                    f"conditions.electric_field_V_per_m = {e_field:g} gives species[{i}] "
+                    f"({sp.name!r}) a field bias u = z e a E / kT = {u:.3g} per hop; at most "
+                    f"{MAX_FIELD_BIAS:g} (lower the field or the lattice spacing)"
+                )
 
     def _check_chemistry(self, names, ends, t, nz) -> None:
         ch = self.chemistry
@@ -253,6 +283,18 @@ class RunConfig(_Strict):
             raise ValueError("cathode.kind = 'particles' needs boundaries.bottom = 'cathode'")
 
 
+_BOUND_WORDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+_TYPE_MESSAGES = {
+    "extra_forbidden": "unknown key (not allowed here; check the spelling)",
+    "finite_number": "not a finite number (nan and inf are not allowed here)",
+}
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration ({err.error_count()} problem(s))"]
     for e in err.errors(include_url=False):
@@ -260,10 +302,18 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         for part in e["loc"]:
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (not allowed here; check the spelling)"
         value = e.get("input")
+        msg = _TYPE_MESSAGES.get(e["type"], msg)
+        if e["type"] in _BOUND_WORDS:
+            bound = e["ctx"][_BOUND_WORDS[e["type"]][0]]
+            msg = f"must be {_BOUND_WORDS[e['type']][1]} {bound:g}"
+        if isinstance(value, bool) and e["type"] in ("int_type", "float_type"):
+            msg = "a boolean is not a number; give a number without true/false"
+        elif isinstance(value, str) and e["type"] in ("int_type", "float_type"):
+            msg = "a string is not a number; write the number without quotes"
         shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if isinstance(value, bool):
+            shown = str(value).lower()  # as TOML writes it
         if len(shown) > 80:
             shown = shown[:77] + "..."
         if isinstance(value, dict):

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kmc import phases
+from kmc._constants import (
+    BOLTZMANN_J_PER_K,
+    ELEMENTARY_CHARGE_C,
+    FARADAY_C_PER_MOL,
+    GAS_CONSTANT_J_PER_MOL_K,
+)
 from kmc.config import RunConfig
 from kmc.kernels._layout import PRODUCT_CONSUME, PRODUCT_DEPOSIT
-
-ELEMENTARY_CHARGE_C = 1.602176634e-19  # exact, SI 2019
-BOLTZMANN_J_PER_K = 1.380649e-23  # exact, SI 2019
-FARADAY_C_PER_MOL = 96485.33212  # e * N_A, exact, SI 2019
-GAS_CONSTANT_J_PER_MOL_K = 8.314462618  # k_B * N_A, exact, SI 2019
 
 _END_INDEX = {"bottom": 0, "top": 1}
 

@@ -25,10 +25,10 @@ def test_good_config_parses():
     "old, new, expected",
     [
         ("spacing_m = 1e-8", "spacing_m = 1e-8\nspacing = 2", "lattice.spacing = 2: unknown key"),
-        ("spacing_m = 1e-8", "spacing_m = -1.0", "lattice.spacing_m = -1.0: Input should be greater than 0"),
+        ("spacing_m = 1e-8", "spacing_m = -1.0", "lattice.spacing_m = -1.0: must be at least 1e-10"),
         ("shape = [8, 8, 12]", "shape = [8, 8, 12, 4]", "lattice.shape = [8, 8, 12, 4]: List should have at most 3"),
-        ("temperature_K = 300.0", 'temperature_K = "hot"', "conditions.temperature_K = 'hot': Input should be a valid number"),
-        ("initial_occupancy = 0.1", "initial_occupancy = 1.5", "species[0].initial_occupancy = 1.5: Input should be less than or equal to 1"),
+        ("temperature_K = 300.0", 'temperature_K = "hot"', "conditions.temperature_K = 'hot': a string is not a number; write the number without quotes"),
+        ("initial_occupancy = 0.1", "initial_occupancy = 1.5", "species[0].initial_occupancy = 1.5: must be at most 1"),
         ('top = "reservoir"', 'top = "lid"', "boundaries.top = 'lid': Input should be 'cathode', 'anode', 'wall', 'reservoir' or 'periodic'"),
         ('rate_per_s = 5.0 }', 'rate_per_s = 5.0, product = "glue" }', "species[0].reactions[0].product = 'glue'; allowed: 'deposit', 'consume' or a species name ['monomer']"),
         ('electrode = "cathode"', 'electrode = "anode"', "species[0].reactions[0].electrode = 'anode' but the lattice has no anode"),
@@ -99,7 +99,7 @@ def test_validate_cli_exit_codes(tmp_path):
     assert ok.returncode == 0 and "valid" in ok.stdout
     res = run(bad)
     assert res.returncode == 2
-    assert "lattice.spacing_m = 0: Input should be greater than 0" in res.stderr
+    assert "lattice.spacing_m = 0: must be at least 1e-10" in res.stderr
     assert "Traceback" not in res.stderr
     res = subprocess.run(
         [sys.executable, "-m", "kmc", "run", str(bad), "-o", str(tmp_path / "x.h5")],

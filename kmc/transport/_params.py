@@ -6,9 +6,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from kmc import phases
+from kmc._strict import StrictModel
 from kmc.config import ConfigError, parse_toml, read_text, validate_model
 from kmc.transport._morphology import TransportParameters
 from kmc.transport._recrystallization import Recrystallization
@@ -16,11 +17,7 @@ from kmc.transport._recrystallization import Recrystallization
 NonNeg = Annotated[float, Field(ge=0, le=1e12)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Conductivity(_Strict):
+class _Conductivity(StrictModel):
     amorphous_peo: NonNeg
     crystalline_peo: NonNeg
     void: NonNeg = 0.0
@@ -34,7 +31,7 @@ class _Conductivity(_Strict):
     """The plane standing for the continuum membrane between two lattice windows."""
 
 
-class _ExchangeCurrent(_Strict):
+class _ExchangeCurrent(StrictModel):
     cathode: NonNeg
     anode: NonNeg
 
@@ -42,7 +39,7 @@ class _ExchangeCurrent(_Strict):
 Positive = Annotated[float, Field(gt=0, le=1e12)]
 
 
-class _Recrystallization(_Strict):
+class _Recrystallization(StrictModel):
     nucleation_constant_K2: Positive
     melting_temperature_K: Annotated[float, Field(gt=0, le=1000)]
     melting_range_K: Annotated[float, Field(gt=0, le=200)]
@@ -58,18 +55,21 @@ class _Recrystallization(_Strict):
     loading_volume_fraction: Annotated[float, Field(ge=0, lt=1)]
 
 
-class _Transport(_Strict):
+class _Transport(StrictModel):
     temperature_K: Annotated[float, Field(gt=0, le=1000)] = 313.15
     membrane_thickness_m: Annotated[float, Field(gt=0, le=1)]
     electrode_area_m2: Annotated[float, Field(gt=0, le=10)]
-    probe_fractions: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]]
+    # lists, not tuples: strict validation takes a TOML array as a list only
+    probe_fractions: Annotated[
+        list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=2, max_length=2)
+    ]
     conductivity_S_per_m: _Conductivity
     exchange_current_A_per_m2: _ExchangeCurrent
-    pt_doped: tuple[bool, bool] = (True, True)
+    pt_doped: Annotated[list[bool], Field(min_length=2, max_length=2)] = [True, True]
     recrystallization: _Recrystallization | None = None
 
 
-class _File(_Strict):
+class _File(StrictModel):
     transport: _Transport
 
 
