@@ -157,10 +157,12 @@ def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict)
     so an interruption never leaves a half-written run file. Returns the group name.
     """
     path = Path(path)
-    tmp = path.with_name(path.name + ".analysis.tmp")
-    shutil.copyfile(path, tmp)
+    # no write bit for anyone is read-only by intent, even for root (whom access() lets in)
+    if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
+        raise ReadOnlyRunFile(f"{path} is read-only")
     name = f"analysis/snapshot_{summary['snapshot']:04d}"
-    try:
+    with io.atomic_path(path, ".analysis.tmp") as tmp:
+        shutil.copyfile(path, tmp)
         with h5py.File(tmp, "r+") as f:
             if name in f:
                 del f[name]
@@ -199,12 +201,59 @@ def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict)
                     key, data=arr.astype(np.float32), compression="gzip", compression_opts=4
                 )
                 ds.attrs["unit"] = unit
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return name
+
+
+def write_summary_json(path: str | Path, summaries: dict | list[dict]) -> None:
+    """Write analysis summaries to a JSON file (atomically): ``kmc analyze --output``."""
+    io.atomic_write_text(path, json.dumps(summaries, indent=1) + "\n")
+
+
+class ReadOnlyRunFile(OSError):
+    """The run file cannot take the analysis: it (or its directory) is not writable."""
+
+
+TWIN_SECTIONS = {
+    "lattice": set(), "boundaries": set(), "cathode": set(),
+    "membrane": {"monomer_occupancy", "continuum_cells"},
+}  # fmt: skip
+"""Config sections (less the keys named) that a pristine run and its polymerized twin
+share: one cell's geometry; the monomer loading is what tells them apart."""
+
+
+def twin_mismatches(pristine: str | Path, polymerized: str | Path) -> list[str]:
+    """How two runs fail to be a pristine and a polymerized twin of one cell (empty: twins).
+
+    Twins share the geometry sections of the config (``TWIN_SECTIONS``), the temperature
+    and the electrodes' initial shape: their first snapshots have the same host phases
+    (same cathode particles and membrane face, which the seed draws).
+    """
+    configs, first = [], []
+    for path in (pristine, polymerized):
+        with io.open_h5(path) as f:
+            configs.append(parse_config(f["parameters"].attrs["config_toml"], str(path)))
+            first.append(f["particles/lattice/phase/value"][0])
+    a, b = configs
+    out = []
+    for section, free in TWIN_SECTIONS.items():
+        va, vb = (
+            None if (v := getattr(c, section)) is None else v.model_dump(exclude=free)
+            for c in (a, b)
+        )
+        if va != vb:
+            out.append(f"[{section}] differs: {va} vs {vb}")
+    if a.conditions.temperature_K != b.conditions.temperature_K:
+        out.append(
+            f"conditions.temperature_K differs: {a.conditions.temperature_K} vs "
+            f"{b.conditions.temperature_K}"
+        )
+    if not out and not np.array_equal(first[0], first[1]):
+        n = int((first[0] != first[1]).sum())
+        out.append(
+            f"the initial host phases differ at {n} sites (different seeds draw different "
+            "cathode particles or crystalline domains)"
+        )
+    return out
 
 
 def compare(pristine: dict, polymerized: dict) -> dict:

@@ -37,18 +37,15 @@ def main() -> None:
 )  # fmt: skip
 def run(config_path, output, seed, overwrite, resume, progress) -> None:
     """Run the simulation described by CONFIG into OUT.h5."""
-    from kmc.config import ConfigError, load_config
     from kmc.io import RunFileError
-    from kmc.model import Model
     from kmc.simulation import RunError, RunInterrupted, run_simulation
 
     if overwrite and resume:
         _fail("--overwrite and --resume exclude each other")
-    try:
-        cfg, text = load_config(config_path)
-    except ConfigError as exc:
-        _fail(str(exc))
-    model = Model.from_config(cfg)
+    from kmc.preflight import estimate_run
+
+    cfg, text, model = _checked_config(config_path)
+    click.echo(f"estimate: {estimate_run(cfg, model).describe()}", err=True)
     for i, name in enumerate(model.species_names):
         for e, electrode in enumerate(("cathode", "anode")):
             if model.reaction_rate_per_s[i, e] > 0:
@@ -72,10 +69,28 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
         click.echo(f"{output} is already complete; nothing to do", err=True)
         return
     click.echo(
-        f"wrote {summary.output}: t = {summary.time_s:.6g} s, {summary.events} events "
+        f"wrote {summary.output}: {summary.stop_reason}; {summary.events} events "
         f"({summary.accepted_hops} hops), {summary.events_per_second:.3g} events/s",
         err=True,
     )
+
+
+def _checked_config(config_path):
+    """(config, text, model) of CONFIG after validation and the pre-run checks; warnings
+    are printed, problems end the command with exit status 2."""
+    from kmc.config import ConfigError, load_config
+    from kmc.model import Model
+    from kmc.preflight import check_run
+
+    try:
+        cfg, text = load_config(config_path)
+        model = Model.from_config(cfg)
+        warnings = check_run(cfg, model)
+    except ConfigError as exc:
+        _fail(f"{config_path}: {exc}" if not str(exc).startswith(str(config_path)) else str(exc))
+    for w in warnings:
+        click.echo(f"warning: {config_path}: {w}", err=True)
+    return cfg, text, model
 
 
 @main.command()
@@ -92,13 +107,28 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
     help="Skip the recrystallization on cooling to the measurement temperature: "
     "analyze the snapshot's phases as they are.",
 )  # fmt: skip
-def analyze(runs, snapshot, as_json, compare_, transport, as_simulated) -> None:
+@click.option("--no-store", is_flag=True, help="Print the results; leave the run file as it is.")
+@click.option(
+    "--output", "json_out", type=click.Path(dir_okay=False), default=None,
+    help="Also write the results as JSON to this file (e.g. when the run file is read-only).",
+)  # fmt: skip
+@click.option(
+    "--allow-mismatch", is_flag=True,
+    help="--compare: compare runs that are not twins of one cell (a warning, not an error).",
+)  # fmt: skip
+def analyze(
+    runs, snapshot, as_json, compare_, transport, as_simulated, no_store, json_out, allow_mismatch
+) -> None:
     """Estimate conductivity and resistances of a snapshot and store them in the file.
 
     By default the snapshot is first taken to the measurement state: the PEO
     recrystallizes on cooling to the measurement temperature as the transport file's
     [transport.recrystallization] says (docs/CHEMISTRY.md).
-    Exit status 3 when an electronic path short-circuits the cell.
+    With --compare nothing is stored; the two runs must be twins of one cell (same
+    geometry, electrodes and seed-drawn initial phases) unless --allow-mismatch.
+    A read-only run file is not changed: the results are printed (and written with
+    --output). Exit status 3 when an electronic path short-circuits the cell, 1 when the
+    results could not be stored.
     """
     import dataclasses
     import json
@@ -112,18 +142,34 @@ def analyze(runs, snapshot, as_json, compare_, transport, as_simulated) -> None:
         _fail("--compare needs exactly two runs: PRISTINE.h5 POLYMERIZED.h5")
     if not compare_ and len(runs) != 1:
         _fail("give one run file (or --compare PRISTINE.h5 POLYMERIZED.h5)")
+    if json_out is not None and not json_out.lower().endswith(".json"):
+        _fail(f"--output {json_out}: the results file must end in .json")
     try:
         params = load_transport_parameters(transport)
         if as_simulated:
             params = dataclasses.replace(params, recrystallization=None)
-        summaries = []
-        for path in runs:
-            result, summary = analysis.analyze_run(path, params, snapshot)
-            if not compare_:
-                summary["group"] = analysis.write_analysis(path, result, summary)
-            summaries.append(summary)
+        if compare_:
+            mismatch = analysis.twin_mismatches(*runs)
+            if mismatch and not allow_mismatch:
+                _fail(
+                    f"{runs[0]} and {runs[1]} are not a pristine and a polymerized twin of "
+                    "one cell:\n  " + "\n  ".join(mismatch) + "\n(--allow-mismatch compares "
+                    "them anyway)"
+                )
+            for line in mismatch:
+                click.echo(f"warning: NOT TWINS: {line}", err=True)
+        results = [analysis.analyze_run(path, params, snapshot) for path in runs]
     except (ConfigError, RunFileError, ValueError) as exc:
         _fail(str(exc))
+    summaries = [summary for _, summary in results]
+    store_error = None
+    if not compare_ and not no_store:
+        try:
+            summaries[0]["group"] = analysis.write_analysis(runs[0], *results[0])
+        except analysis.ReadOnlyRunFile as exc:
+            click.echo(f"warning: {exc}: results not stored in it (printed below)", err=True)
+        except OSError as exc:
+            store_error = f"cannot store the results in {runs[0]}: {exc}; the file is unchanged"
     out = analysis.compare(*summaries) if compare_ else summaries[0]
     if as_json:
         click.echo(json.dumps(out, indent=1))
@@ -132,6 +178,16 @@ def analyze(runs, snapshot, as_json, compare_, transport, as_simulated) -> None:
             unit = analysis.UNITS.get(key, "")
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
             click.echo(f"{key:40s} {shown:>14s} {unit}")
+    if json_out is not None:
+        try:
+            analysis.write_summary_json(json_out, out)
+        except OSError as exc:
+            store_error = f"cannot write {json_out}: {exc}"
+        else:
+            click.echo(f"wrote {json_out}", err=True)
+    if store_error:
+        hint = "" if json_out else " (the results are printed above; --output FILE.json)"
+        _fail(store_error + hint, 1)
     if out["short_circuit"]:
         click.echo("error: SHORT CIRCUIT: an electronic path connects cathode and anode", err=True)
         sys.exit(3)
@@ -182,8 +238,7 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path, aga
             ax = kplot.sweep(kind, x_param, color_metric, y=y_param, logx=logx, logy=logy)
         except (FileNotFoundError, KeyError, ValueError) as exc:
             _fail(str(exc).strip("'\""))
-        ax.figure.savefig(output, dpi=150)
-        click.echo(f"wrote {output}", err=True)
+        _savefig(ax.figure, output)
         return
     if kind not in KINDS:
         _fail(f"unknown KIND {kind!r}; choose from {', '.join(KINDS)} (or `kmc plot sweep DIR`)")
@@ -207,10 +262,24 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path, aga
         else:
             other = kmc.open(compare_path) if compare_path else None
             ax = kplot.nyquist(run, snapshot=snapshot, compare=other)
-        ax.figure.savefig(output, dpi=150)
-        plt.close(ax.figure)
     except (RunFileError, ValueError, KeyError) as exc:
         _fail(str(exc).strip("'\""))
+    _savefig(ax.figure, output)
+    plt.close(ax.figure)
+
+
+def _savefig(figure, output: str) -> None:
+    """Save a figure atomically: a full disk leaves no empty or partial file at OUTPUT."""
+    from pathlib import Path
+
+    from kmc.io import atomic_path
+
+    suffix = Path(output).suffix.lower()
+    try:
+        with atomic_path(output, suffix) as tmp:
+            figure.savefig(tmp, dpi=150, format=suffix[1:])
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc}")
     click.echo(f"wrote {output}", err=True)
 
 
@@ -232,6 +301,8 @@ def export_xdmf(run_path, output) -> None:
         out = write_xdmf(run_path, output)
     except RunFileError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {output or 'the XDMF sidecar'}: {exc}")
     click.echo(f"wrote {out}", err=True)
 
 
@@ -303,7 +374,7 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
     """
     from pathlib import Path
 
-    from kmc.sweeps import run_sweep
+    from kmc.sweeps import ClusterError, run_sweep
 
     spec, points, _ = _load_sweep(sweep_path)
     if sum(map(bool, (scheduler, slurm, pbs))) > 1:
@@ -326,6 +397,8 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
             Path(directory), spec, points, workers=workers, scheduler=scheduler,
             slurm=slurm_opts, progress=progress,
         )  # fmt: skip
+    except ClusterError as exc:
+        _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted; the points in flight saved checkpoints and no unfinished point "
               "is marked complete: run the same command again to resume", 130)  # fmt: skip
@@ -385,6 +458,8 @@ def sweep_collect(directory) -> None:
         rows = collect(Path(directory))
     except FileNotFoundError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the results table in {directory}: {exc}")
     n_ok = sum(r["status"] == "complete" for r in rows)
     click.echo(f"{n_ok}/{len(rows)} complete; wrote {directory}/results.csv and results.h5",
                err=True)  # fmt: skip
@@ -401,17 +476,13 @@ def config() -> None:
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 def validate(config_path) -> None:
     """Check CONFIG; exit 0 when it is valid, 2 with the problems otherwise."""
-    from kmc.config import ConfigError, load_config
-    from kmc.model import Model
+    from kmc.preflight import estimate_run
 
-    try:
-        cfg, _ = load_config(config_path)
-    except ConfigError as exc:
-        _fail(str(exc))
-    model = Model.from_config(cfg)
+    cfg, _, model = _checked_config(config_path)
     nx, ny, nz = model.dims
     click.echo(f"{config_path}: valid ({model.ndim}D lattice {nx} x {ny} x {nz}, "
                f"{len(model.species_names)} species)")  # fmt: skip
+    click.echo(f"  estimate: {estimate_run(cfg, model).describe()}")
 
 
 @main.command()

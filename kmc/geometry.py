@@ -92,18 +92,28 @@ def grow_crystalline_domains(
         n_crystalline += sites.size
 
 
-def _add_particles(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:
+def particle_layer_depth(model: Model) -> int:
+    """Sites of the particle layer above the current collector; ValueError naming the key
+    when the layer does not fit below the membrane gate (or the top electrode)."""
     geo = model.config.cathode
-    nz, ny, nx = phase.shape
-    a = model.config.lattice.spacing_m
+    nz = model.dims[2]
     t = model.config.boundaries.electrode_thickness_sites
-    depth = max(1, round(geo.particle_layer_thickness_m / a))
+    depth = max(1, round(geo.particle_layer_thickness_m / model.config.lattice.spacing_m))
     limit = model.gate_z - 2 if model.gate_z >= 0 else nz - t - 2
     if t + depth > limit:
         raise ValueError(
             f"cathode.particle_layer_thickness_m = {geo.particle_layer_thickness_m} m "
             f"({depth} sites) does not fit below z = {limit}"
         )
+    return depth
+
+
+def _add_particles(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:
+    geo = model.config.cathode
+    nz, ny, nx = phase.shape
+    a = model.config.lattice.spacing_m
+    t = model.config.boundaries.electrode_thickness_sites
+    depth = particle_layer_depth(model)
     solid = np.zeros((depth, ny, nx), dtype=bool)
     zz, yy, xx = np.mgrid[0:depth, 0:ny, 0:nx]
     target = geo.particle_volume_fraction * solid.size

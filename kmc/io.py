@@ -17,12 +17,13 @@ While a run is going it lives in the directory ``OUT.h5.partial/``: ``meta.json`
 since the previous one, and ``checkpoint.h5`` with the engine state and how many
 segments belong to it. Every file there is written to a temporary name and renamed,
 so a crash at any moment leaves the last checkpoint intact and loses at most the work
-since it. When the run ends the segments are assembled into ``OUT.h5.tmp``, which is
-renamed to ``OUT.h5``: a file at the final path is never half-written.
+since it. When the run ends the segments are assembled into a temporary file beside
+``OUT.h5``, renamed to ``OUT.h5`` when complete: a file at the final path is never half-written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -44,6 +45,80 @@ def holds_checkpoint(partial: Path) -> bool:
     its first checkpoint leaves the directory without one, and must start afresh."""
     partial = Path(partial)
     return (partial / "meta.json").exists() and (partial / "checkpoint.h5").exists()
+
+
+LOCK_NAME = "writer.lock"
+
+
+class RunLockedError(RunFileError):
+    """Another live process writes the same run."""
+
+
+class RunLock:
+    """Exclusive right to write one run: an OS lock (``flock``) on ``OUT.h5.partial/writer.lock``.
+
+    The kernel releases the lock when its process dies, so ``kill -9`` never leaves a stale
+    lock behind; the file holds the writer's PID for the message a second writer gets.
+    Releasing a lock whose directory holds no checkpoint removes the directory: a run that
+    failed before its first checkpoint leaves nothing that blocks the next start.
+    """
+
+    def __init__(self, directory: Path, fd: int):
+        self.directory = directory
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, directory: str | Path, final: str | Path) -> RunLock:
+        """Take the lock of the run directory ``directory`` (created if absent).
+
+        Raises RunLockedError naming the PID of the process that holds it.
+        """
+        import fcntl
+
+        directory = Path(directory)
+        while True:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / LOCK_NAME
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # the directory went away (a run finished): retry
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise RunLockedError(
+                    f"{final}: another kmc process (PID {holder}) is writing this run; wait "
+                    "for it to finish or stop it (its checkpoint lets --resume continue)"
+                ) from None
+            # the holder may have finished and removed the file between our open and flock:
+            # then we hold a lock on a deleted file, which protects nothing
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            return cls(directory, fd)
+
+    def release(self) -> None:
+        """Drop the lock; remove the directory first when it holds no checkpoint."""
+        if self._fd < 0:
+            return
+        if self.directory.exists() and not holds_checkpoint(self.directory):
+            shutil.rmtree(self.directory, ignore_errors=True)
+        os.close(self._fd)
+        self._fd = -1
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 def partial_path(path: str | Path) -> Path:
@@ -73,7 +148,25 @@ def open_h5(path: str | Path, mode: str = "r") -> h5py.File:
     if not f.attrs.get("complete", False):
         f.close()
         raise RunFileError(f"{path}: the run in this file is not complete")
+    missing = ["/" + name for name in REQUIRED_DATASETS if name not in f]
+    if "parameters" in f:
+        attrs = f["parameters"].attrs
+        missing += [f"/parameters attribute {a}" for a in ("config_toml", "seed") if a not in attrs]
+    if missing:
+        f.close()
+        raise RunFileError(
+            f"{path}: damaged run file: missing {', '.join(missing)} (every finished kmc "
+            "run file has them; was the file edited?)"
+        )
     return f
+
+
+REQUIRED_DATASETS = (
+    "parameters", "observables/time", "observables/step",
+    "particles/lattice/phase/value", "particles/lattice/phase/time",
+    "particles/lattice/phase/step", "particles/lattice/species/value",
+)  # fmt: skip
+"""What every finished run file holds; ``open_h5`` names any that is missing."""
 
 
 def _frame_chunks(shape_zyx: tuple[int, int, int]) -> tuple[int, int, int, int]:
@@ -82,35 +175,35 @@ def _frame_chunks(shape_zyx: tuple[int, int, int]) -> tuple[int, int, int, int]:
     return (1, depth, ny, nx)
 
 
+@contextlib.contextmanager
 def _atomic_h5(path: Path):
-    """Context manager: an HDF5 file written at path + '.tmp', fsynced, then renamed."""
-
-    class _Atomic:
-        def __enter__(self):
-            self.tmp = path.with_name(path.name + ".tmp")
-            self.f = h5py.File(self.tmp, "w")
-            return self.f
-
-        def __exit__(self, exc_type, exc, tb):
-            self.f.close()
-            if exc_type is not None:
-                self.tmp.unlink(missing_ok=True)
-                return False
-            with open(self.tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(self.tmp, path)
-            return False
-
-    return _Atomic()
+    """An HDF5 file written at a temporary name beside ``path``, fsynced, then renamed."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        yield f
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = ".tmp"):
+    """Yield a temporary path beside ``path``; on success it is fsynced and renamed to
+    ``path``, on any failure removed. A reader never sees a half-written ``path``.
+
+    ``suffix`` ends the temporary name (a figure keeps its format suffix, e.g. ``.png``).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{suffix}")
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 class RunWriter:
@@ -130,9 +223,14 @@ class RunWriter:
     ) -> RunWriter:  # fmt: skip
         """Start a fresh partial run in ``directory`` (replacing one that is there)."""
         directory = Path(directory)
-        if directory.exists():
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        for entry in directory.iterdir():  # an earlier run's files; the writer's lock stays
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         meta = {
             "config_toml": config_text,
             "resolved": resolved,
@@ -143,7 +241,7 @@ class RunWriter:
             "spacing_m": spacing_m,
             "boundary": boundary,
         }
-        _atomic_text(directory / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+        atomic_write_text(directory / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
         return cls(directory, meta)
 
     # ------------------------------------------------------------------ buffering
@@ -202,6 +300,8 @@ class RunWriter:
             raise RunFileError(f"{ck_path}: unreadable checkpoint: {exc}") from None
         writer = cls(directory, meta)
         writer.n_segments = int(position.pop("n_segments"))
+        for tmp in directory.glob(".*.tmp"):  # half-written by a process that died
+            tmp.unlink(missing_ok=True)
         # segments written after the checkpoint (a crash between the two) are dropped
         for seg in directory.glob("segment_*.h5"):
             if int(seg.stem.split("_")[1]) >= writer.n_segments:

@@ -53,6 +53,32 @@ def electroactive_faces(words: np.ndarray, dims, active: np.ndarray, electrode: 
     return phases.count_faces_between(active[phase] == electrode, phase == phases.AMORPHOUS_PEO)
 
 
+def continuum_cell_m(model: Model) -> float:
+    """Width of one cell of the membrane's continuum reservoir (m)."""
+    cfg = model.config
+    m, a = cfg.membrane, cfg.lattice.spacing_m
+    windows = (model.dims[2] - 2 * cfg.boundaries.electrode_thickness_sites - 1) * a
+    return (m.thickness_m - windows) / m.continuum_cells
+
+
+def protocol_step_s(model: Model) -> float:
+    """Simulated time between protocol updates (s): ``protocol.step_s``, shortened with a
+    membrane so that the continuum reservoir stays resolved."""
+    cfg = model.config
+    step = cfg.protocol.step_s
+    if cfg.membrane is not None:
+        a = cfg.lattice.spacing_m
+        mono = int(model.chem_species[0])
+        cell = continuum_cell_m(model)
+        gamma = model.hop_base_rate_per_s[mono]
+        # an injection step may take at most a quarter of the end cell's content, and
+        # the compressed continuum must stay resolved (r = D lambda dt / h^2 <= 50)
+        step = min(step, 0.25 * (cell / a) / gamma)
+        d_res = cfg.species[mono].diffusivity_m2_per_s * cfg.protocol.time_compression
+        step = min(step, 50.0 * cell**2 / d_res)
+    return float(step)
+
+
 class ProtocolDriver:
     """Applies ``model.config.protocol`` and the membrane reservoir to an engine."""
 
@@ -69,19 +95,10 @@ class ProtocolDriver:
         ch = cfg.chemistry
         self.n_e = ch.electrons_per_oxidation if ch is not None else 1
         self.mono = int(model.chem_species[0])
-        self.step_s = self.protocol.step_s
+        self.step_s = protocol_step_s(model)
         m = cfg.membrane
         if m is not None:
-            t = cfg.boundaries.electrode_thickness_sites
-            windows = (model.dims[2] - 2 * t - 1) * a
-            self.res_length_m = m.thickness_m - windows
-            self.cell_m = self.res_length_m / m.continuum_cells
-            gamma = model.hop_base_rate_per_s[self.mono]
-            # an injection step may take at most a quarter of the end cell's content, and
-            # the compressed continuum must stay resolved (r = D lambda dt / h^2 <= 50)
-            self.step_s = min(self.step_s, 0.25 * (self.cell_m / a) / gamma)
-            d_res = cfg.species[self.mono].diffusivity_m2_per_s * self.lam
-            self.step_s = min(self.step_s, 50.0 * self.cell_m**2 / d_res)
+            self.cell_m = continuum_cell_m(model)
             # the membrane beyond the windows is slow transport on the protocol's clock:
             # it is compressed with the protocol, so it delivers per cycle what it does
             # in the experiment (the windows relax in ~L_w^2/D, fast against a cycle)

@@ -22,7 +22,7 @@ from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
 from kmc.model import Model
 from kmc.progress import Progress
-from kmc.protocol import ProtocolDriver
+from kmc.protocol import P_CYCLES, ProtocolDriver
 
 
 class RunError(RuntimeError):
@@ -32,8 +32,9 @@ class RunError(RuntimeError):
 class RunInterrupted(RuntimeError):
     """SIGINT or SIGTERM arrived; a checkpoint was written first."""
 
-    def __init__(self, signal_name: str):
-        super().__init__(f"stopped by {signal_name}; checkpoint saved")
+    def __init__(self, signal_name: str, time_s: float | None = None):
+        at = "" if time_s is None else f" at simulated time t = {time_s:.6g} s"
+        super().__init__(f"stopped by {signal_name}{at}; checkpoint saved")
         self.signal_name = signal_name
 
 
@@ -73,6 +74,8 @@ class RunSummary:
     events_per_second: float
     damkohler: np.ndarray
     already_complete: bool = False
+    stop_reason: str = ""
+    """Why the run ended: its protocol's cycles complete, or its duration reached."""
 
 
 def _versions() -> dict:
@@ -126,27 +129,33 @@ def run_simulation(
     part = io.partial_path(final)
     cmd = command_line if command_line is not None else sys.argv
     model = Model.from_config(config)
-    with _StopRequest() as stop:
+    if resume and final.exists() and not io.holds_checkpoint(part):
+        with io.open_h5(final) as f:
+            return RunSummary(
+                final, float(f["observables/time"][-1]),
+                int(f["observables/events/value"][-1]), 0, 0.0, 0.0,
+                model.damkohler, already_complete=True, stop_reason="already complete",
+            )  # fmt: skip
+    if not resume and final.exists() and not overwrite:
+        raise RunError(f"{final} exists; pass --overwrite to replace it")
+    with _StopRequest() as stop, io.RunLock.acquire(part, final):
         # a signal during set-up or the final assembly takes effect at the next safe
         # point in the loop; one after the last sample lets the run complete
         if resume:
-            if final.exists() and not part.exists():
-                with io.open_h5(final) as f:
-                    return RunSummary(
-                        final, float(f["observables/time"][-1]),
-                        int(f["observables/events/value"][-1]), 0, 0.0, 0.0,
-                        model.damkohler, already_complete=True,
-                    )  # fmt: skip
             run = _Run.resume(config, model, part, seed, cmd)
         else:
-            if final.exists() and not overwrite:
-                raise RunError(f"{final} exists; pass --overwrite to replace it")
-            if part.exists() and not overwrite:
+            if io.holds_checkpoint(part) and not overwrite:
                 raise RunError(
                     f"{part} holds an unfinished run; pass --resume to continue it or "
                     "--overwrite to start again"
                 )
-            run = _Run.start(config, config_text, model, part, seed, cmd)
+            try:
+                run = _Run.start(config, config_text, model, part, seed, cmd)
+            except MemoryError:
+                raise RunError(
+                    f"{final}: out of memory while setting up the lattice of "
+                    f"{int(np.prod(model.dims))} sites; use a smaller lattice.shape"
+                ) from None
         run.advance(stop, progress)
         summary = run.finish(final)
     from kmc.xdmf import write_xdmf
@@ -214,8 +223,11 @@ class _Run:
 
     @classmethod
     def resume(cls, config, model, part, seed, cmd) -> _Run:
-        if not part.exists():
-            raise RunError(f"{part.with_suffix('')}: nothing to resume (no checkpoint in {part})")
+        if not io.holds_checkpoint(part):
+            raise RunError(
+                f"{part.with_suffix('')}: nothing to resume (no checkpoint in {part}); "
+                "start the run afresh without --resume"
+            )
         writer, state, position = io.RunWriter.reopen(part)
         stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
         if stored != config:
@@ -252,7 +264,8 @@ class _Run:
         protocol steps, so that a resumed run takes the same steps.
         """
         eng, cfg_run, times = self.engine, self.config.run, self.times
-        bar = Progress(times[-1], progress)
+        cycles = self.protocol_cycles()
+        bar = Progress(times[-1], progress, cycles_total=cycles)
         clock = {"last_ckpt": time.perf_counter(), "chunk": 200_000}
 
         def run_chunk(t_stop: float) -> int:
@@ -262,13 +275,13 @@ class _Run:
             # aim at ~0.2 s per kernel call; the trajectory does not depend on it
             if dt > 0:
                 clock["chunk"] = int(min(max(clock["chunk"] * 0.2 / dt, 10_000), 50_000_000))
-            bar.update(eng.time_s, int(eng.counters[L.C_EVENTS]))
+            bar.update(eng.time_s, int(eng.counters[L.C_EVENTS]), self.cycles_done())
             return status
 
         def safe_point(k: int) -> None:
             if stop.requested:
                 self.checkpoint(k)
-                raise RunInterrupted(stop.requested)
+                raise RunInterrupted(stop.requested, eng.time_s)
             if time.perf_counter() - clock["last_ckpt"] >= cfg_run.checkpoint_interval_wall_s:
                 self.checkpoint(k)
                 clock["last_ckpt"] = time.perf_counter()
@@ -291,8 +304,33 @@ class _Run:
                 if done:
                     break
         finally:
-            bar.close(eng.time_s, int(eng.counters[L.C_EVENTS]))
+            bar.close(eng.time_s, int(eng.counters[L.C_EVENTS]), self.cycles_done())
         self.next_sample = len(times)
+
+    def protocol_cycles(self) -> int | None:
+        """The protocol's cycle count when its cycles, not ``duration_s``, end the run."""
+        p = self.config.protocol
+        if p.kind == "galvanostatic":
+            return p.cycles
+        if p.kind == "cv" and p.cycles * p.cycle_period_s() <= self.config.run.duration_s:
+            return p.cycles
+        return None
+
+    def cycles_done(self) -> int | None:
+        """Completed protocol cycles, None without a cycling protocol."""
+        if self.driver is None or self.config.protocol.kind not in ("cv", "galvanostatic"):
+            return None
+        return int(self.engine.protocol_state[P_CYCLES])
+
+    def stop_reason(self) -> str:
+        """Why the run ended, for its last line."""
+        t = self.engine.time_s
+        if self.driver is not None and self.driver.done:
+            return (
+                f"protocol complete ({self.cycles_done()} of {self.config.protocol.cycles} "
+                f"cycles) at simulated time t = {t:.6g} s"
+            )
+        return f"duration reached (run.duration_s = {self.config.run.duration_s:g} s)"
 
     def finish(self, final: Path) -> RunSummary:
         """Write the last checkpoint and assemble the finished file at ``final``."""
@@ -312,5 +350,5 @@ class _Run:
         )
         return RunSummary(
             final, eng.time_s, events, int(eng.counters[L.C_HOPS]), wall, rate,
-            self.model.damkohler,
+            self.model.damkohler, stop_reason=self.stop_reason(),
         )  # fmt: skip

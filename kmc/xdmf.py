@@ -61,7 +61,5 @@ def write_xdmf(h5_path: str | Path, out: str | Path | None = None) -> Path:
     h5_path = Path(h5_path)
     out = Path(out) if out is not None else h5_path.with_suffix(".xdmf")
     text = xdmf_text(h5_path, os.path.relpath(h5_path.resolve(), out.resolve().parent))
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    io.atomic_write_text(out, text)
     return out

@@ -1,0 +1,238 @@
+"""Checks of a valid config against what the engine and this machine can do, before a run.
+
+A config can be valid key by key and still describe a run that cannot work: a lattice
+larger than the memory, a protocol step longer than its cycle, or billions of years of
+events. :func:`check_run` finds these before anything is allocated; ``kmc config
+validate`` and ``kmc run`` call it, and sweeps check each point with it.
+
+The figures behind the estimates are measured (``benchmarks/RESULTS.md``): the engine
+state takes 4 B per site and 32 B per particle slot, and the kernel runs 15-28 M
+attempted events per second on one core.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from kmc import geometry
+from kmc.config import ConfigError, RunConfig
+from kmc.kernels._layout import MAX_PARTICLES
+from kmc.model import Model
+
+ENGINE_EVENTS_PER_S = 2.0e7
+"""Attempted events per second of one core, the middle of the measured 15-28 M/s."""
+SETUP_BYTES_PER_SITE = 28
+"""Peak bytes per site while a run starts: the site word (4), the initial phase array (4),
+the transport-site index and its random permutation (8 + 8), two buffered snapshot
+frames of phase and species (2 x 2)."""
+BYTES_PER_PARTICLE_SLOT = 32
+PARTICLE_BAND_BYTES_PER_SITE = 64
+"""A particle cathode is drawn on index grids of its band (3 x int64 + float temps)."""
+MIN_STEPS_PER_CV_CYCLE = 4
+"""With fewer protocol steps per cycle the triangle potential never reaches its vertex."""
+COARSE_STEPS_PER_CV_CYCLE = 20
+YEAR_S = 365.25 * 86400.0
+DAY_S = 86400.0
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """What a run will need, estimated from its config before it starts.
+
+    Attributes
+    ----------
+    memory_bytes : int
+        Peak memory of the run's set-up and state (B).
+    available_bytes : int or None
+        Memory available on this machine now (B); None where the OS does not say.
+    events_per_simulated_s : float
+        Attempted events per simulated second at the start (1/s): every particle's total
+        hop rate plus the reservoir's injection bound (null events included).
+    simulated_s : float
+        Simulated time the run will cover at most (s).
+    ends_earlier : bool
+        Whether the protocol may end the run before ``simulated_s`` (galvanostatic
+        cycles, whose duration depends on the chemistry).
+    """
+
+    memory_bytes: int
+    available_bytes: int | None
+    events_per_simulated_s: float
+    simulated_s: float
+    ends_earlier: bool
+
+    @property
+    def events(self) -> float:
+        """Attempted events of the whole run (at the starting rates)."""
+        return self.events_per_simulated_s * self.simulated_s
+
+    @property
+    def wall_s(self) -> float:
+        """Wall-clock seconds on one core at ``ENGINE_EVENTS_PER_S``."""
+        return self.events / ENGINE_EVENTS_PER_S
+
+    def describe(self) -> str:
+        """One line for a user: memory, events, simulated time, wall time on one core."""
+        bound = " at most" if self.ends_earlier else ""
+        return (
+            f"{self.memory_bytes / 2**20:.3g} MiB, {self.events:.3g} events over "
+            f"{self.simulated_s:.4g} s simulated{bound}, about {format_duration(self.wall_s)} "
+            "on one core"
+        )
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo (B), or the free physical pages where it is absent."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _particle_slots(cfg: RunConfig, n_sites: int) -> int:
+    """Particle-array capacity the engine allocates (as ``LatticeEngine`` sizes it)."""
+    occ = sum(s.initial_occupancy for s in cfg.species)
+    n_init = occ * n_sites
+    has_reservoir = "reservoir" in (cfg.boundaries.bottom, cfg.boundaries.top)
+    if has_reservoir or cfg.membrane is not None:
+        return int(min(max(1024, 2 * n_init), n_sites, MAX_PARTICLES))
+    return int(min(max(1, n_init), n_sites, MAX_PARTICLES))
+
+
+def _simulated_time(cfg: RunConfig) -> tuple[float, bool]:
+    p = cfg.protocol
+    if p.kind == "cv":
+        return min(cfg.run.duration_s, p.cycles * p.cycle_period_s()), False
+    return cfg.run.duration_s, p.kind == "galvanostatic"
+
+
+def estimate_run(cfg: RunConfig, model: Model | None = None) -> RunEstimate:
+    """Memory, event rate and duration of the run ``cfg`` describes (see RunEstimate)."""
+    model = Model.from_config(cfg) if model is None else model
+    nx, ny, nz = model.dims
+    n_sites = nx * ny * nz
+    memory = SETUP_BYTES_PER_SITE * n_sites + BYTES_PER_PARTICLE_SLOT * _particle_slots(
+        cfg, n_sites
+    )
+    if cfg.cathode.kind == "particles":
+        try:
+            depth = geometry.particle_layer_depth(model)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        memory += PARTICLE_BAND_BYTES_PER_SITE * depth * nx * ny
+    # particles present during the run: the initial load, or what a reservoir keeps up
+    occupancy = np.array(
+        [max(s.initial_occupancy, s.reservoir_occupancy) for s in cfg.species], dtype=float
+    )
+    if cfg.membrane is not None and model.chem_species[0] >= 0:
+        m = int(model.chem_species[0])
+        occupancy[m] = max(occupancy[m], cfg.membrane.monomer_occupancy)
+    hop_per_particle = model.hop_rate_per_s.sum(axis=1)
+    rate = float(np.sum(occupancy * n_sites * hop_per_particle))
+    rate += float(model.injection_rate_bound_per_s().sum())
+    simulated, ends_earlier = _simulated_time(cfg)
+    return RunEstimate(int(memory), available_memory_bytes(), rate, simulated, ends_earlier)
+
+
+def format_duration(seconds: float) -> str:
+    for unit, size in (("years", YEAR_S), ("days", DAY_S), ("hours", 3600.0)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def check_run(cfg: RunConfig, model: Model | None = None) -> list[str]:
+    """Refuse runs that cannot work; return warnings about runs that may not be meant.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key and the estimate: a run that needs more memory than is available,
+        a protocol whose step does not fit its cycle or the run, a run that would take
+        over a year on one core.
+
+    Returns
+    -------
+    list of str
+        Warnings (a run over a day long, a coarse CV step, a lattice with nothing on it).
+    """
+    model = Model.from_config(cfg) if model is None else model
+    warnings: list[str] = []
+    _check_protocol(cfg, warnings)
+    est = estimate_run(cfg, model)
+    nx, ny, nz = model.dims
+    if est.available_bytes is not None and est.memory_bytes > est.available_bytes:
+        raise ConfigError(
+            f"lattice.shape = {list(cfg.lattice.shape)} ({nx * ny * nz} sites) needs about "
+            f"{est.memory_bytes / 2**30:.3g} GiB ({SETUP_BYTES_PER_SITE} B per site and "
+            f"{BYTES_PER_PARTICLE_SLOT} B per particle slot); this machine has "
+            f"{est.available_bytes / 2**30:.3g} GiB available"
+        )
+    if est.wall_s > YEAR_S:
+        raise ConfigError(
+            f"run.duration_s = {cfg.run.duration_s:g}: about {est.events:.3g} events "
+            f"({est.events_per_simulated_s:.3g} per simulated second over "
+            f"{est.simulated_s:.3g} s), {format_duration(est.wall_s)} on one core at "
+            f"{ENGINE_EVENTS_PER_S:.2g} events/s; shorten the run, coarsen the lattice or "
+            "lower the loading"
+        )
+    if est.wall_s > DAY_S:
+        bound = " at most (the protocol may end it earlier)" if est.ends_earlier else ""
+        warnings.append(
+            f"this run takes about {est.events:.3g} events, {format_duration(est.wall_s)}{bound} "
+            f"on one core at {ENGINE_EVENTS_PER_S:.2g} events/s"
+        )
+    if est.events_per_simulated_s == 0 and not any(
+        sp.reactions for sp in cfg.species
+    ):  # nothing to hop, inject or react: the run only advances its clock
+        warnings.append(
+            "no particles, no reservoir and no reactions: the run will advance time with "
+            "nothing happening"
+        )
+    return warnings
+
+
+def _check_protocol(cfg: RunConfig, warnings: list[str]) -> None:
+    p = cfg.protocol
+    duration = cfg.run.duration_s
+    if p.kind == "cv":
+        period = p.cycle_period_s()
+        steps = period / p.step_s
+        if steps < MIN_STEPS_PER_CV_CYCLE:
+            raise ConfigError(
+                f"protocol.step_s = {p.step_s:g} s gives {steps:.3g} steps per CV cycle of "
+                f"{period:.4g} s (simulated, time_compression {p.time_compression:g}); at "
+                f"least {MIN_STEPS_PER_CV_CYCLE} are needed to reach the vertex: use "
+                f"step_s <= {period / MIN_STEPS_PER_CV_CYCLE:.4g}"
+            )
+        if steps < COARSE_STEPS_PER_CV_CYCLE:
+            dv = 2 * abs(p.vertex_V - p.start_V) / steps
+            warnings.append(
+                f"protocol.step_s = {p.step_s:g} s: {steps:.3g} steps per CV cycle, the "
+                f"potential jumps {dv:.3g} V per step"
+            )
+        if period > duration:
+            raise ConfigError(
+                f"run.duration_s = {duration:g} is shorter than one CV cycle ({period:.4g} s "
+                f"simulated): no cycle would complete; protocol.cycles = {p.cycles} needs "
+                f"{p.cycles * period:.4g} s"
+            )
+    if p.kind == "galvanostatic":
+        nx, ny, _ = cfg.lattice.dims
+        area = nx * ny * cfg.lattice.spacing_m**2
+        if p.electrode_area_m2 < area:
+            raise ConfigError(
+                f"protocol.electrode_area_m2 = {p.electrode_area_m2:g} is smaller than the "
+                f"simulated electrode ({area:.4g} m^2): the simulated area is a patch of the "
+                "real electrode"
+            )
