@@ -316,7 +316,9 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
             shown = str(value).lower()  # as TOML writes it
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        if isinstance(value, dict):
+        if e["type"] == "missing":
+            lines.append(f"  {loc}: required key missing")
+        elif isinstance(value, dict):
             # a rule across fields: the message starts with the key it concerns
             lines.append(f"  {loc}.{msg}" if loc else f"  {msg}")
         else:

@@ -21,9 +21,13 @@ from kmc import geometry
 from kmc.config import ConfigError, RunConfig
 from kmc.kernels._layout import MAX_PARTICLES
 from kmc.model import Model
+from kmc.protocol import protocol_step_s
 
 ENGINE_EVENTS_PER_S = 2.0e7
 """Attempted events per second of one core, the middle of the measured 15-28 M/s."""
+STEP_WALL_S = 1e-4
+"""Wall time of one protocol step or one sample outside the kernel (s): 55-80 us measured
+per step of a CV run on an empty 16 x 16 x 24 lattice (rates, doping, reservoir)."""
 SETUP_BYTES_PER_SITE = 28
 """Peak bytes per site while a run starts: the site word (4), the initial phase array (4),
 the transport-site index and its random permutation (8 + 8), two buffered snapshot
@@ -63,6 +67,8 @@ class RunEstimate:
     events_per_simulated_s: float
     simulated_s: float
     ends_earlier: bool
+    updates: float = 0.0
+    """Protocol steps and samples the run takes (each costs ``STEP_WALL_S``)."""
 
     @property
     def events(self) -> float:
@@ -71,8 +77,9 @@ class RunEstimate:
 
     @property
     def wall_s(self) -> float:
-        """Wall-clock seconds on one core at ``ENGINE_EVENTS_PER_S``."""
-        return self.events / ENGINE_EVENTS_PER_S
+        """Wall-clock seconds on one core: events at ``ENGINE_EVENTS_PER_S`` plus the
+        protocol steps and samples at ``STEP_WALL_S`` each."""
+        return self.events / ENGINE_EVENTS_PER_S + self.updates * STEP_WALL_S
 
     def describe(self) -> str:
         """One line for a user: memory, events, simulated time, wall time on one core."""
@@ -141,7 +148,12 @@ def estimate_run(cfg: RunConfig, model: Model | None = None) -> RunEstimate:
     rate = float(np.sum(occupancy * n_sites * hop_per_particle))
     rate += float(model.injection_rate_bound_per_s().sum())
     simulated, ends_earlier = _simulated_time(cfg)
-    return RunEstimate(int(memory), available_memory_bytes(), rate, simulated, ends_earlier)
+    updates = simulated / cfg.run.sample_interval_s
+    if cfg.protocol.kind != "constant" or cfg.membrane is not None:
+        updates += simulated / protocol_step_s(model)
+    return RunEstimate(
+        int(memory), available_memory_bytes(), rate, simulated, ends_earlier, updates
+    )
 
 
 def format_duration(seconds: float) -> str:
@@ -182,9 +194,10 @@ def check_run(cfg: RunConfig, model: Model | None = None) -> list[str]:
         raise ConfigError(
             f"run.duration_s = {cfg.run.duration_s:g}: about {est.events:.3g} events "
             f"({est.events_per_simulated_s:.3g} per simulated second over "
-            f"{est.simulated_s:.3g} s), {format_duration(est.wall_s)} on one core at "
-            f"{ENGINE_EVENTS_PER_S:.2g} events/s; shorten the run, coarsen the lattice or "
-            "lower the loading"
+            f"{est.simulated_s:.3g} s) and {est.updates:.3g} protocol steps and samples, "
+            f"{format_duration(est.wall_s)} on one core at {ENGINE_EVENTS_PER_S:.2g} "
+            "events/s; shorten the run, coarsen the lattice, lower the loading or lengthen "
+            "protocol.step_s"
         )
     if est.wall_s > DAY_S:
         bound = " at most (the protocol may end it earlier)" if est.ends_earlier else ""

@@ -18,31 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from kmc.io import atomic_path, atomic_write_text
 from kmc.sweeps import _toml
 from kmc.sweeps._spec import Point, SweepFile, validate_point
 
 log = logging.getLogger("kmc")
 
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def _replacing(path: Path):
-    """Yield a temporary path beside ``path``, renamed to it once the block succeeds and
-    removed when it fails: a reader never sees a half-written file, nor a stale one."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    with _replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def point_record(p: Point) -> dict:
@@ -54,12 +36,12 @@ def prepare(directory: Path, spec: SweepFile, points: list[Point]) -> None:
     """Write the manifest and each point's resolved config (idempotent)."""
     directory.mkdir(parents=True, exist_ok=True)
     manifest = {"analyze": spec.sweep.analyze, "points": [point_record(p) for p in points]}
-    _atomic_write(directory / "manifest.json", json.dumps(manifest, indent=1))
+    atomic_write_text(directory / "manifest.json", json.dumps(manifest, indent=1))
     for p in points:
         path = directory / f"{p.name}.toml"
         text = _toml.dumps(p.config)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            _atomic_write(path, text)
+            atomic_write_text(path, text)
 
 
 def usable_cores() -> int:
@@ -139,7 +121,7 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
     except Exception as exc:  # noqa: BLE001 - a failing point must not stop the sweep
         status["error"] = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
     status["wall_seconds"] = time.perf_counter() - t0
-    _atomic_write(status_path, json.dumps(status, indent=1))
+    atomic_write_text(status_path, json.dumps(status, indent=1))
     return status
 
 
@@ -187,7 +169,7 @@ def _failed(directory: Path, rec: dict, error: str) -> dict:
     """Record a point that failed outside ``run_point`` (invalid, or its worker died)."""
     st = {"index": rec["index"], "name": rec["name"], "status": "failed", "error": error,
           "wall_seconds": 0.0}  # fmt: skip
-    _atomic_write(directory / f"{rec['name']}.status.json", json.dumps(st, indent=1))
+    atomic_write_text(directory / f"{rec['name']}.status.json", json.dumps(st, indent=1))
     return st
 
 
@@ -475,7 +457,7 @@ def emit_slurm(directory: Path, sweep_path: Path, spec: SweepFile, points: list[
         directory=directory.resolve(), sweep=sweep_path.resolve(),
     )  # fmt: skip
     script = directory / "sweep.sbatch"
-    _atomic_write(script, text)
+    atomic_write_text(script, text)
     return script
 
 
@@ -546,14 +528,14 @@ def collect(directory: Path) -> list[dict]:
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with (
-        _replacing(directory / "results.csv") as tmp,
+        atomic_path(directory / "results.csv") as tmp,
         open(tmp, "w", newline="", encoding="utf-8") as fh,
     ):
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         for r in rows:
             w.writerow(r)
-    with _replacing(directory / "results.h5") as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(directory / "results.h5") as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("results")
         for col in columns:
             vals = [r.get(col, np.nan) for r in rows]
