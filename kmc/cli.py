@@ -36,7 +36,9 @@ def main() -> None:
     show_default=True, help="Progress bar (terminal), log lines (batch) or nothing.",
 )  # fmt: skip
 def run(config_path, output, seed, overwrite, resume, progress) -> None:
-    """Run the simulation described by CONFIG into OUT.h5."""
+    """Run the simulation described by CONFIG into OUT.h5.
+
+    CONFIG is a config file or the name of a shipped config (kmc config list)."""
     from kmc.io import RunFileError
     from kmc.simulation import RunError, RunInterrupted, run_simulation
 
@@ -44,6 +46,7 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
         _fail("--overwrite and --resume exclude each other")
     from kmc.preflight import estimate_run
 
+    config_path = _config_path(config_path)
     cfg, text, model = _checked_config(config_path)
     click.echo(f"estimate: {estimate_run(cfg, model).describe()}", err=True)
     for i, name in enumerate(model.species_names):
@@ -73,6 +76,28 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
         f"({summary.accepted_hops} hops), {summary.events_per_second:.3g} events/s",
         err=True,
     )
+
+
+def _config_path(name_or_path: str) -> str:
+    """CONFIG as given when such a file exists (a path always wins), else the path of the
+    shipped config of that name, announced on stderr; else as given (the loader names it)."""
+    from pathlib import Path
+
+    from kmc._shipped import ShippedError, find_shipped
+
+    if Path(name_or_path).exists():
+        return name_or_path
+    try:
+        shipped = find_shipped(name_or_path)
+    except ShippedError as exc:
+        _fail(str(exc))
+    if shipped is None:
+        return name_or_path
+    if shipped.kind != "config":
+        _fail(f"{name_or_path}: the shipped {shipped.name} is a {shipped.kind} file, not a run "
+              f"config (kmc config copy {shipped.name}, then use the copy)")  # fmt: skip
+    click.echo(f"using the shipped config {shipped.name} ({shipped.path})", err=True)
+    return str(shipped.path)
 
 
 def _checked_config(config_path):
@@ -475,14 +500,52 @@ def config() -> None:
 @config.command("validate")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 def validate(config_path) -> None:
-    """Check CONFIG; exit 0 when it is valid, 2 with the problems otherwise."""
+    """Check CONFIG (a file or a shipped config's name); exit 0 when it is valid, 2 with the
+    problems otherwise."""
     from kmc.preflight import estimate_run
 
+    config_path = _config_path(config_path)
     cfg, _, model = _checked_config(config_path)
     nx, ny, nz = model.dims
     click.echo(f"{config_path}: valid ({model.ndim}D lattice {nx} x {ny} x {nz}, "
                f"{len(model.species_names)} species)")  # fmt: skip
     click.echo(f"  estimate: {estimate_run(cfg, model).describe()}")
+
+
+@config.command("list")
+def config_list() -> None:
+    """List the configs, sweeps and transport file shipped with kmc (name, kind, what it is)."""
+    from kmc._shipped import ShippedError, configs_root, shipped_configs
+
+    try:
+        shipped, root = shipped_configs(), configs_root()
+    except ShippedError as exc:
+        _fail(str(exc))
+    width = max(len(c.name) for c in shipped)
+    for c in shipped:
+        click.echo(f"{c.name:<{width}}  {c.kind:<9}  {c.description}")
+    click.echo(f"shipped in {root}; use a NAME with kmc run, kmc config validate and "
+               "kmc config copy NAME [DEST]", err=True)  # fmt: skip
+
+
+@config.command("copy")
+@click.argument("name", metavar="NAME")
+@click.argument("dest", metavar="[DEST]", required=False, type=click.Path())
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+def config_copy(name, dest, overwrite) -> None:
+    """Copy the shipped config NAME to DEST (a file, or a directory to copy into; default:
+    the working directory). A sweep's base config is copied beside it and the copied
+    sweep's base points to that copy."""
+    from kmc._shipped import ShippedError, copy_shipped
+
+    try:
+        copied = copy_shipped(name, dest, overwrite=overwrite)
+    except ShippedError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot copy {name}: {exc}")
+    for source, target in copied:
+        click.echo(f"copied {source} -> {target}")
 
 
 @main.command()
