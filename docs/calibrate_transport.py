@@ -1,5 +1,5 @@
 """Calibrate three parameters of the transport file, each once, against one named number
-of Zheng et al. 2021 (PAPER.md):
+of Zheng et al. 2021 (docs/EXPERIMENT.md, "Numbers the simulator is checked against"):
 
 1. ``conductivity_S_per_m.amorphous_peo`` (amorphous PEO at 40 degC) against the pristine
    membrane's 2.84e-5 S/cm at 40 degC: the homogenized conductivity of the PEO at the
@@ -38,9 +38,9 @@ from kmc.transport._recrystallization import homogenized_conductivity
 HERE = Path(__file__).parent
 RUNS = HERE / "figures" / "runs"
 REPO = HERE.parent
-PRISTINE_CONDUCTIVITY_S_PER_M = 2.84e-3  # 2.84e-5 S/cm at 40 degC (PAPER.md)
-MEMBRANE_RESISTANCE_RATIO = 0.30  # "about 70 % lower" (PAPER.md)
-PRISTINE_LFP_INTERFACIAL_OHM = 13040.0  # LiFePO4||Li before polarization (PAPER.md)
+PRISTINE_CONDUCTIVITY_S_PER_M = 2.84e-3  # 2.84e-5 S/cm at 40 degC (docs/EXPERIMENT.md)
+MEMBRANE_RESISTANCE_RATIO = 0.30  # "about 70 % lower" (docs/EXPERIMENT.md)
+PRISTINE_LFP_INTERFACIAL_OHM = 13040.0  # LiFePO4||Li before polarization (docs/EXPERIMENT.md)
 NAMES = ("amorphous_peo_S_per_m", "nucleation_constant_K2", "cathode_exchange_current_A_per_m2")
 
 

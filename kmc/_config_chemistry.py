@@ -155,7 +155,7 @@ class Crystallinity(StrictModel):
     """
 
     melting_temperature_K: Annotated[float, Field(gt=0, le=1000)] = 333.15
-    """PEO melting point (K); ~60 degC for PEO-LiTFSI (PHYSICS.md)."""
+    """PEO melting point (K); ~60 degC for PEO-LiTFSI (docs/PARAMETERS.md, "Transport")."""
     melting_range_K: Annotated[float, Field(gt=0, le=200)] = 10.0
     """Width of the melting transition below the melting point (K)."""
     max_fraction: Annotated[float, Field(ge=0, le=0.9)] = 0.4

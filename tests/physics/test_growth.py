@@ -19,10 +19,11 @@ def _ensemble_dimension(clusters, n_min):
 def test_dla_fractal_dimension():
     """Da = k/Gamma = 1e6: diffusion-limited aggregation, D = 1.71 +- 0.03.
 
-    Literature: 1.712 +- 0.003 (Ossadnik 1991; PHYSICS.md). Ten clusters of 1e4 sites,
-    N from 500 to 1e4: the spread of single-cluster estimates is +-0.05, so the ensemble
-    standard error is ~0.015 and +-0.03 is a 2-sigma band. Kill radius 3x the launch
-    radius (a kill radius of 2x biased the estimate low to 1.68-1.69 in trials).
+    Literature: 1.712 +- 0.003 (Ossadnik 1991; docs/PARAMETERS.md, "Reference results for
+    validation"). Ten clusters of 1e4 sites, N from 500 to 1e4: the spread of
+    single-cluster estimates is +-0.05, so the ensemble standard error is ~0.015 and +-0.03
+    is a 2-sigma band. Kill radius 3x the launch radius (a kill radius of 2x biased the
+    estimate low to 1.68-1.69 in trials).
     """
     clusters = [grow_cluster_2d(10_000, 1e6, seed=s, kill_factor=3.0) for s in range(10)]
     assert all(c.n == 10_000 for c in clusters)
