@@ -16,7 +16,7 @@ of the real thickness and area. In a run with two lattice windows joined by a co
 (a ``membrane_gate`` plane), the probes measure the continuum, which is nearly all of the
 real membrane: the conductivity is the gate plane's (homogeneous by construction), and
 the PT layers in the windows shorten the ionic path, R = (L - h_PT)/(sigma A), with
-h_PT the electrode-connected PT volume per area (PHYSICS.md note 3). Lateral geometry
+h_PT the electrode-connected PT volume per area (docs/MODEL.md, note 3). Lateral geometry
 is taken as repeating: resistances of
 the simulated box scale to the real electrode area as R_real = R_box A_box / A_real.
 """
@@ -186,7 +186,7 @@ def analyze_morphology(
         raise ValueError(f"no conductivity given for phase(s) {names}")
     for e, code in enumerate((phases.DEPOSIT_CATHODE, phases.DEPOSIT_ANODE)):
         if not params.pt_doped[e] and (phase == code).any():
-            # undoped PT is no electronic conductor (PHYSICS.md: ~1e-8 S/cm)
+            # undoped PT is no electronic conductor (~1e-8 S/cm, docs/PARAMETERS.md)
             phase = np.where(phase == code, phases.PT_FLOATING, phase).astype(phase.dtype)
     nz, ny, nx = phase.shape
     lut = np.zeros(16)
