@@ -492,6 +492,40 @@ def sweep_collect(directory) -> None:
         sys.exit(1)
 
 
+@sweep.command("status")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+def sweep_status(directory) -> None:
+    """How many points of DIR are planned, queued, running, complete, failed, interrupted.
+
+    Read-only and lock-free: safe while the sweep runs. Asks squeue about the jobs of
+    DIR/sweep.sbatch and of running points when it is on PATH.
+    """
+    from pathlib import Path
+
+    from kmc.sweeps import sweep_status as read_status
+
+    try:
+        st = read_status(Path(directory))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    click.echo(f"{directory}: {len(st.points)} points planned")
+    click.echo("  " + ", ".join(f"{n} {state}" for state, n in st.counts.items()))
+    for state in ("running", "queued", "failed", "interrupted"):
+        listed = [p for p in st.points if p.state == state]
+        if listed:
+            click.echo(f"{state}:")
+        for p in listed:
+            click.echo(f"  {p.index:5d}  {p.name}: {p.detail}")
+    if st.scheduler_note:
+        click.echo(f"note: {st.scheduler_note}")
+    redo = st.unfinished()
+    if redo and st.script is not None:
+        indices = ",".join(str(p.index) for p in redo)
+        click.echo(f"to run the unfinished points: sbatch --array={indices} {st.script}")
+    elif redo:
+        click.echo("to run the unfinished points: run the same `kmc sweep run` again")
+
+
 @main.group()
 def config() -> None:
     """Work with config files."""

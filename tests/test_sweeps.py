@@ -660,3 +660,69 @@ def test_collect_leaves_no_temporary_file_when_writing_fails(tmp_path):
         assert not list(out.glob("*.tmp"))
         shutil.rmtree(out / name)
         collect(out)
+
+
+def test_sweep_status_counts_points_and_names_what_to_resubmit(tmp_path):
+    """`kmc sweep status` from the files alone and a (fake) squeue: complete, failed with
+    its first line, a marker left by a killed process is interrupted, a live one running,
+    an array task squeue lists as pending is queued (its script given relative to where
+    it was submitted), and the unfinished points make the resubmission command."""
+    sweep = _sweep(tmp_path, "[1.0, 50.0, 7.0]")
+    out = tmp_path / "out"
+    assert kmc_cli("sweep", "emit-slurm", sweep, "-o", out).returncode == 0
+    recs = json.loads((out / "manifest.json").read_text())["points"]
+    assert len(recs) == 6
+
+    def status(i, state, error=""):
+        st = {"index": i, "name": recs[i]["name"], "status": state, "error": error}
+        (out / f"{recs[i]['name']}.status.json").write_text(json.dumps(st))
+
+    def marker(i, pid, **job):
+        m = {"host": os.uname().nodename, "pid": pid, "started": 0.0, **job}
+        (out / f"{recs[i]['name']}.running.json").write_text(json.dumps(m))
+
+    status(0, "complete")
+    status(1, "failed", "ValueError: no such electrode\n  File ...")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    marker(2, gone.pid)  # killed outright: its process is gone
+    marker(3, os.getpid())  # this process: alive
+    status(4, "interrupted", "stopped by SIGTERM at simulated time t = 3 s; checkpoint saved")
+    env = _fake_command(
+        tmp_path, "squeue", f'echo "12|12_4|PENDING|4|{out.parent}|out/sweep.sbatch"\n'
+    )  # fmt: skip
+    res = kmc_cli("sweep", "status", out, env=env)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"{out}: 6 points planned"
+    assert lines[1] == ("  1 complete, 1 running, 1 queued, 1 failed, 1 interrupted, "
+                        "1 not started")  # fmt: skip
+    assert f"{recs[1]['name']}: ValueError: no such electrode" in res.stdout
+    assert "File ..." not in res.stdout  # one line per failure
+    assert f"{recs[2]['name']}: its process (pid {gone.pid} on " in res.stdout
+    assert f"{recs[4]['name']}: slurm job 12_4 pending" in res.stdout  # queued beats its file
+    assert lines[-1] == f"to run the unfinished points: sbatch --array=1,2,5 {out}/sweep.sbatch"
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in out.iterdir())
+    # without squeue: the files alone, and a note saying so
+    res = kmc_cli("sweep", "status", out, env={**os.environ, "PATH": str(tmp_path / "none")})
+    assert res.returncode == 0, res.stderr
+    assert "1 queued" not in res.stdout and "2 interrupted" in res.stdout
+    assert "note: squeue is not on PATH" in res.stdout
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in out.iterdir()) == before  # read-only
+    res = kmc_cli("sweep", "status", tmp_path / "nowhere")
+    assert res.returncode == 2 and res.stderr.startswith("error: ") and "manifest" in res.stderr
+
+
+def test_a_point_leaves_no_running_marker_when_done(tmp_path):
+    from kmc.sweeps import prepare, run_point
+    from kmc.sweeps._runner import point_record
+
+    spec, base, _ = load_sweep(_sweep(tmp_path, "[1.0]"))
+    out = tmp_path / "out"
+    points = plan(spec, base)
+    prepare(out, spec, points)
+    assert run_point(str(out), point_record(points[0]), False)["status"] == "complete"
+    assert not list(out.glob("*.running.json"))
+    res = kmc_cli("sweep", "status", out)
+    assert "1 complete, 0 running, 0 queued, 0 failed, 0 interrupted, 1 not started" in res.stdout
+    assert res.stdout.splitlines()[-1].endswith("run the same `kmc sweep run` again")  # no script

@@ -1,4 +1,4 @@
-"""Parameter sweeps: plan, run (local pool, Dask, Slurm), resume and collect."""
+"""Parameter sweeps: plan, run (local pool, Dask, Slurm), resume, status and collect."""
 
 from kmc.sweeps._runner import (
     ClusterError,
@@ -9,10 +9,12 @@ from kmc.sweeps._runner import (
     run_sweep,
 )
 from kmc.sweeps._spec import Point, load_sweep, plan, point_seed, set_path
+from kmc.sweeps._status import SweepStatus, sweep_status
 
 __all__ = [
     "ClusterError",
     "Point",
+    "SweepStatus",
     "collect",
     "emit_slurm",
     "load_sweep",
@@ -22,4 +24,5 @@ __all__ = [
     "run_point",
     "run_sweep",
     "set_path",
+    "sweep_status",
 ]

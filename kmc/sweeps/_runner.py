@@ -73,6 +73,34 @@ def single_threaded_children():
                 os.environ[var] = value
 
 
+def batch_job() -> dict:
+    """The batch job this process runs in: ``{"scheduler": "slurm", "job": "123"}``
+    (a Slurm array task's own job id, which squeue and scancel take), or ``{}``."""
+    if os.environ.get("SLURM_JOB_ID"):
+        return {"scheduler": "slurm", "job": os.environ["SLURM_JOB_ID"]}
+    if os.environ.get("PBS_JOBID"):
+        return {"scheduler": "pbs", "job": os.environ["PBS_JOBID"]}
+    return {}
+
+
+@contextlib.contextmanager
+def running_marker(directory: Path, name: str):
+    """``<name>.running.json`` (host, pid, batch job, start) while a point runs.
+
+    What `kmc sweep status` reads to tell a running point from one whose process was
+    killed outright (SIGKILL, a node failure, scancel past its KillWait): the marker of
+    the latter stays behind, naming a process or job that is gone.
+    """
+    path = directory / f"{name}.running.json"
+    marker = {"host": os.uname().nodename, "pid": os.getpid(), "started": time.time()}
+    atomic_write_text(path, json.dumps(marker | batch_job(), indent=1))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def run_point(directory: str, record: dict, analyze: bool) -> dict:
     """Run (or resume, or skip when complete) one point; never raises.
 
@@ -94,6 +122,7 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
     status = {"index": record["index"], "name": name, "status": "failed", "error": "",
               "wall_seconds": 0.0, "host": os.uname().nodename}  # fmt: skip
     t0 = time.perf_counter()
+    marker = contextlib.ExitStack()
     try:
         if out.exists() and status_path.exists():
             old = json.loads(status_path.read_text(encoding="utf-8"))
@@ -102,6 +131,8 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
         cfg, text = load_config(d / f"{name}.toml")
         # resume from a checkpoint; a point killed before its first one starts afresh
         resume = io.holds_checkpoint(io.partial_path(out))
+        # removed once the status is written: a point is never neither running nor done
+        marker.enter_context(running_marker(d, name))
         run_simulation(
             cfg, text, out, seed=record["seed"], resume=resume, overwrite=not resume,
             progress="off", command_line=["kmc", "sweep", "run-point", name],
@@ -121,7 +152,8 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
     except Exception as exc:  # noqa: BLE001 - a failing point must not stop the sweep
         status["error"] = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
     status["wall_seconds"] = time.perf_counter() - t0
-    atomic_write_text(status_path, json.dumps(status, indent=1))
+    with marker:
+        atomic_write_text(status_path, json.dumps(status, indent=1))
     return status
 
 
@@ -425,6 +457,15 @@ def make_batch_cluster(opts: dict):
     )  # fmt: skip
 
 
+REQUEUE_GRACE_S = 120
+"""Seconds before a task's time limit that Slurm sends it USR1 (``--signal=B:USR1@``):
+time to checkpoint and requeue. Slurm checks time limits about every 30 s, so the signal
+comes up to that much earlier; sbatch's own ``--signal`` overrides it."""
+
+MAX_REQUEUES = 20
+"""A task requeues itself at most this often: a time limit shorter than the grace time
+would otherwise requeue it forever without progress."""
+
 SLURM_TEMPLATE = """#!/bin/bash
 #SBATCH --job-name=kmc-sweep
 #SBATCH --array=0-{last}
@@ -432,12 +473,33 @@ SLURM_TEMPLATE = """#!/bin/bash
 #SBATCH --mem={memory}
 #SBATCH --cpus-per-task=1
 #SBATCH --output={directory}/slurm-%A_%a.out
+#SBATCH --open-mode=append
+#SBATCH --requeue
+#SBATCH --signal=B:USR1@{grace}
 {extra}
 # one thread per task (no oversubscription); a shared kernel cache compiled once per job
 export {single_thread}
 export NUMBA_CACHE_DIR="${{NUMBA_CACHE_DIR:-$HOME/.cache/kmc-numba}}"
+
+# Near the time limit Slurm sends USR1 to this shell: the point saves a checkpoint and
+# stops (SIGTERM), and the task goes back to the queue, where it resumes from it.
+point=""
+requeue() {{
+    echo "kmc-sweep: time limit near; checkpointing point $SLURM_ARRAY_TASK_ID"
+    if [ -n "$point" ]; then kill -TERM "$point"; wait "$point"; fi
+    if [ "${{SLURM_RESTART_COUNT:-0}}" -lt {max_requeues} ]; then
+        echo "kmc-sweep: requeueing job $SLURM_JOB_ID (restart ${{SLURM_RESTART_COUNT:-0}})"
+        scontrol requeue "$SLURM_JOB_ID"
+    else
+        echo "kmc-sweep: requeued {max_requeues} times already; not again (resubmit it)"
+    fi
+    exit 0
+}}
+trap requeue USR1
 kmc warmup
-kmc sweep run-point {sweep} --index "$SLURM_ARRAY_TASK_ID" -o {directory}
+kmc sweep run-point {sweep} --index "$SLURM_ARRAY_TASK_ID" -o {directory} &
+point=$!
+wait "$point"
 """
 
 
@@ -453,6 +515,7 @@ def emit_slurm(directory: Path, sweep_path: Path, spec: SweepFile, points: list[
     )  # fmt: skip
     text = SLURM_TEMPLATE.format(
         last=len(points) - 1, walltime=c.walltime, memory=c.memory, extra=extra,
+        grace=REQUEUE_GRACE_S, max_requeues=MAX_REQUEUES,
         single_thread=" ".join(f"{v}=1" for v in THREAD_VARS),
         directory=directory.resolve(), sweep=sweep_path.resolve(),
     )  # fmt: skip
