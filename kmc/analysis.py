@@ -14,6 +14,7 @@ import numpy as np
 from kmc import io, phases
 from kmc.config import parse_config
 from kmc.transport import MorphologyTransport, TransportParameters, analyze_morphology
+from kmc.transport._impedance import ImpedanceSpectrum, impedance
 from kmc.transport._recrystallization import homogenized_conductivity, recrystallize
 
 UNITS = {
@@ -275,3 +276,60 @@ def compare(pristine: dict, polymerized: dict) -> dict:
     )
     out["short_circuit"] = bool(pristine["short_circuit"] or polymerized["short_circuit"])
     return out
+
+
+def impedance_run(
+    path: str | Path, params: TransportParameters, snapshot: int, frequency_Hz: np.ndarray
+) -> tuple[ImpedanceSpectrum, dict]:
+    """Impedance spectrum of a snapshot in its measurement state (as `kmc analyze`
+    builds it), with the DC estimator's numbers of the same state for comparison.
+
+    In a windowed run the continuum membrane is added in series (R || C; see
+    ``kmc.transport.impedance``); ``dc_total_resistance_ohm`` then includes it too, so
+    that it is the spectrum's zero-frequency limit.
+    """
+    phase, spacing, t, index = load_snapshot(path, snapshot)
+    if params.recrystallization is not None:
+        phase, params, _ = measurement_state(path, phase, spacing, t, params)
+    dc = analyze_morphology(phase, spacing, params)
+    continuum = None
+    dc_total = dc.total_resistance_ohm
+    if dc.continuum_conductivity_S_per_m is not None:
+        thickness = params.membrane_thickness_m - dc.pt_thickness_m
+        continuum = (dc.membrane_resistance_ohm, thickness)
+        dc_total += dc.membrane_resistance_ohm
+    spectrum = impedance(phase, spacing, params, frequency_Hz, continuum=continuum)
+    summary = {
+        "snapshot": index,
+        "time_s": t,
+        "dc_total_resistance_ohm": dc_total,
+        "dc_interfacial_resistance_ohm": dc.interfacial_resistance_ohm,
+        "dc_membrane_resistance_ohm": dc.membrane_resistance_ohm,
+        "blocking_cathode": bool(params.blocking[0]),
+        "blocking_anode": bool(params.blocking[1]),
+    }
+    return spectrum, summary
+
+
+def write_impedance(path: str | Path, snapshot: int, spectrum: ImpedanceSpectrum, info: dict):
+    """Store the spectrum in ``/analysis/snapshot_NNNN/impedance`` (atomically, as
+    :func:`write_analysis`); returns the group name."""
+    path = Path(path)
+    if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
+        raise ReadOnlyRunFile(f"{path} is read-only")
+    name = f"analysis/snapshot_{snapshot:04d}/impedance"
+    with io.atomic_path(path, ".analysis.tmp") as tmp:
+        shutil.copyfile(path, tmp)
+        with h5py.File(tmp, "r+") as f:
+            if name in f:
+                del f[name]
+            g = f.create_group(name)
+            for key, data, unit in (
+                ("frequency", spectrum.frequency_Hz, "Hz"),
+                ("Z_real", spectrum.real_ohm, "ohm"),
+                ("Z_imag", spectrum.imag_ohm, "ohm"),
+            ):
+                g.create_dataset(key, data=data).attrs["unit"] = unit
+            for k, v in info.items():
+                g.attrs[k] = json.dumps(v) if isinstance(v, dict) else v
+    return name

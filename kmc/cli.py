@@ -218,6 +218,93 @@ def analyze(
         sys.exit(3)
 
 
+@main.command("impedance")
+@click.argument("run_path", metavar="RUN.h5", type=click.Path(dir_okay=False))
+@click.option("--snapshot", type=int, default=-1, show_default=True, help="Snapshot index.")
+@click.option("--f-min", type=float, default=1e-2, show_default=True, help="Lowest frequency (Hz).")
+@click.option("--f-max", type=float, default=1e6, show_default=True, help="Highest frequency (Hz).")
+@click.option("--per-decade", type=int, default=10, show_default=True)
+@click.option("--fit", "circuit", default=None, help='Equivalent circuit, e.g. "R0-p(R1,C1)".')
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write frequency, Z', Z'' columns to this CSV file.")  # fmt: skip
+@click.option("--blocking", multiple=True, type=click.Choice(["cathode", "anode"]),
+              help="Treat this electrode as Li+-blocking (double layer only).")  # fmt: skip
+@click.option("--transport", type=click.Path(dir_okay=False), default=None,
+              help="Transport-parameter TOML (default: the packaged 40 degC file).")  # fmt: skip
+@click.option("--no-store", is_flag=True, help="Do not store the spectrum in the run file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_path, blocking,
+                  transport, no_store, as_json) -> None:  # fmt: skip
+    """Impedance spectrum Z(f) of a snapshot in its measurement state (stored in the run
+    file under /analysis/snapshot_NNNN/impedance), with a Kramers-Kronig check and an
+    optional equivalent-circuit fit (impedance.py)."""
+    import dataclasses
+    import json
+
+    from kmc import analysis
+    from kmc.config import ConfigError
+    from kmc.io import RunFileError
+    from kmc.transport._impedance import frequencies, kramers_kronig
+    from kmc.transport._params import load_transport_parameters
+
+    try:
+        freqs = frequencies(f_min, f_max, per_decade)
+        params = load_transport_parameters(transport)
+        if blocking:
+            params = dataclasses.replace(
+                params, blocking=tuple(e in blocking for e in ("cathode", "anode"))
+            )
+        spectrum, info = analysis.impedance_run(run_path, params, snapshot, freqs)
+    except (ConfigError, RunFileError, ValueError) as exc:
+        _fail(str(exc))
+    info |= kramers_kronig(spectrum)
+    fit_error = None
+    if circuit:
+        from kmc.transport._fit import fit_circuit
+
+        try:
+            fit = fit_circuit(spectrum, circuit)
+            fit.pop("fitted_ohm")
+            info["fit"] = fit
+        except (ImportError, ValueError) as exc:
+            fit_error = str(exc)
+    if csv_path:
+        try:
+            spectrum.to_csv(csv_path)
+        except OSError as exc:
+            _fail(f"cannot write {csv_path}: {exc}")
+    if not no_store:
+        try:
+            info["group"] = analysis.write_impedance(run_path, info["snapshot"], spectrum, info)
+        except analysis.ReadOnlyRunFile as exc:
+            click.echo(f"warning: {exc}: spectrum not stored in it", err=True)
+        except OSError as exc:
+            _fail(f"cannot store the spectrum in {run_path}: {exc}; the file is unchanged", 1)
+    out = info | {
+        "frequency_Hz": spectrum.frequency_Hz.tolist(),
+        "Z_real_ohm": spectrum.real_ohm.tolist(),
+        "Z_imag_ohm": spectrum.imag_ohm.tolist(),
+    }
+    if as_json:
+        click.echo(json.dumps(out, indent=1))
+    else:
+        click.echo(f"{'frequency (Hz)':>16s} {'Z_real (ohm)':>14s} {'-Z_imag (ohm)':>14s}")
+        for f, z in zip(spectrum.frequency_Hz, spectrum.impedance_ohm, strict=True):
+            click.echo(f"{f:16.6g} {z.real:14.6g} {-z.imag:14.6g}")
+        for key, value in info.items():
+            if key != "fit":
+                click.echo(f"{key:40s} {value}")
+        for name, value in info.get("fit", {}).get("parameters", {}).items():
+            err = info["fit"]["standard_errors"][name]
+            unit = info["fit"]["units"][name]
+            click.echo(f"fit {name:36s} {value:.6g} +- {err:.2g} {unit}")
+    if info["kk_max_residual"] > 1e-2:
+        click.echo(f"warning: the spectrum fails the Kramers-Kronig test (largest residual "
+                   f"{info['kk_max_residual']:.2g} of |Z|)", err=True)  # fmt: skip
+    if fit_error:
+        _fail(fit_error + " (the spectrum is stored and printed)")
+
+
 KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
          "current-map", "nyquist"]  # fmt: skip
 

@@ -122,8 +122,10 @@ class Run:
         with io.open_h5(self.path) as f:
             g = f["analysis"][name]
             out = {k: (v.item() if hasattr(v, "item") else v) for k, v in g.attrs.items()}
-            for key in g:
-                out[key] = g[key][()]
+            for key, item in g.items():
+                if key == "impedance":  # a group of its own: run.impedance(i)
+                    continue
+                out[key] = item[()]
         return out
 
 

@@ -53,6 +53,14 @@ class TransportParameters:
     recrystallization: Recrystallization | None = None
     """The PEO's recrystallization on cooling to ``temperature_K`` (None: the image is
     taken as it is)."""
+    permittivity_relative: dict[int, float] = field(default_factory=dict)
+    """Relative permittivity per phase code (impedance only); phases not listed: 1."""
+    double_layer_F_per_m2: tuple[float, float] = (0.2, 0.2)
+    """Double-layer capacitance per area of each electrode's electronic|ionic faces
+    (cathode, anode) (impedance only)."""
+    blocking: tuple[bool, bool] = (False, False)
+    """Whether each electrode (cathode, anode) blocks Li+ at the measurement: a double
+    layer and no charge transfer (impedance only; the DC estimator uses i0)."""
 
     def charge_transfer_ohm_m2(self) -> tuple[float, float]:
         """R_ct A = R T / (F i0) per electrode (ohm m^2); inf when i0 = 0."""
@@ -160,22 +168,14 @@ def _electrode_map(phase: np.ndarray) -> np.ndarray:
     return phases.electrode_table()[phase].astype(np.int64)
 
 
-def analyze_morphology(
-    phase: np.ndarray,
-    spacing_m: float,
-    params: TransportParameters,
-    *,
-    rtol: float = 1e-6,
-    balance_tol: float = 1e-4,
-) -> MorphologyTransport:
-    """Resistances, conductivity, electroactive area and short-circuit check of ``phase``.
+def conducting_image(phase: np.ndarray, params: TransportParameters):
+    """The image as the estimator sees it at the measurement.
 
-    Parameters
-    ----------
-    phase : uint8 array [nz, ny, nx]
-        Host phase codes (``kmc.phases``); electrodes at the z ends.
-    spacing_m : float
-        Voxel edge (m).
+    Returns (phase, lut, sigma, elec, electronic, ionic): the phase codes with undoped PT
+    turned into ``pt_floating``, the conductivity per phase code (S/m), per voxel
+    (electronic conductors capped at ``ELECTRONIC_CONTRAST_CAP`` x the largest ionic
+    one), the electrode each voxel conducts to (-1: none), and the electronic and ionic
+    masks.
     """
     phase = np.asarray(phase)
     if phase.ndim != 3:
@@ -204,6 +204,28 @@ def analyze_morphology(
         # stopping rule with a current 40 % off, or never converged)
         cap = ELECTRONIC_CONTRAST_CAP * float(sigma[ionic].max())
         sigma = np.where(electronic, np.minimum(sigma, cap), sigma)
+    return phase, lut, sigma, elec, electronic, ionic
+
+
+def analyze_morphology(
+    phase: np.ndarray,
+    spacing_m: float,
+    params: TransportParameters,
+    *,
+    rtol: float = 1e-6,
+    balance_tol: float = 1e-4,
+) -> MorphologyTransport:
+    """Resistances, conductivity, electroactive area and short-circuit check of ``phase``.
+
+    Parameters
+    ----------
+    phase : uint8 array [nz, ny, nx]
+        Host phase codes (``kmc.phases``); electrodes at the z ends.
+    spacing_m : float
+        Voxel edge (m).
+    """
+    phase, lut, sigma, elec, electronic, ionic = conducting_image(phase, params)
+    nz, ny, nx = phase.shape
 
     # probe planes inside the electrolyte region between the electrode slabs (checked
     # before the solves, which are the expensive part)

@@ -55,6 +55,23 @@ class _Recrystallization(StrictModel):
     loading_volume_fraction: Annotated[float, Field(ge=0, lt=1)]
 
 
+Relative = Annotated[float, Field(ge=1, le=1e6)]
+
+
+class _Permittivity(StrictModel):
+    """Relative permittivity per phase (impedance only); phases left out: 1."""
+
+    amorphous_peo: Relative = 5.0
+    crystalline_peo: Relative = 5.0
+    void: Relative = 1.0
+    membrane_gate: Relative = 5.0
+
+
+class _PerElectrode(StrictModel):
+    cathode: Annotated[float, Field(ge=0, le=100)]
+    anode: Annotated[float, Field(ge=0, le=100)]
+
+
 class _Transport(StrictModel):
     temperature_K: Annotated[float, Field(gt=0, le=1000)] = 313.15
     membrane_thickness_m: Annotated[float, Field(gt=0, le=1)]
@@ -67,6 +84,10 @@ class _Transport(StrictModel):
     exchange_current_A_per_m2: _ExchangeCurrent
     pt_doped: Annotated[list[bool], Field(min_length=2, max_length=2)] = [True, True]
     recrystallization: _Recrystallization | None = None
+    permittivity_relative: _Permittivity = _Permittivity()
+    double_layer_capacitance_F_per_m2: _PerElectrode = _PerElectrode(cathode=0.2, anode=0.2)
+    blocking: Annotated[list[bool], Field(min_length=2, max_length=2)] = [False, False]
+    """Whether the (cathode, anode) blocks Li+ at the measurement (impedance only)."""
 
 
 class _File(StrictModel):
@@ -112,4 +133,12 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
         probe_fractions=(lo, hi),
         pt_doped=tuple(t.pt_doped),
         recrystallization=recryst,
+        permittivity_relative={
+            code[name]: value for name, value in t.permittivity_relative.model_dump().items()
+        },
+        double_layer_F_per_m2=(
+            t.double_layer_capacitance_F_per_m2.cathode,
+            t.double_layer_capacitance_F_per_m2.anode,
+        ),
+        blocking=tuple(t.blocking),
     )

@@ -1,0 +1,285 @@
+"""Impedance spectrum of a voxel morphology: the DC estimator's grid in the frequency domain.
+
+Each voxel has a complex admittivity y = sigma + j omega eps (S/m), eps = eps_r eps_0.
+A face of area h^2 between voxel centres h apart has the admittance
+
+    Y = 1 / ( 1/(2 y_i h) + 1/(2 y_j h) + z_s / h^2 )        (S)
+
+with z_s (ohm m^2) the interface impedance in series on the face: on every face between
+an electronic conductor of electrode e and an ionic phase, the charge-transfer resistance
+in parallel with the double layer, z_s = R_ct / (1 + j omega R_ct C_dl) (R_ct A =
+RT / (F i0_e), as in the DC estimator); on a Li+-blocking electrode no charge transfer,
+z_s = 1 / (j omega C_dl). Undoped PT carries no charge to the electrolyte (its faces to
+ionic phases are closed, as in DC). Dirichlet planes at both z ends (1 V on the top
+plane), periodic in x and y; the complex symmetric system is solved directly (sparse LU
+per frequency). Z of the box scales to the real electrode as Z A_box / A_real.
+
+In a run with two lattice windows joined by a continuum (a membrane-gate plane), the rest
+of the membrane is its bulk R || C in series: R the DC estimator's membrane resistance,
+C = eps A / L with L the membrane thickness less the PT layers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from kmc import phases
+from kmc.transport._morphology import TransportParameters, conducting_image
+from kmc.transport._solver import Faces, MultigridPreconditioner
+
+VACUUM_PERMITTIVITY_F_PER_M = 8.8541878128e-12
+CLOSED_OHM_M2 = 1e30  # a face that passes no current (undoped PT | electrolyte)
+
+
+@dataclass(frozen=True)
+class ImpedanceSpectrum:
+    """Z(f) of a cell (real electrode area), with what it was computed from.
+
+    Attributes
+    ----------
+    frequency_Hz : array
+        Frequencies (Hz), ascending.
+    impedance_ohm : complex array
+        Z = Z' + j Z'' (ohm) at each frequency; an electrochemist's Nyquist plot shows
+        -Z'' against Z'.
+    continuum_ohm : complex array or None
+        The part of Z from the continuum membrane (windowed runs), included above.
+    """
+
+    frequency_Hz: np.ndarray
+    impedance_ohm: np.ndarray
+    continuum_ohm: np.ndarray | None = None
+
+    @property
+    def real_ohm(self) -> np.ndarray:
+        return self.impedance_ohm.real
+
+    @property
+    def imag_ohm(self) -> np.ndarray:
+        return self.impedance_ohm.imag
+
+    def to_csv(self, path) -> None:
+        """Write frequency (Hz), Z' (ohm), Z'' (ohm) columns (the layout impedance.py's
+        ``preprocessing.readCSV`` and most EIS tools read), atomically."""
+        from kmc.io import atomic_write_text
+
+        lines = ["frequency_Hz,Z_real_ohm,Z_imag_ohm"]
+        lines += [
+            f"{f!r},{z.real!r},{z.imag!r}"
+            for f, z in zip(self.frequency_Hz.tolist(), self.impedance_ohm.tolist(), strict=True)
+        ]
+        atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def frequencies(f_min: float, f_max: float, per_decade: int) -> np.ndarray:
+    """Log-spaced frequencies from f_min to f_max (Hz), ``per_decade`` points per decade."""
+    if not (np.isfinite(f_min) and np.isfinite(f_max)) or f_min <= 0 or f_max <= 0:
+        raise ValueError(f"frequencies must be positive and finite (got {f_min}, {f_max} Hz)")
+    if f_min >= f_max:
+        raise ValueError(f"f_min = {f_min:g} Hz must be below f_max = {f_max:g} Hz")
+    if per_decade < 1:
+        raise ValueError(f"per_decade = {per_decade} must be at least 1")
+    n = int(round(np.log10(f_max / f_min) * per_decade)) + 1
+    return np.geomspace(f_min, f_max, max(n, 2))
+
+
+def _face_admittance(ya, yb, z_s, h):
+    """Admittance (S) of faces between voxels of admittivity ya, yb with z_s in series."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / (2.0 * ya * h) + 1.0 / (2.0 * yb * h) + z_s / h**2
+        return np.where((ya != 0) & (yb != 0), 1.0 / inv, 0.0)
+
+
+DIRECT_MAX_CELLS = 4096
+"""Grids up to this many voxels are solved by sparse LU; larger ones by COCG."""
+
+
+def grid_impedance(
+    admittivity: np.ndarray,
+    spacing_m: float,
+    interface_ohm_m2: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    *,
+    rtol: float = 1e-10,
+) -> complex:
+    """Plane-to-plane impedance (ohm) of a box of complex admittivity [nz, ny, nx] (S/m).
+
+    ``interface_ohm_m2`` holds complex area-specific impedances in series on each +x, +y,
+    +z face (ohm m^2; rz of the last plane unused). Dirichlet planes below z = 0 and above
+    z = nz - 1 (1 V), periodic in x and y. Small grids are solved directly; larger ones by
+    COCG (van der Vorst and Melissen 1990: CG's short recurrences for complex symmetric
+    systems) preconditioned by the DC solver's multigrid of the face admittances' moduli,
+    to ``rtol`` relative residual.
+    """
+    y = np.asarray(admittivity, dtype=np.complex128)
+    nz, ny, nx = y.shape
+    h = float(spacing_m)
+    zero = np.zeros(y.shape)
+    rx, ry, rz = interface_ohm_m2 if interface_ohm_m2 is not None else (zero,) * 3
+    # face admittances in the DC solver's layout: +x, +y periodic; gz[-1] to the top plane
+    gx = _face_admittance(y, np.roll(y, -1, 2), rx, h) if nx > 1 else zero.astype(complex)
+    gy = _face_admittance(y, np.roll(y, -1, 1), ry, h) if ny > 1 else zero.astype(complex)
+    gz = np.empty(y.shape, dtype=np.complex128)
+    gz[:-1] = _face_admittance(y[:-1], y[1:], rz[:-1], h)
+    gz[-1] = 2.0 * y[-1] * h
+    g_bottom = 2.0 * y[0] * h
+    index = np.arange(y.size).reshape(y.shape)
+    pairs = [
+        (index, np.roll(index, -1, 2), gx), (index, np.roll(index, -1, 1), gy),
+        (index[:-1], index[1:], gz[:-1]),
+    ]  # fmt: skip
+    diag = gx + np.roll(gx, 1, 2) + gy + np.roll(gy, 1, 1) + gz
+    diag[1:] += gz[:-1]
+    diag[0] += g_bottom
+    rows = [np.arange(y.size)] + [a.ravel() for a, _, _ in pairs] + [b.ravel() for _, b, _ in pairs]
+    cols = [np.arange(y.size)] + [b.ravel() for _, b, _ in pairs] + [a.ravel() for a, _, _ in pairs]
+    vals = [diag.ravel()] + [-g.ravel() for _, _, g in pairs] * 2
+    n = y.size
+    a = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
+    b = np.zeros(n, dtype=np.complex128)
+    b[index[-1].ravel()] = gz[-1].ravel()
+    if n <= DIRECT_MAX_CELLS:
+        v = spla.spsolve(a.tocsc(), b)
+    else:
+        moduli = Faces(np.abs(gx), np.abs(gy), np.abs(gz), np.abs(g_bottom))
+        v = _cocg(a, b, MultigridPreconditioner(moduli), y.shape, rtol)
+    current = np.sum(g_bottom.ravel() * v[index[0].ravel()])  # into the bottom plane
+    return complex(1.0 / current)
+
+
+def _cocg(a, b, pre: MultigridPreconditioner, shape, rtol: float, max_iter: int = 5000):
+    """Solve the complex symmetric system a x = b by preconditioned COCG.
+
+    The preconditioner is real symmetric (a V-cycle of the moduli): applied to the real
+    and imaginary parts. Raises RuntimeError when it does not converge.
+    """
+    nz, ny, nx = shape
+    work = np.zeros((nz + 2) * ny * nx)
+    out = np.empty_like(work)
+
+    def half(part):
+        work.reshape(nz + 2, ny, nx)[1:-1] = part.reshape(shape)
+        pre.apply(work, out)
+        return out.reshape(nz + 2, ny, nx)[1:-1].reshape(-1).copy()  # out is reused
+
+    def precondition(r):
+        return half(r.real) + 1j * half(r.imag)
+
+    x = np.zeros_like(b)
+    r = b.copy()
+    b_norm = np.linalg.norm(b) or 1.0
+    z = precondition(r)
+    p = z.copy()
+    rho = r @ z  # no conjugation: the bilinear form of complex symmetric matrices
+    for _ in range(max_iter):
+        q = a @ p
+        alpha = rho / (p @ q)
+        x += alpha * p
+        r -= alpha * q
+        if np.linalg.norm(r) <= rtol * b_norm:
+            return x
+        z = precondition(r)
+        rho_new = r @ z
+        p = z + (rho_new / rho) * p
+        rho = rho_new
+    raise RuntimeError(
+        f"COCG did not reach relative residual {rtol:g} in {max_iter} iterations "
+        f"(now {np.linalg.norm(r) / b_norm:.2e})"
+    )
+
+
+def _interfaces(phase, elec, ionic, params, omega):
+    """Complex area-specific impedance (ohm m^2) on each +x, +y, +z face."""
+    r_ct = params.charge_transfer_ohm_m2()
+    out = [np.zeros(phase.shape, dtype=np.complex128) for _ in range(3)]
+    for e in (0, 1):
+        c_dl = params.double_layer_F_per_m2[e]
+        if params.blocking[e] or not np.isfinite(r_ct[e]):
+            z_s = 1.0 / (1j * omega * c_dl) if c_dl > 0 else CLOSED_OHM_M2
+        else:
+            z_s = r_ct[e] / (1.0 + 1j * omega * r_ct[e] * c_dl)
+        for arr, m in zip(out, phases.faces_between(elec == e, ionic), strict=True):
+            arr[m] = z_s
+    for arr, m in zip(out, phases.faces_between(phase == phases.PT_FLOATING, ionic), strict=True):
+        arr[m] += CLOSED_OHM_M2
+    return tuple(out)
+
+
+def impedance(
+    phase: np.ndarray,
+    spacing_m: float,
+    params: TransportParameters,
+    frequency_Hz: np.ndarray,
+    *,
+    continuum: tuple[float, float] | None = None,
+) -> ImpedanceSpectrum:
+    """Impedance spectrum of a morphology at the measurement (real electrode area).
+
+    Parameters
+    ----------
+    phase : uint8 array [nz, ny, nx]
+        Host phase codes (``kmc.phases``), electrodes at the z ends; the state to measure
+        (for a run: after the recrystallization, as ``kmc analyze`` builds it).
+    spacing_m : float
+        Voxel edge h (m).
+    params : TransportParameters
+        Conductivities, exchange currents, ``permittivity_relative``,
+        ``double_layer_F_per_m2`` and ``blocking``.
+    frequency_Hz : array
+        Positive frequencies (Hz).
+    continuum : (R_ohm, thickness_m), optional
+        A continuum membrane in series (R || C, C = eps_PEO A / thickness): windowed runs.
+    """
+    f = np.asarray(frequency_Hz, dtype=float)
+    if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)) or f.min() <= 0:
+        raise ValueError("frequency_Hz must be a non-empty 1D array of positive frequencies")
+    phase, _, sigma, elec, _, ionic = conducting_image(phase, params)
+    nz, ny, nx = phase.shape
+    eps_lut = np.ones(16)
+    for code, eps_r in params.permittivity_relative.items():
+        eps_lut[code] = eps_r
+    eps = eps_lut[phase] * VACUUM_PERMITTIVITY_F_PER_M
+    scale = nx * ny * spacing_m**2 / params.electrode_area_m2
+    z = np.empty(f.size, dtype=np.complex128)
+    for i, fi in enumerate(f):
+        omega = 2 * np.pi * fi
+        faces = _interfaces(phase, elec, ionic, params, omega)
+        z[i] = grid_impedance(sigma + 1j * omega * eps, spacing_m, faces) * scale
+    z_cont = None
+    if continuum is not None:
+        r_m, thickness = continuum
+        eps_peo = eps_lut[phases.AMORPHOUS_PEO] * VACUUM_PERMITTIVITY_F_PER_M
+        c_m = eps_peo * params.electrode_area_m2 / thickness
+        z_cont = r_m / (1.0 + 1j * 2 * np.pi * f * r_m * c_m)
+        z = z + z_cont
+    return ImpedanceSpectrum(f, z, z_cont)
+
+
+def kramers_kronig(spectrum: ImpedanceSpectrum, c: float = 0.5) -> dict:
+    """Linear Kramers-Kronig test (Schoenleber et al., Electrochim. Acta 131, 20, 2014)
+    with impedance.py's ``linKK``: the number of RC elements M, the mu criterion and the
+    largest residual relative to |Z| (real and imaginary parts).
+
+    ``c = 0.5`` and a complex fit: on exact RC spectra this leaves residuals ~1e-4, while
+    a 10 % distortion of Z'' gives ~5e-2 (measured).
+    """
+    from impedance.validation import linKK
+
+    # impedance.py builds its model as a Python expression from the array repr: under
+    # numpy 2 a scalar prints as 'np.float64(...)', which its evaluator does not know
+    with np.printoptions(legacy="1.25"), contextlib.redirect_stdout(io.StringIO()):
+        m, mu, _, res_real, res_imag = linKK(
+            spectrum.frequency_Hz, spectrum.impedance_ohm, c=c, max_M=200, fit_type="complex"
+        )
+    return {
+        "kk_elements": int(m),
+        "kk_mu": float(mu),
+        "kk_max_residual": float(max(np.abs(res_real).max(), np.abs(res_imag).max())),
+    }
