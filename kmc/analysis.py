@@ -330,6 +330,12 @@ def write_impedance(path: str | Path, snapshot: int, spectrum: ImpedanceSpectrum
                 ("Z_imag", spectrum.imag_ohm, "ohm"),
             ):
                 g.create_dataset(key, data=data).attrs["unit"] = unit
+            fitted = info.get("fit", {}).get("fitted_ohm")
+            if fitted is not None:
+                g.create_dataset("Z_fit_real", data=fitted.real).attrs["unit"] = "ohm"
+                g.create_dataset("Z_fit_imag", data=fitted.imag).attrs["unit"] = "ohm"
             for k, v in info.items():
-                g.attrs[k] = json.dumps(v) if isinstance(v, dict) else v
+                if isinstance(v, dict):
+                    v = json.dumps({a: b for a, b in v.items() if a != "fitted_ohm"})
+                g.attrs[k] = v
     return name

@@ -263,9 +263,7 @@ def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_pat
         from kmc.transport._fit import fit_circuit
 
         try:
-            fit = fit_circuit(spectrum, circuit)
-            fit.pop("fitted_ohm")
-            info["fit"] = fit
+            info["fit"] = fit_circuit(spectrum, circuit)
         except (ImportError, ValueError) as exc:
             fit_error = str(exc)
     if csv_path:
@@ -280,6 +278,8 @@ def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_pat
             click.echo(f"warning: {exc}: spectrum not stored in it", err=True)
         except OSError as exc:
             _fail(f"cannot store the spectrum in {run_path}: {exc}; the file is unchanged", 1)
+    if "fit" in info:
+        info["fit"].pop("fitted_ohm")
     out = info | {
         "frequency_Hz": spectrum.frequency_Hz.tolist(),
         "Z_real_ohm": spectrum.real_ohm.tolist(),
@@ -306,7 +306,7 @@ def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_pat
 
 
 KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",
-         "current-map", "nyquist"]  # fmt: skip
+         "current-map", "nyquist", "bode"]  # fmt: skip
 
 
 @main.command()
@@ -329,7 +329,7 @@ KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "mo
 def plot(run_path, kind, output, snapshot, species, electrode, compare_path, against, x_param,
          y_param, color_metric, logx, logy) -> None:  # fmt: skip
     """Draw a figure: `kmc plot RUN.h5 KIND -o FIG` with KIND one of cross-section,
-    top-view, height-map, profile, timeseries, montage, current-map, nyquist; or
+    top-view, height-map, profile, timeseries, montage, current-map, nyquist, bode; or
     `kmc plot sweep DIR --x PARAM [--y PARAM] --color METRIC -o FIG` from a sweep's
     results table. Headless; the format follows the output suffix."""
     import matplotlib
@@ -373,7 +373,8 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path, aga
             ax = kplot.current_map(run, snapshot=snapshot)
         else:
             other = kmc.open(compare_path) if compare_path else None
-            ax = kplot.nyquist(run, snapshot=snapshot, compare=other)
+            draw = kplot.nyquist if kind == "nyquist" else kplot.bode
+            ax = draw(run, snapshot=snapshot, compare=other)
     except (RunFileError, ValueError, KeyError) as exc:
         _fail(str(exc).strip("'\""))
     _savefig(ax.figure, output)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from kmc import io
@@ -127,6 +128,28 @@ class Run:
                     continue
                 out[key] = item[()]
         return out
+
+    def impedance(self, snapshot: int = -1):
+        """The stored `kmc impedance` spectrum of a snapshot (``ImpedanceSpectrum``) and its
+        attributes (Kramers-Kronig result, fit, DC numbers) as a dict."""
+        from kmc.transport._impedance import ImpedanceSpectrum
+
+        i = self._index(snapshot)
+        name = f"snapshot_{i:04d}"
+        with io.open_h5(self.path) as f:
+            g = f.get(f"analysis/{name}/impedance")
+            if not isinstance(g, h5py.Group):
+                raise io.RunFileError(
+                    f"{self.path}: no impedance spectrum for snapshot {i}; run `kmc impedance "
+                    f"{self.path} --snapshot {i}` first"
+                )
+            spectrum = ImpedanceSpectrum(g["frequency"][()], g["Z_real"][()] + 1j * g["Z_imag"][()])
+            info = {k: (v.item() if hasattr(v, "item") else v) for k, v in g.attrs.items()}
+            if "fit" in info:
+                info["fit"] = json.loads(info["fit"])
+            if "Z_fit_real" in g:
+                info["fitted_ohm"] = g["Z_fit_real"][()] + 1j * g["Z_fit_imag"][()]
+        return spectrum, info
 
 
 def open(path: str | Path) -> Run:  # noqa: A001 - mirrors builtins.open on purpose

@@ -178,3 +178,22 @@ def test_kmc_impedance_bad_input_is_named(cell_run):
     res = kmc_cli("impedance", cell_run, "--fit", "R0-x(R1)", "--no-store")
     assert res.returncode == 2 and "circuit 'R0-x(R1)'" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_nyquist_and_bode_draw_the_stored_spectrum(cell_run, tmp_path):
+    import kmc
+
+    res = kmc_cli("impedance", cell_run, "--per-decade", "3", "--fit", "R0-p(R1,C1)-p(R2,C2)")
+    assert res.returncode == 0, res.stderr
+    spectrum, info = kmc.open(cell_run).impedance(-1)
+    assert spectrum.frequency_Hz.size == 25 and "fitted_ohm" in info
+    assert info["fit"]["circuit"] == "R0-p(R1,C1)-p(R2,C2)"
+    for kind in ("nyquist", "bode"):
+        out = tmp_path / f"{kind}.png"
+        res = kmc_cli("plot", cell_run, kind, "-o", out)
+        assert res.returncode == 0, res.stderr
+        assert out.stat().st_size > 10_000
+    ax = kmc.plot.nyquist(kmc.open(cell_run))
+    assert "simulated impedance" in ax.get_title()
+    labels = [t.get_text() for t in ax.texts]
+    assert "1e0 Hz" in labels and "1e6 Hz" in labels  # one mark per decade

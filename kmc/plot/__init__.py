@@ -1,7 +1,7 @@
 """Figures of runs: one function per kind, each ``f(run, ax=None, ...) -> Axes``.
 
 ``run`` is a :class:`kmc.Run` (``kmc.open(path)``). Kinds: cross_section, top_view,
-height_map, profile, timeseries, montage, current_map, nyquist; and ``sweep(DIR, x, color)``
+height_map, profile, timeseries, montage, current_map, nyquist, bode; and ``sweep(DIR, x, color)``
 for sweep results.
 """
 
@@ -9,7 +9,7 @@ from kmc.plot._morphology import cross_section, height_map, montage, profile, to
 from kmc.plot._series import timeseries
 from kmc.plot._style import PHASE_COLORS, PHASE_LABELS
 from kmc.plot._sweep import sweep
-from kmc.plot._transport import current_map, equivalent_circuit_impedance, nyquist
+from kmc.plot._transport import bode, current_map, equivalent_circuit_impedance, nyquist
 
 KINDS = {
     "cross-section": cross_section,
@@ -20,10 +20,12 @@ KINDS = {
     "montage": montage,
     "current-map": current_map,
     "nyquist": nyquist,
+    "bode": bode,
 }
 
 __all__ = [
     "KINDS",
+    "bode",
     "PHASE_COLORS",
     "PHASE_LABELS",
     "cross_section",
