@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -151,57 +152,73 @@ def analyze_run(
     return result, summary
 
 
-def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict) -> str:
-    """Store the result in ``/analysis/snapshot_NNNN`` of the run file (atomically).
-
-    The file is copied, the copy written and fsynced, then renamed over the original,
-    so an interruption never leaves a half-written run file. Returns the group name.
-    """
+@contextlib.contextmanager
+def _rewritten_group(path: str | Path, name: str, keep: tuple[str, ...] = ()):
+    """Yield group ``name`` of a copy of the run file ``path``, empty but for its
+    children named in ``keep``; the copy is fsynced and renamed over ``path`` when the
+    block succeeds and removed when it fails, so the run file is never half-written.
+    ReadOnlyRunFile when ``path`` is read-only."""
     path = Path(path)
     # no write bit for anyone is read-only by intent, even for root (whom access() lets in)
     if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
         raise ReadOnlyRunFile(f"{path} is read-only")
-    name = f"analysis/snapshot_{summary['snapshot']:04d}"
     with io.atomic_path(path, ".analysis.tmp") as tmp:
         shutil.copyfile(path, tmp)
         with h5py.File(tmp, "r+") as f:
+            kept = [c for c in keep if f"{name}/{c}" in f]
+            for child in kept:
+                f.move(f"{name}/{child}", f"_kept_{child}")
             if name in f:
                 del f[name]
-            g = f.create_group(name)
-            for k, v in summary.items():
-                if k == "warnings":
-                    g.attrs[k] = json.dumps(v)
-                elif isinstance(v, bool):
-                    g.attrs[k] = np.bool_(v)
-                else:
-                    g.attrs[k] = v
-                if k in UNITS:
-                    g.attrs[k + "__unit"] = UNITS[k]
-            p = result.params
-            g.attrs["parameters_json"] = json.dumps(
-                {
-                    "conductivity_S_per_m": {str(k): v for k, v in p.conductivity_S_per_m.items()},
-                    "exchange_current_A_per_m2": list(p.exchange_current_A_per_m2),
-                    "temperature_K": p.temperature_K,
-                    "membrane_thickness_m": p.membrane_thickness_m,
-                    "electrode_area_m2": p.electrode_area_m2,
-                    "probe_fractions": list(p.probe_fractions),
-                    "pt_doped": list(p.pt_doped),
-                    "recrystallization": (
-                        dataclasses.asdict(p.recrystallization)
-                        if p.recrystallization is not None
-                        else None
-                    ),
-                }
+            group = f.create_group(name)
+            for child in kept:
+                f.move(f"_kept_{child}", f"{name}/{child}")
+            yield group
+
+
+def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict) -> str:
+    """Store the result in ``/analysis/snapshot_NNNN`` of the run file (atomically).
+
+    The file is copied, the copy written and fsynced, then renamed over the original,
+    so an interruption never leaves a half-written run file; a stored impedance spectrum
+    of the snapshot stays. Returns the group name.
+    """
+    name = f"analysis/snapshot_{summary['snapshot']:04d}"
+    with _rewritten_group(path, name, keep=("impedance",)) as g:
+        for k, v in summary.items():
+            if k == "warnings":
+                g.attrs[k] = json.dumps(v)
+            elif isinstance(v, bool):
+                g.attrs[k] = np.bool_(v)
+            else:
+                g.attrs[k] = v
+            if k in UNITS:
+                g.attrs[k + "__unit"] = UNITS[k]
+        p = result.params
+        g.attrs["parameters_json"] = json.dumps(
+            {
+                "conductivity_S_per_m": {str(k): v for k, v in p.conductivity_S_per_m.items()},
+                "exchange_current_A_per_m2": list(p.exchange_current_A_per_m2),
+                "temperature_K": p.temperature_K,
+                "membrane_thickness_m": p.membrane_thickness_m,
+                "electrode_area_m2": p.electrode_area_m2,
+                "probe_fractions": list(p.probe_fractions),
+                "pt_doped": list(p.pt_doped),
+                "recrystallization": (
+                    dataclasses.asdict(p.recrystallization)
+                    if p.recrystallization is not None
+                    else None
+                ),
+            }
+        )
+        for key, arr, unit in (
+            ("current_density_z", result.total.current_density_z, "A/m^2"),
+            ("potential", result.total.solution.potential, "V (1 V applied)"),
+        ):
+            ds = g.create_dataset(
+                key, data=arr.astype(np.float32), compression="gzip", compression_opts=4
             )
-            for key, arr, unit in (
-                ("current_density_z", result.total.current_density_z, "A/m^2"),
-                ("potential", result.total.solution.potential, "V (1 V applied)"),
-            ):
-                ds = g.create_dataset(
-                    key, data=arr.astype(np.float32), compression="gzip", compression_opts=4
-                )
-                ds.attrs["unit"] = unit
+            ds.attrs["unit"] = unit
     return name
 
 
@@ -314,28 +331,20 @@ def impedance_run(
 def write_impedance(path: str | Path, snapshot: int, spectrum: ImpedanceSpectrum, info: dict):
     """Store the spectrum in ``/analysis/snapshot_NNNN/impedance`` (atomically, as
     :func:`write_analysis`); returns the group name."""
-    path = Path(path)
-    if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
-        raise ReadOnlyRunFile(f"{path} is read-only")
     name = f"analysis/snapshot_{snapshot:04d}/impedance"
-    with io.atomic_path(path, ".analysis.tmp") as tmp:
-        shutil.copyfile(path, tmp)
-        with h5py.File(tmp, "r+") as f:
-            if name in f:
-                del f[name]
-            g = f.create_group(name)
-            for key, data, unit in (
-                ("frequency", spectrum.frequency_Hz, "Hz"),
-                ("Z_real", spectrum.real_ohm, "ohm"),
-                ("Z_imag", spectrum.imag_ohm, "ohm"),
-            ):
-                g.create_dataset(key, data=data).attrs["unit"] = unit
-            fitted = info.get("fit", {}).get("fitted_ohm")
-            if fitted is not None:
-                g.create_dataset("Z_fit_real", data=fitted.real).attrs["unit"] = "ohm"
-                g.create_dataset("Z_fit_imag", data=fitted.imag).attrs["unit"] = "ohm"
-            for k, v in info.items():
-                if isinstance(v, dict):
-                    v = json.dumps({a: b for a, b in v.items() if a != "fitted_ohm"})
-                g.attrs[k] = v
+    with _rewritten_group(path, name) as g:
+        for key, data, unit in (
+            ("frequency", spectrum.frequency_Hz, "Hz"),
+            ("Z_real", spectrum.real_ohm, "ohm"),
+            ("Z_imag", spectrum.imag_ohm, "ohm"),
+        ):
+            g.create_dataset(key, data=data).attrs["unit"] = unit
+        fitted = info.get("fit", {}).get("fitted_ohm")
+        if fitted is not None:
+            g.create_dataset("Z_fit_real", data=fitted.real).attrs["unit"] = "ohm"
+            g.create_dataset("Z_fit_imag", data=fitted.imag).attrs["unit"] = "ohm"
+        for k, v in info.items():
+            if isinstance(v, dict):
+                v = json.dumps({a: b for a, b in v.items() if a != "fitted_ohm"})
+            g.attrs[k] = v
     return name

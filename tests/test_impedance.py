@@ -193,6 +193,8 @@ def test_nyquist_and_bode_draw_the_stored_spectrum(cell_run, tmp_path):
         res = kmc_cli("plot", cell_run, kind, "-o", out)
         assert res.returncode == 0, res.stderr
         assert out.stat().st_size > 10_000
+    assert kmc_cli("analyze", cell_run).returncode == 0  # keeps the stored spectrum
+    assert np.array_equal(kmc.open(cell_run).impedance(-1)[0].impedance_ohm, spectrum.impedance_ohm)
     ax = kmc.plot.nyquist(kmc.open(cell_run))
     assert "simulated impedance" in ax.get_title()
     labels = [t.get_text() for t in ax.texts]
