@@ -3,7 +3,7 @@
 A config can be valid key by key and still describe a run that cannot work: a lattice
 larger than the memory, a protocol step longer than its cycle, or billions of years of
 events. :func:`check_run` finds these before anything is allocated; ``kmc config
-validate`` and ``kmc run`` call it, and sweeps check each point with it.
+validate`` and ``kmc run`` call it (a sweep point is only validated as a config).
 
 The figures behind the estimates are measured (``benchmarks/RESULTS.md``): the engine
 state takes 4 B per site and 32 B per particle slot, and the kernel runs 15-28 M

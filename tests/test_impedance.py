@@ -195,7 +195,9 @@ def test_nyquist_and_bode_draw_the_stored_spectrum(cell_run, tmp_path):
         assert out.stat().st_size > 10_000
     assert kmc_cli("analyze", cell_run).returncode == 0  # keeps the stored spectrum
     assert np.array_equal(kmc.open(cell_run).impedance(-1)[0].impedance_ohm, spectrum.impedance_ohm)
-    ax = kmc.plot.nyquist(kmc.open(cell_run))
+    from kmc import plot
+
+    ax = plot.nyquist(kmc.open(cell_run))
     assert "simulated impedance" in ax.get_title()
     labels = [t.get_text() for t in ax.texts]
     assert "1e0 Hz" in labels and "1e6 Hz" in labels  # one mark per decade

@@ -195,19 +195,28 @@ def _cocg(a, b, pre: MultigridPreconditioner, shape, rtol: float, max_iter: int 
     )
 
 
-def _interfaces(phase, elec, ionic, params, omega):
-    """Complex area-specific impedance (ohm m^2) on each +x, +y, +z face."""
+def _interface_masks(phase, elec, ionic):
+    """Face masks (+x, +y, +z) of each electrode's electronic|ionic faces and of the
+    undoped-PT|ionic faces: the geometry of the interfaces, the same at every frequency."""
+    electrodes = [phases.faces_between(elec == e, ionic) for e in (0, 1)]
+    closed = phases.faces_between(phase == phases.PT_FLOATING, ionic)
+    return electrodes, closed
+
+
+def _interfaces(masks, params, omega):
+    """Complex area-specific impedance (ohm m^2) on each +x, +y, +z face at ``omega``."""
+    electrodes, closed = masks
     r_ct = params.charge_transfer_ohm_m2()
-    out = [np.zeros(phase.shape, dtype=np.complex128) for _ in range(3)]
+    out = [np.zeros(closed[0].shape, dtype=np.complex128) for _ in range(3)]
     for e in (0, 1):
         c_dl = params.double_layer_F_per_m2[e]
         if params.blocking[e] or not np.isfinite(r_ct[e]):
             z_s = 1.0 / (1j * omega * c_dl) if c_dl > 0 else CLOSED_OHM_M2
         else:
             z_s = r_ct[e] / (1.0 + 1j * omega * r_ct[e] * c_dl)
-        for arr, m in zip(out, phases.faces_between(elec == e, ionic), strict=True):
+        for arr, m in zip(out, electrodes[e], strict=True):
             arr[m] = z_s
-    for arr, m in zip(out, phases.faces_between(phase == phases.PT_FLOATING, ionic), strict=True):
+    for arr, m in zip(out, closed, strict=True):
         arr[m] += CLOSED_OHM_M2
     return tuple(out)
 
@@ -247,10 +256,11 @@ def impedance(
         eps_lut[code] = eps_r
     eps = eps_lut[phase] * VACUUM_PERMITTIVITY_F_PER_M
     scale = nx * ny * spacing_m**2 / params.electrode_area_m2
+    masks = _interface_masks(phase, elec, ionic)  # frequency-independent: found once
     z = np.empty(f.size, dtype=np.complex128)
     for i, fi in enumerate(f):
         omega = 2 * np.pi * fi
-        faces = _interfaces(phase, elec, ionic, params, omega)
+        faces = _interfaces(masks, params, omega)
         z[i] = grid_impedance(sigma + 1j * omega * eps, spacing_m, faces) * scale
     z_cont = None
     if continuum is not None:
