@@ -27,6 +27,7 @@ from numba import njit
 
 from ._chemistry import contact_electrode, neighbour_site, place_conductor, set_reactive
 from ._layout import (
+    C_CONNECTED_UNITS,
     C_COUPLINGS,
     C_DECAYED_UNITS,
     C_DECAYS,
@@ -34,6 +35,7 @@ from ._layout import (
     C_EVENTS,
     C_EXITS,
     C_FARADAIC,
+    C_FILM_ELECTRONS,
     C_HOPS,
     C_INJECTIONS,
     C_NULL,
@@ -200,18 +202,27 @@ def _precipitate(
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
     pspecies, plength, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
+    film_electrons,
 ):  # fmt: skip
-    """Oligomer ``pid`` on ``site`` becomes immobile PT holding its monomer units."""
+    """Oligomer ``pid`` on ``site`` becomes immobile PT holding its monomer units.
+
+    ``film_electrons``: electrons per molecule its coupling into an active film passes
+    (2 for a neutral chain, 1 for a radical cation).
+    """
     units = plength[pid]
     _remove_particle(
         pid, site, words, pspecies, list_pos, members, counts,
         react_chan, react_pos, react_members, react_counts, free_pids, ints,
     )  # fmt: skip
-    place_conductor(
+    e = place_conductor(
         site, -1, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
         phase_conductor, phase_active, deposit_phase, floating_phase, stack,
         pspecies, react_chan, react_pos, react_members, react_counts, counters,
     )  # fmt: skip
+    if e >= 0:
+        counters[C_CONNECTED_UNITS + e] += units
+        if phase_active[deposit_phase[e]] >= 0:
+            counters[C_FILM_ELECTRONS + e] += film_electrons
     counters[C_PRECIPITATIONS] += 1
     counters[C_DEPOSITS] += 1
     counters[C_PT_UNITS] += units
@@ -553,7 +564,7 @@ def run_events(
                         pid, site, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
                         phase_conductor, phase_active, deposit_phase, floating_phase, stack,
                         pspecies, plength, list_pos, members, counts, react_chan, react_pos,
-                        react_members, react_counts, free_pids, ints, counters,
+                        react_members, react_counts, free_pids, ints, counters, 2,
                     )  # fmt: skip
                 else:
                     set_reactive(
@@ -577,6 +588,7 @@ def run_events(
                     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
                     pspecies, plength, list_pos, members, counts, react_chan, react_pos,
                     react_members, react_counts, free_pids, ints, counters,
+                    1 if s == rad else 2,
                 )  # fmt: skip
 
         else:

@@ -46,7 +46,16 @@ C_PROTONS = 12  # protons released by coupling (2 per coupling)
 C_SHORTS = 13  # PT sites that joined conductors of both electrodes
 C_FARADAIC = 14  # scheduled (galvanostatic) oxidations
 C_RADICAL_STICKS = 15  # radical cations that precipitated onto PT or an electrode
-N_COUNTERS = 16
+# Faraday's law of the film (2 entries each, per electrode): a chain that precipitates
+# onto an active (doped) conductor of electrode e couples into the film's chains; the
+# coupling oxidizes the chain's end and the film's (2 electrons per chain and molecule,
+# 1 for a radical cation, whose end is already oxidized). Counted in units of the
+# molecules per lattice unit (the protocol driver multiplies by electrons_per_oxidation).
+C_FILM_ELECTRONS = 16
+# Monomer units of PT that joined a conductor of electrode e when they precipitated
+# (doped or not): the units whose doping charge the electrode passes while doped.
+C_CONNECTED_UNITS = 18
+N_COUNTERS = 20
 
 # Roles of species in the chemistry (index into the chem_species table).
 ROLE_MONOMER = 0

@@ -35,12 +35,20 @@ class Chemistry(StrictModel):
     precipitation_length: Annotated[int, Field(ge=2, le=1_000_000)] = 3
     """n*: an oligomer of at least this many monomer units is insoluble and becomes PT."""
     electrons_per_oxidation: Annotated[int, Field(ge=1, le=10**12)] = 1
-    """Electrons one oxidation event transfers (a lattice unit stands for many molecules)."""
+    """Electrons one oxidation event transfers: one per molecule (chain) of the packet a
+    lattice unit stands for, so also the molecules per unit. Couplings then pass two
+    electrons per coupling and the film its doping charge (docs/CHEMISTRY.md,
+    "Faraday's law")."""
     cathode_doping_onset_V: Volt = 0.0
     """PT connected to the cathode is doped (conducting, oxidizes neighbours) while the
-    cell voltage is at or above this value (V)."""
+    cathode's potential (V vs Li/Li+) is at or above this value."""
     anode_doping_onset_V: Volt = 0.0
-    """The same for PT connected to the anode (V)."""
+    """The same for PT connected to the anode, at the anode's potential (V vs Li/Li+)."""
+    doping_charge_per_ring: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Charge per ring (e) doped PT holds (p-doping level; ~0.25, textbook). It passes
+    when PT joins a doped film or the film dopes, and returns when it undopes."""
+    rings_per_monomer: Annotated[int, Field(ge=1, le=100)] = 1
+    """Rings of one monomer molecule (2 for 2,2'-bithiophene), for the doping charge."""
     species_enter_gaps: bool = False
     """Monomer, radicals and oligomers may move into gaps (void) between the cathode and
     the membrane, e.g. because the monomer is liquid at the polymerization temperature

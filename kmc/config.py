@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from kmc._config_chemistry import CathodeGeometry, Chemistry, Crystallinity, Membrane, Protocol
+from kmc._config_electrodes import LITHIUM_POTENTIAL_BOUND_V, Electrodes
 from kmc._constants import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
 from kmc._strict import StrictModel
 from kmc.kernels._layout import MAX_PARTICLES
@@ -139,6 +140,9 @@ class RunConfig(StrictModel):
     membrane: Membrane | None = None
     cathode: CathodeGeometry = CathodeGeometry()
     crystallinity: Crystallinity | None = None
+    electrodes: Electrodes | None = None
+    """What each electrode is (kind, exchange current); None: a blocking cathode and an
+    ideal Li metal anode (see kmc/_config_electrodes.py)."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
@@ -190,6 +194,7 @@ class RunConfig(StrictModel):
                 if r.product == sp.name:
                     raise ValueError(f"{where}.product = {r.product!r} is the species itself")
         self._check_chemistry(names, ends, t, nz)
+        self._check_electrodes()
         self._check_field_bias()
         p = self.protocol
         if p.step_s > self.run.duration_s and (p.kind != "constant" or self.membrane):
@@ -214,6 +219,45 @@ class RunConfig(StrictModel):
                 f"{MAX_PARTICLES} particles, the engine's limit"
             )
         return self
+
+    def resolved_electrodes(self) -> Electrodes:
+        """``electrodes``, or the defaults when the section is absent."""
+        return self.electrodes if self.electrodes is not None else Electrodes()
+
+    def _check_electrodes(self) -> None:
+        """Reactions an electrode cannot carry, and protocols a cathode kind cannot run."""
+        el = self.resolved_electrodes()
+        for i, sp in enumerate(self.species):
+            for j, r in enumerate(sp.reactions):
+                kind = getattr(el, r.electrode).kind
+                onset = r.onset_potential_V
+                if kind == "lithium" and onset is not None and onset > LITHIUM_POTENTIAL_BOUND_V:
+                    f_rt = ELEMENTARY_CHARGE_C / (BOLTZMANN_J_PER_K * self.conditions.temperature_K)
+                    factor = math.exp(
+                        -r.transfer_coefficient * f_rt * (onset - LITHIUM_POTENTIAL_BOUND_V)
+                    )
+                    raise ValueError(
+                        f"species[{i}].reactions[{j}]: an oxidation at the {r.electrode} "
+                        f"(Li metal, within {LITHIUM_POTENTIAL_BOUND_V} V of 0 V vs Li/Li+) "
+                        f"with onset_potential_V = {onset:g}: its Butler-Volmer rate stays "
+                        f"below {factor:.1e} x rate_per_s, so it never runs; remove it (each "
+                        "electrode oxidizes at its own potential, not at the cell voltage)"
+                    )
+        cath = el.cathode
+        p = self.protocol
+        if cath.kind == "intercalation" and p.kind != "constant":
+            top = {
+                "potentiostatic": lambda: p.potential_V,
+                "cv": lambda: max(p.start_V, p.vertex_V),
+                "galvanostatic": lambda: p.upper_V,
+            }[p.kind]()
+            if top >= cath.plateau_V[0]:
+                raise ValueError(
+                    f"the protocol takes the intercalation cathode to {top:g} V, on or above "
+                    f"its plateau (electrodes.cathode.plateau_V = {cath.plateau_V}): there it "
+                    "would carry Li+ (de)intercalation current, which the model does not "
+                    "have; keep the protocol below the plateau"
+                )
 
     def _check_field_bias(self) -> None:
         """|u| = |z| e a E / kT at most MAX_FIELD_BIAS: beyond, exp(u/2) of the hop rates

@@ -183,25 +183,40 @@ class Model:
             rate_in = np.stack([up, down], axis=1)
         return rate_in * occ * (nx * ny) * self.is_reservoir[None, :]
 
-    def reaction_rates_at(self, potential_V: float | None) -> np.ndarray:
-        """Reaction rate per touching particle (1/s) at cell voltage ``potential_V``.
+    def reaction_rates_at(self, potentials_V) -> np.ndarray:
+        """Reaction rate per touching particle (1/s) at the electrode potentials.
 
-        Butler-Volmer anodic branch k = k0 * lambda * exp(alpha F (E - E_ox) / RT) for
-        reactions with an onset potential (lambda the protocol's time compression);
-        fixed rates otherwise. ``None``: no potential (Butler-Volmer rates are zero).
+        ``potentials_V``: (cathode, anode) potentials vs Li/Li+ (V); a single number is
+        taken for both (lattice-model studies without a cell). Butler-Volmer anodic branch
+        k = k0 * lambda * exp(alpha F (E_e - E_ox)/RT), E_e the potential of the reaction's
+        own electrode e (lambda the protocol's time compression), for reactions with an
+        onset potential; fixed rates otherwise. ``None``: no potential (Butler-Volmer
+        rates are zero).
         """
         rates = self.reaction_rate_per_s.copy()
         bv = ~np.isnan(self.onset_potential_V)
         if not bv.any():
             return rates
-        if potential_V is None:
+        if potentials_V is None:
             rates[bv] = 0.0
             return rates
+        e_now = np.broadcast_to(np.asarray(potentials_V, dtype=np.float64), (2,))
         f = FARADAY_C_PER_MOL / (GAS_CONSTANT_J_PER_MOL_K * self.config.conditions.temperature_K)
         lam = self.config.protocol.time_compression
-        expo = self.transfer_coefficient[bv] * f * (potential_V - self.onset_potential_V[bv])
-        rates[bv] = self.reaction_rate_per_s[bv] * lam * np.exp(np.minimum(expo, 600.0))
+        over = e_now[None, :] - self.onset_potential_V
+        expo = np.minimum(self.transfer_coefficient * f * np.where(bv, over, 0.0), 600.0)
+        rates[bv] = (self.reaction_rate_per_s * lam * np.exp(expo))[bv]
         return rates
+
+    @property
+    def doping_electrons_per_unit(self) -> int:
+        """Electrons a lattice unit of PT holds while doped: doping charge per ring x rings
+        per monomer x molecules per unit (rounded to an integer, so charge stays exact)."""
+        ch = self.config.chemistry
+        if ch is None:
+            return 0
+        return int(round(ch.doping_charge_per_ring * ch.rings_per_monomer
+                         * ch.electrons_per_oxidation))  # fmt: skip
 
     def electrode_slabs(self) -> list[tuple[int, int, int]]:
         """(phase, z_start, z_stop) for each electrode slab present."""

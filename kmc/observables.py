@@ -94,14 +94,53 @@ def sample(engine: LatticeEngine) -> dict[str, np.ndarray]:
 def chemistry_specs() -> dict[str, tuple[tuple[int, ...], str, str, str]]:
     """Observables of the chemistry and the protocol (zero where a run has none)."""
     return {
-        "potential": ((), "float64", "V", "cell voltage E (protocol)"),
+        "potential": ((), "float64", "V", "cell voltage V = E_c - E_a + I R (protocol)"),
+        "electrode_potential": ((2,), "float64", "V", "cathode, anode potential vs Li/Li+"),
         "protocol_time": ((), "float64", "s", "protocol clock: simulated time x compression"),
         "cycles": ((), "int64", "1", "completed protocol cycles"),
-        "electron_transfers": ((2,), "int64", "1", "electrons passed by oxidation per electrode"),
+        "electron_transfers": (
+            (2,),
+            "int64",
+            "1",
+            "electrons passed by the chemistry per electrode (oxidation "
+            "+ film coupling + doping held)",
+        ),
+        "oxidation_electrons": ((2,), "int64", "1", "electrons of oxidation events"),
+        "film_coupling_electrons": (
+            (2,),
+            "int64",
+            "1",
+            "electrons of chains coupling into a doped film",
+        ),
+        "doping_electrons": ((2,), "int64", "1", "doping charge held by the PT (electrons)"),
         "faradaic_charge": ((2,), "float64", "C", "e x electron transfers, per electrode"),
-        "capacitive_charge": ((), "float64", "C", "double-layer charge (galvanostatic)"),
-        "charge": ((), "float64", "C", "cumulative charge through the simulated area"),
-        "current_density": ((), "float64", "A/m^2", "mean over the last sample interval"),
+        "capacitive_charge": ((), "float64", "C", "cathode double-layer charge"),
+        "charge": (
+            (),
+            "float64",
+            "C",
+            "cumulative charge through the cathode of the simulated area",
+        ),
+        "current_density": (
+            (),
+            "float64",
+            "A/m^2",
+            "cathode current (anodic > 0), mean over the last sample interval",
+        ),
+        "faradaic_current": (
+            (2,),
+            "float64",
+            "A/m^2",
+            "faradaic current density of cathode, anode (anodic > 0; the "
+            "anode's is Li plating/stripping); mean over the interval",
+        ),
+        "capacitive_current": (
+            (2,),
+            "float64",
+            "A/m^2",
+            "double-layer current density of cathode, anode (the Li "
+            "anode's double layer is not resolved: 0)",
+        ),
         "monomer_count": ((2,), "int64", "1", "monomers in the cathode / anode window"),
         "radical_count": ((2,), "int64", "1", "radical cations per window"),
         "oligomer_count": ((2,), "int64", "1", "soluble oligomers per window"),
@@ -148,31 +187,44 @@ def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
     out["contact_fraction"] = phases.contact_fraction(phase)
     if driver is None:
         zero = np.float64(0.0)
+        z2i = np.zeros(2, dtype=np.int64)
         out.update(
-            potential=zero, protocol_time=np.float64(engine.time_s), cycles=np.int64(0),
-            electron_transfers=np.zeros(2, dtype=np.int64), faradaic_charge=np.zeros(2),
+            potential=zero, electrode_potential=np.zeros(2),
+            protocol_time=np.float64(engine.time_s), cycles=np.int64(0),
+            electron_transfers=z2i, oxidation_electrons=z2i, film_coupling_electrons=z2i,
+            doping_electrons=z2i, faradaic_charge=np.zeros(2),
             capacitive_charge=zero, charge=zero, current_density=zero,
+            faradaic_current=np.zeros(2), capacitive_current=np.zeros(2),
             reservoir_units=zero, electroactive_area=np.zeros(2),
         )  # fmt: skip
         return out
     st = engine.protocol_state
     transfers = driver.electron_transfers()
     q_far = driver.faradaic_charge_C()
-    q = float(q_far.sum() + st[P.P_CAP_CHARGE])
+    q_cap = float(st[P.P_CAP_CHARGE])
     t = engine.time_s
     dt = (t - st[P.P_LAST_TIME]) * driver.lam
-    current = (q - st[P.P_LAST_CHARGE]) / (dt * driver.area_sim_m2) if dt > 0 else 0.0
-    st[P.P_LAST_CHARGE] = q
+    per = 1.0 / (dt * driver.area_sim_m2) if dt > 0 else 0.0
+    i_far = (q_far[0] - st[P.P_LAST_CHARGE]) * per
+    i_cap = (q_cap - st[P.P_LAST_CAP]) * per
+    st[P.P_LAST_CHARGE] = q_far[0]
+    st[P.P_LAST_CAP] = q_cap
     st[P.P_LAST_TIME] = t
     out.update(
         potential=np.float64(st[P.P_POTENTIAL]),
+        electrode_potential=np.array([st[P.P_CATHODE_V], st[P.P_ANODE_V]]),
         protocol_time=np.float64(t * driver.lam),
         cycles=np.int64(st[P.P_CYCLES]),
         electron_transfers=transfers,
+        oxidation_electrons=driver.oxidation_electrons(),
+        film_coupling_electrons=driver.film_coupling_electrons(),
+        doping_electrons=driver.doping_electrons(),
         faradaic_charge=q_far,
-        capacitive_charge=np.float64(st[P.P_CAP_CHARGE]),
-        charge=np.float64(q),
-        current_density=np.float64(current),
+        capacitive_charge=np.float64(q_cap),
+        charge=np.float64(q_far[0] + q_cap),
+        current_density=np.float64(i_far + i_cap),
+        faradaic_current=np.array([i_far, -(i_far + i_cap)]),
+        capacitive_current=np.array([i_cap, 0.0]),
         reservoir_units=np.float64(driver.reservoir_units()),
         electroactive_area=np.array([driver.electroactive_area_m2(e) for e in (0, 1)]),
     )

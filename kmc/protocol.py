@@ -1,21 +1,33 @@
 """Electrochemical protocols and the monomer reservoir, applied between kernel calls.
 
 The driver splits time into protocol steps. At the start of each step it sets the
-cell voltage E, the Butler-Volmer oxidation rates, the doping of PT and the reservoir
-occupancy seen by the lattice; the kernel runs the step; after it, the continuum
-reservoir takes up the units that crossed the gate and diffuses. Rules (see
-docs/CHEMISTRY.md):
+electrode potentials, the Butler-Volmer oxidation rates, the doping of PT and the
+reservoir occupancy seen by the lattice; the kernel runs the step; after it, the charge
+of the step is accounted and the continuum reservoir takes up the units that crossed
+the gate and diffuses. Rules (see docs/CHEMISTRY.md, "Electrode potentials" and
+"Faraday's law"):
 
-* potentiostatic: E constant; cv: E(t) a triangle start -> vertex -> start repeated
-  ``cycles`` times, evaluated at the middle of each step.
-* galvanostatic, per cycle: (0) charging: E rises as the double layer of the
-  electroactive area A charges, dE/dt = lambda I_sim / (C_dl A), with Poisson
-  Butler-Volmer oxidation at E, until E reaches the potential E_I at which the
-  oxidizable particles carry the whole current; (1) faradaic: the current is carried by
+* Each electrode has its own potential vs Li/Li+: the cathode's E_c (its double layer),
+  the Li anode's E_a = its Butler-Volmer overpotential at the cell current (~0 V). The
+  cell voltage is V = E_c - E_a + I R (I the current leaving the cathode into the
+  electrolyte, R the membrane's ohmic resistance). A reaction runs at its own
+  electrode's potential; under current control only at an electrode whose set current
+  is anodic.
+* potentiostatic: V constant; cv: V(t) a triangle start -> vertex -> start repeated
+  ``cycles`` times, evaluated at the middle of each step; E_c = V + E_a - I R with the
+  current of the previous step.
+* galvanostatic, per cycle: (0) charging: E_c rises as the double layer of the
+  electroactive area A charges, dE_c/dt = lambda I_sim / (C_dl A), with Poisson
+  Butler-Volmer oxidation at E_c, until E_c reaches E_I, at which the oxidizable
+  particles carry the whole current; (1) faradaic: the current is carried by
   oxidations, one every n_e e / (lambda I_sim) seconds (time advances by faradaic
-  charge) and E = E_I; (2) when E_I exceeds ``upper_V`` (or nothing is left to
+  charge) and E_c = E_I; (2) when V would pass ``upper_V`` (or nothing is left to
   oxidize) the current reverses: the double layer discharges at the same rate, no
-  oxidation at the cathode, until ``lower_V``; then the next cycle.
+  oxidation at the cathode, until V reaches ``lower_V``; then the next cycle.
+* Faraday's law: besides the oxidations (one electron per molecule each), a chain that
+  joins a doped film passes its coupling electrons, and the film its doping charge
+  (returned when it undopes). Under current control that charge is paid by the set
+  current: it delays the next oxidation or the double layer.
 
 All state lives in ``engine.protocol_state`` and ``engine.reservoir_field`` so that a
 checkpoint resumes bit-identically.
@@ -37,11 +49,21 @@ P_POTENTIAL = 0  # cell voltage now (V)
 P_STAGE = 1  # galvanostatic stage: 0 charging, 1 faradaic, 2 discharging
 P_CYCLES = 2  # completed cycles
 P_DONE = 3  # 1 when the protocol's cycles are complete
-P_CAP_CHARGE = 4  # capacitive charge passed through the simulated area (C)
+P_CAP_CHARGE = 4  # double-layer charge passed at the cathode, simulated area (C)
 P_SEEN_NET = 5  # monomer units taken from the reservoir side 0 and 1 so far (2 entries)
-P_LAST_CHARGE = 7  # charge at the previous sample (C), for the mean current
+P_LAST_CHARGE = 7  # cathode faradaic charge at the previous sample (C), for the currents
 P_LAST_TIME = 8  # time of the previous sample (s)
-N_PROTOCOL_STATE = 9
+P_CATHODE_V = 9  # cathode potential vs Li/Li+ (V)
+P_ANODE_V = 10  # anode potential vs Li/Li+ (V)
+P_DEBT_C = 11  # charge the set current still owes the film (C; < 0: dedoping)
+P_FILM_SEEN = 12  # film-coupling counts of the kernel seen so far (2 entries)
+P_FILM_CHARGED = 14  # film-coupling electrons passed, per molecule of a unit (2 entries)
+P_DOPING_HELD = 16  # doping electrons the PT of each electrode holds now (2 entries)
+P_CELL_CURRENT = 18  # current leaving the cathode in the real cell, last step (A)
+P_STEP_CHARGE = 19  # cathode charge (faradaic + capacitive) at the end of the last step (C)
+P_LAST_CAP = 20  # capacitive charge at the previous sample (C)
+P_OX_SEEN = 21  # cathode oxidation electrons accounted so far
+N_PROTOCOL_STATE = 22
 
 CHARGING, FARADAIC, DISCHARGING = 0, 1, 2
 
@@ -94,8 +116,13 @@ class ProtocolDriver:
         self.f = FARADAY_C_PER_MOL / (GAS_CONSTANT_J_PER_MOL_K * cfg.conditions.temperature_K)
         ch = cfg.chemistry
         self.n_e = ch.electrons_per_oxidation if ch is not None else 1
+        self.n_dope = model.doping_electrons_per_unit
+        self.electrodes = cfg.resolved_electrodes()
+        self.ohmic_ohm = _ohmic_resistance_ohm(model)
         self.mono = int(model.chem_species[0])
         self.step_s = protocol_step_s(model)
+        self._anodic = (True, True)
+        self._stage = -1  # galvanostatic stage of the step being run (-1: other protocols)
         m = cfg.membrane
         if m is not None:
             self.cell_m = continuum_cell_m(model)
@@ -106,7 +133,9 @@ class ProtocolDriver:
         if engine.protocol_state.size == 0:
             engine.protocol_state = np.zeros(N_PROTOCOL_STATE)
             if self.protocol.kind == "galvanostatic":
+                # at rest before the first charge: no current, so V = E_c
                 engine.protocol_state[P_POTENTIAL] = self.protocol.lower_V
+                engine.protocol_state[P_CATHODE_V] = self.protocol.lower_V
             if m is not None:
                 engine.reservoir_field = np.full(m.continuum_cells, m.monomer_occupancy)
             self._apply(0.0, self.step_s)
@@ -126,6 +155,27 @@ class ProtocolDriver:
         p = self.protocol
         return p.current_A * self.area_sim_m2 / p.electrode_area_m2 * self.lam
 
+    def anode_potential_V(self, cell_current_A: float) -> float:
+        """Li anode potential vs Li/Li+ (V) while ``cell_current_A`` leaves the cathode
+        (anodic there, so cathodic at the anode: Li plating, E_a < 0)."""
+        an = self.electrodes.anode
+        area = self.protocol.electrode_area_m2
+        if an.exchange_current_A_per_m2 is None or area is None or cell_current_A == 0.0:
+            return 0.0
+        return butler_volmer_overpotential_V(
+            -cell_current_A / area, an.exchange_current_A_per_m2, an.transfer_coefficient,
+            self.f,
+        )  # fmt: skip
+
+    def cell_offset_V(self, cell_current_A: float) -> float:
+        """V - E_c = -E_a + I R at cell current ``cell_current_A`` (V)."""
+        return -self.anode_potential_V(cell_current_A) + cell_current_A * self.ohmic_ohm
+
+    def _set_potentials(self, cell_current_A: float) -> None:
+        st = self.state
+        st[P_ANODE_V] = self.anode_potential_V(cell_current_A)
+        st[P_POTENTIAL] = st[P_CATHODE_V] + self.cell_offset_V(cell_current_A)
+
     def cv_potential(self, t: float) -> float:
         p = self.protocol
         period = p.cycle_period_s()
@@ -137,7 +187,7 @@ class ProtocolDriver:
         return p.start_V + (p.vertex_V - p.start_V) * tri
 
     def faradaic_potential(self) -> float:
-        """E_I: cell voltage at which the cathode's oxidizable particles carry the current."""
+        """E_I: cathode potential at which its oxidizable particles carry the current."""
         m, eng = self.model, self.engine
         need = self.current_sim_A / (self.n_e * ELEMENTARY_CHARGE_C)
         onset, alpha = m.onset_potential_V[:, 0], m.transfer_coefficient[:, 0]
@@ -166,39 +216,62 @@ class ProtocolDriver:
         a = self.model.config.lattice.spacing_m
         return electroactive_faces(eng.words, self.model.dims, eng._active, electrode) * a * a
 
+    def _double_layer_F(self) -> float:
+        c = self.protocol.double_layer_capacitance_F_per_m2
+        return c * max(self.electroactive_area_m2(0), self.area_sim_m2 * 1e-3)
+
     # ------------------------------------------------------------------ stepping
     def _apply(self, t0: float, t1: float) -> None:
-        """Set potential, rates, doping, reservoir occupancy for the step [t0, t1]."""
+        """Set potentials, rates, doping, reservoir occupancy for the step [t0, t1]."""
         eng, p, st = self.engine, self.protocol, self.state
         kind = p.kind
-        if kind == "potentiostatic":
-            st[P_POTENTIAL] = p.potential_V
-        elif kind == "cv":
-            # at the middle of the step on the fixed grid: the same wherever a call starts
-            k = math.floor(t0 / self.step_s + 1e-9)
-            st[P_POTENTIAL] = self.cv_potential((k + 0.5) * self.step_s)
-            st[P_CYCLES] = min(math.floor(t1 / p.cycle_period_s() + 1e-12), p.cycles)
-            st[P_DONE] = float(t1 >= p.cycles * p.cycle_period_s() * (1 - 1e-12))
+        if kind in ("potentiostatic", "cv"):
+            if kind == "potentiostatic":
+                v = p.potential_V
+            else:
+                # at the middle of the step on the fixed grid: the same wherever a call starts
+                k = math.floor(t0 / self.step_s + 1e-9)
+                v = self.cv_potential((k + 0.5) * self.step_s)
+                st[P_CYCLES] = min(math.floor(t1 / p.cycle_period_s() + 1e-12), p.cycles)
+                st[P_DONE] = float(t1 >= p.cycles * p.cycle_period_s() * (1 - 1e-12))
+            # the cell voltage is applied; the cathode sits below it by the anode's
+            # potential and the ohmic drop at the previous step's current
+            i_cell = float(st[P_CELL_CURRENT])
+            e_c = v - self.cell_offset_V(i_cell)
+            if p.double_layer_capacitance_F_per_m2 is not None and t0 > 0:
+                st[P_CAP_CHARGE] += self._double_layer_F() * (e_c - st[P_CATHODE_V])
+            st[P_CATHODE_V] = e_c
+            self._set_potentials(i_cell)
+            st[P_POTENTIAL] = v
+            self._anodic = (True, True)  # potential control: each reaction at its BV rate
         elif kind == "galvanostatic":
             self._galvanostatic(t0, t1)
-        e_now = None if kind == "constant" else float(st[P_POTENTIAL])
-        rates = self.model.reaction_rates_at(e_now)
-        if kind == "galvanostatic" and st[P_STAGE] == DISCHARGING:
-            bv = ~np.isnan(self.model.onset_potential_V[:, 0])
-            rates[bv, 0] = 0.0  # net cathodic current: no oxidation at the cathode
+        if kind == "constant":
+            rates = self.model.reaction_rates_at(None)
+        else:
+            rates = self.model.reaction_rates_at((st[P_CATHODE_V], st[P_ANODE_V]))
+            bv = ~np.isnan(self.model.onset_potential_V)
+            for e in (0, 1):
+                if not self._anodic[e]:
+                    rates[bv[:, e], e] = 0.0  # a cathodic electrode oxidizes nothing
         if kind == "galvanostatic" and st[P_STAGE] == FARADAIC:
             interval = self.n_e * ELEMENTARY_CHARGE_C / self.current_sim_A
             if eng.sched_e[0] != 0:
                 eng.sched[0] = t0 + interval  # the first electron of this stage
             eng.sched_e[0] = 0
             eng.sched[1] = interval
+            if st[P_DEBT_C] > 0:
+                # the film's coupling and doping charge takes current time first
+                eng.sched[0] += st[P_DEBT_C] / self.current_sim_A
+                st[P_DEBT_C] = 0.0
         else:
             eng.sched_e[0] = -1
             eng.sched[1] = 0.0
         eng.set_reaction_rates(rates)
         ch = self.model.config.chemistry
-        if ch is not None and e_now is not None:
-            eng.set_pt_doped((e_now >= ch.cathode_doping_onset_V, e_now >= ch.anode_doping_onset_V))
+        if ch is not None and kind != "constant":
+            eng.set_pt_doped((st[P_CATHODE_V] >= ch.cathode_doping_onset_V,
+                              st[P_ANODE_V] >= ch.anode_doping_onset_V))  # fmt: skip
         if self.model.config.membrane is not None:
             occ = np.zeros_like(eng.res_occ)
             field = eng.reservoir_field
@@ -209,42 +282,93 @@ class ProtocolDriver:
         p, st = self.protocol, self.state
         if st[P_DONE]:
             st[P_STAGE] = DISCHARGING
-            return
-        stage = st[P_STAGE]
-        if stage == CHARGING:
-            e_i = self.faradaic_potential()
-            if st[P_POTENTIAL] >= min(e_i, p.upper_V):
-                stage = FARADAIC if e_i <= p.upper_V else DISCHARGING
-        elif stage == FARADAIC:
-            e_i = self.faradaic_potential()
-            if e_i > p.upper_V:
-                stage = DISCHARGING
-                st[P_POTENTIAL] = p.upper_V
-            else:
-                st[P_POTENTIAL] = e_i
-        st[P_STAGE] = stage
+        else:
+            stage = st[P_STAGE]
+            upper_c = p.upper_V - self.cell_offset_V(p.current_A)  # cathode at V = upper_V
+            if stage == CHARGING:
+                e_i = self.faradaic_potential()
+                if st[P_CATHODE_V] >= min(e_i, upper_c):
+                    stage = FARADAIC if e_i <= upper_c else DISCHARGING
+            elif stage == FARADAIC:
+                e_i = self.faradaic_potential()
+                if e_i > upper_c:
+                    stage = DISCHARGING
+                    st[P_CATHODE_V] = upper_c
+                else:
+                    st[P_CATHODE_V] = e_i
+            st[P_STAGE] = stage
+        self._stage = int(st[P_STAGE])
+        charging = st[P_STAGE] != DISCHARGING and not st[P_DONE]
+        self._anodic = (charging, not charging)  # the anode strips Li while the cathode discharges
+        self._set_potentials(p.current_A if charging else -p.current_A)
+
+    def _account_film(self) -> None:
+        """Charge of the step's film processes: coupling of chains into a doped film (only
+        at an anodic electrode) and the change of the doping charge held."""
+        eng, st = self.engine, self.state
+        c = eng.counters
+        # Poisson oxidations while the double layer charges take their charge from the
+        # set current too (scheduled ones, in the faradaic stage, are paid by the schedule)
+        ox = float(self.oxidation_electrons()[0])
+        debt = (ox - st[P_OX_SEEN]) * ELEMENTARY_CHARGE_C if self._stage == CHARGING else 0.0
+        st[P_OX_SEEN] = ox
+        for e in (0, 1):
+            new = float(c[L.C_FILM_ELECTRONS + e]) - st[P_FILM_SEEN + e]
+            st[P_FILM_SEEN + e] += new
+            charged = new * self.n_e if self._anodic[e] else 0.0
+            st[P_FILM_CHARGED + e] += new if self._anodic[e] else 0.0
+            held = float(eng.pt_doped[e]) * self.n_dope * float(c[L.C_CONNECTED_UNITS + e])
+            delta = held - st[P_DOPING_HELD + e]
+            st[P_DOPING_HELD + e] = held
+            if e == 0:
+                debt += (charged + delta) * ELEMENTARY_CHARGE_C
+        if self.protocol.kind == "galvanostatic" and not st[P_DONE]:
+            st[P_DEBT_C] += debt
 
     def _after(self, t0: float, t1: float) -> None:
-        """Capacitive charge and potential of the step; reservoir exchange and diffusion."""
+        """Film charge, capacitive charge and potential of the step; reservoir exchange
+        and diffusion."""
         p, st = self.protocol, self.state
         dt = t1 - t0
+        if p.kind != "constant":
+            self._account_film()
         if p.kind == "galvanostatic" and not st[P_DONE] and st[P_STAGE] != FARADAIC:
-            c_dl = p.double_layer_capacitance_F_per_m2 * max(
-                self.electroactive_area_m2(0), self.area_sim_m2 * 1e-3
-            )
+            c_dl = self._double_layer_F()
             sign = 1.0 if st[P_STAGE] == CHARGING else -1.0
             dq = self.current_sim_A * dt
+            # the set current pays the film first: coupling and doping on the anodic
+            # half-cycle, the undoping charge on the cathodic one
+            debt = st[P_DEBT_C]
+            pay = min(debt, dq) if sign > 0 and debt > 0 else 0.0
+            pay = max(debt, -dq) if sign < 0 and debt < 0 else pay
+            st[P_DEBT_C] = debt - pay
+            dq -= abs(pay)
             st[P_CAP_CHARGE] += sign * dq
-            st[P_POTENTIAL] += sign * dq / c_dl
-            if st[P_STAGE] == CHARGING and st[P_POTENTIAL] >= p.upper_V:
-                st[P_POTENTIAL] = p.upper_V
+            st[P_CATHODE_V] += sign * dq / c_dl
+            i_cell = sign * p.current_A
+            if (
+                st[P_STAGE] == CHARGING
+                and st[P_CATHODE_V] + self.cell_offset_V(i_cell) >= p.upper_V
+            ):
+                st[P_CATHODE_V] = p.upper_V - self.cell_offset_V(i_cell)
                 st[P_STAGE] = DISCHARGING
-            elif st[P_STAGE] == DISCHARGING and st[P_POTENTIAL] <= p.lower_V:
-                st[P_POTENTIAL] = p.lower_V
+            elif (st[P_STAGE] == DISCHARGING
+                  and st[P_CATHODE_V] + self.cell_offset_V(i_cell) <= p.lower_V):  # fmt: skip
+                st[P_CATHODE_V] = p.lower_V - self.cell_offset_V(i_cell)
                 st[P_CYCLES] += 1
                 st[P_STAGE] = CHARGING
                 if st[P_CYCLES] >= p.cycles:
                     st[P_DONE] = 1.0
+            self._set_potentials(i_cell)
+        if p.kind in ("potentiostatic", "cv") and dt > 0:
+            q = float(self.faradaic_charge_C()[0] + st[P_CAP_CHARGE])
+            area = p.electrode_area_m2
+            if area is not None:
+                # real-cell current: the simulated area's, scaled up, on the protocol clock
+                st[P_CELL_CURRENT] = (
+                    (q - st[P_STEP_CHARGE]) / (dt * self.lam) * (area / self.area_sim_m2)
+                )
+            st[P_STEP_CHARGE] = q
         if self.model.config.membrane is not None:
             self._reservoir_step(dt)
 
@@ -270,14 +394,32 @@ class ProtocolDriver:
         eng.reservoir_field = _thomas(lower, diag, upper, field)
 
     def faradaic_charge_C(self) -> np.ndarray:
-        """Charge of the oxidations at each electrode (C): e * n_e * electron transfers."""
+        """Faradaic charge of the chemistry at each electrode (C): e x electron transfers."""
         return self.electron_transfers() * ELEMENTARY_CHARGE_C
 
     def electron_transfers(self) -> np.ndarray:
-        """Electrons transferred by oxidations at each electrode, int64[2] (exact)."""
+        """Electrons passed by the chemistry at each electrode, int64[2] (exact): the
+        oxidations (n_e each), the film couplings (n_e per count) and the doping charge the
+        electrode's PT holds now."""
+        return self.oxidation_electrons() + self.film_coupling_electrons() + self.doping_electrons()
+
+    def oxidation_electrons(self) -> np.ndarray:
+        """Electrons of the oxidation events at each electrode, int64[2]."""
         bv = ~np.isnan(self.model.onset_potential_V)
         ev = np.where(bv, self.engine.react_events, 0).sum(axis=0)
         return ev.astype(np.int64) * np.int64(self.n_e)
+
+    def film_coupling_electrons(self) -> np.ndarray:
+        """Electrons of chains coupling into a doped film at each electrode, int64[2]."""
+        st = self.state
+        return np.array([st[P_FILM_CHARGED], st[P_FILM_CHARGED + 1]]).astype(np.int64) * np.int64(
+            self.n_e
+        )
+
+    def doping_electrons(self) -> np.ndarray:
+        """Doping charge (electrons) each electrode's PT holds now, int64[2]."""
+        st = self.state
+        return np.array([st[P_DOPING_HELD], st[P_DOPING_HELD + 1]]).astype(np.int64)
 
     def reservoir_units(self) -> float:
         """Monomer units held by the continuum reservoir."""
@@ -307,8 +449,9 @@ class ProtocolDriver:
                 if status == L.STATUS_STARVED:
                     # nothing left to oxidize at the scheduled time: the potential runs
                     # past the window, the current reverses
+                    p = self.protocol
                     self.state[P_STAGE] = DISCHARGING
-                    self.state[P_POTENTIAL] = self.protocol.upper_V
+                    self.state[P_CATHODE_V] = p.upper_V - self.cell_offset_V(p.current_A)
                     self._apply(eng.time_s, t1)
                     continue
                 if status != L.STATUS_EVENTS:
@@ -318,6 +461,42 @@ class ProtocolDriver:
             self._after(t0, t1)
             if between_steps is not None and eng.time_s < t_end:
                 between_steps()
+
+
+def butler_volmer_overpotential_V(
+    current_density_A_per_m2: float, i0_A_per_m2: float, alpha: float, f: float
+) -> float:
+    """Overpotential eta (V) at which i0 [exp(alpha f eta) - exp(-(1 - alpha) f eta)]
+    equals the anodic current density (A/m^2; negative: cathodic); f = F/RT (1/V)."""
+
+    def excess(eta):
+        return i0_A_per_m2 * (math.exp(alpha * f * eta) - math.exp(-(1 - alpha) * f * eta))
+
+    lo, hi = -2.0, 2.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if excess(mid) < current_density_A_per_m2:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _ohmic_resistance_ohm(model: Model) -> float:
+    """Ohmic resistance of the membrane at the polymerization stage (ohm): thickness /
+    (sigma A) of the real cell; 0 when the conductivity or the area is not given."""
+    cfg = model.config
+    sigma = cfg.resolved_electrodes().electrolyte_conductivity_S_per_m
+    area = cfg.protocol.electrode_area_m2
+    if sigma is None or area is None:
+        return 0.0
+    if cfg.membrane is not None:
+        thickness = cfg.membrane.thickness_m
+    else:
+        thickness = (model.dims[2] - 2 * cfg.boundaries.electrode_thickness_sites) * (
+            cfg.lattice.spacing_m
+        )
+    return thickness / (sigma * area)
 
 
 def _thomas(lower, diag, upper, rhs):

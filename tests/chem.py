@@ -23,8 +23,10 @@ oligomer = "oligomer"
 coupling_rate_per_s = 1.0e4
 sticking_rate_per_s = {sticking}
 radical_decay_rate_per_s = {decay}
-precipitation_length = 3
+precipitation_length = {n_star}
 electrons_per_oxidation = 1000
+doping_charge_per_ring = {doping_charge}
+rings_per_monomer = {rings}
 cathode_doping_onset_V = {doping}
 anode_doping_onset_V = 10.0
 species_enter_gaps = true
@@ -45,11 +47,6 @@ initial_occupancy = {occupancy}
 [[species.reactions]]
 electrode = "cathode"
 rate_per_s = {k0}
-onset_potential_V = 1.0
-product = "BT_radical"
-[[species.reactions]]
-electrode = "anode"
-rate_per_s = {k0_anode}
 onset_potential_V = 1.0
 product = "BT_radical"
 
@@ -101,8 +98,9 @@ double_layer_capacitance_F_per_m2 = 0.2"""
 def chem_text(
     nx=16, nz=24, membrane=True, protocol="potentiostatic", potential=1.0, current=2e-6,
     cycles=3, compression=1.0, step=0.05, sticking=1.6e3, decay=0.0, doping=0.0, k0=5.0,
-    k0_anode=0.5, occupancy=0.05, cathode="flat", duration=2.0, sample=0.2, ckpt=60.0,
-    scan=0.01, layer=300e-9, temperature=333.15, extra="",
+    occupancy=0.05, cathode="flat", duration=2.0, sample=0.2, ckpt=60.0,
+    scan=0.01, layer=300e-9, temperature=333.15, extra="", n_star=3, doping_charge=0.0,
+    rings=1,
 ):  # fmt: skip
     mem = MEMBRANE.format(gate=nz // 2, occupancy=occupancy) if membrane else ""
     proto = {"potentiostatic": POTENTIOSTATIC, "cv": CV, "galvanostatic": GALVANOSTATIC}[
@@ -110,9 +108,10 @@ def chem_text(
     ].format(potential=potential, current=current, cycles=cycles, scan=scan)
     return CHEM.format(
         nx=nx, nz=nz, membrane=mem, protocol=proto, compression=compression, step=step,
-        sticking=sticking, decay=decay, doping=doping, k0=k0, k0_anode=k0_anode,
+        sticking=sticking, decay=decay, doping=doping, k0=k0,
         occupancy=occupancy, cathode=cathode, duration=duration, sample=sample, ckpt=ckpt,
-        layer=layer, temperature=temperature,
+        layer=layer, temperature=temperature, n_star=n_star, doping_charge=doping_charge,
+        rings=rings,
     ) + extra  # fmt: skip
 
 

@@ -138,7 +138,7 @@ def test_high_damkohler_gives_more_branched_pt_than_low():
     3.11, +32 %). Compact (reaction-limited) growth at low Da, branched at high Da."""
     ratios = []
     for k0 in (5.0, 5000.0):
-        cfg = chem_config(nx=32, nz=40, k0=k0, k0_anode=0.0, occupancy=0.05, duration=1.0)
+        cfg = chem_config(nx=32, nz=40, k0=k0, occupancy=0.05, duration=1.0)
         model = Model.from_config(cfg)
         eng = LatticeEngine(model, 5, phase=initial_phase(model, 5))
         drv = ProtocolDriver(model, eng)
