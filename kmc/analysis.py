@@ -34,6 +34,8 @@ UNITS = {
     "contact_fraction_cathode": "1",
     "contact_fraction_anode": "1",
     "short_circuit": "",
+    "blocking_cathode": "",
+    "blocking_anode": "",
     "solver_iterations": "1",
     "solver_relative_residual": "1",
     "solver_current_imbalance": "1",
@@ -135,6 +137,36 @@ def measurement_state(
     return phase, params, info
 
 
+def measurement_electrodes(config, params: TransportParameters) -> TransportParameters:
+    """``params`` with ``blocking`` as the run's electrodes are at the measurement.
+
+    An electrode blocks Li+ at the measurement when the transport file says so
+    (``params.blocking``) or when the run config's ``[electrodes]`` gives it kind
+    ``"blocking"`` (stainless steel). Kinds ``"lithium"`` (Li metal) and
+    ``"intercalation"`` (LiFePO4) are Li+-reversible at the measurement: the 40 degC
+    impedance is taken in LiFePO4's 2.5-4.2 V operating window, where it exchanges Li+
+    (the polymerization stage keeps it below its plateau, blocking, but that is the run,
+    not the measurement); their charge transfer is the transport file's exchange current.
+    A config without ``[electrodes]`` (``config.electrodes`` None, or a config from before
+    the section existed) names no kinds: the transport file's flag alone decides.
+    """
+    electrodes = getattr(config, "electrodes", None)
+    if electrodes is None:
+        return params
+    kinds = (electrodes.cathode.kind, electrodes.anode.kind)
+    blocking = tuple(
+        bool(flag) or kind == "blocking" for flag, kind in zip(params.blocking, kinds, strict=True)
+    )
+    return dataclasses.replace(params, blocking=blocking)
+
+
+def _run_electrodes(path: str | Path, params: TransportParameters) -> TransportParameters:
+    """:func:`measurement_electrodes` of the run file's stored config."""
+    import kmc
+
+    return measurement_electrodes(kmc.open(path).config, params)
+
+
 def analyze_run(
     path: str | Path, params: TransportParameters, snapshot: int = -1
 ) -> tuple[MorphologyTransport, dict]:
@@ -142,8 +174,13 @@ def analyze_run(
 
     With ``params.recrystallization`` the snapshot is first taken to the measurement
     state (:func:`measurement_state`); the summary then reports that state too.
+    The electrodes' kinds come from the run's stored config
+    (:func:`measurement_electrodes`): with a blocking electrode (stainless steel) the
+    interfacial and total resistances have no DC value and are None; ``"lithium"`` and
+    ``"intercalation"`` electrodes are reversible at the measurement.
     """
     phase, spacing, t, index = load_snapshot(path, snapshot)
+    params = _run_electrodes(path, params)
     state = {}
     if params.recrystallization is not None:
         phase, params, state = measurement_state(path, phase, spacing, t, params)
@@ -181,11 +218,15 @@ def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict)
 
     The file is copied, the copy written and fsynced, then renamed over the original,
     so an interruption never leaves a half-written run file; a stored impedance spectrum
-    of the snapshot stays. Returns the group name.
+    of the snapshot stays. A result with no value (None: the DC resistances of a cell
+    with a blocking electrode, which ``blocking_cathode``/``blocking_anode`` flag) is
+    left out. Returns the group name.
     """
     name = f"analysis/snapshot_{summary['snapshot']:04d}"
     with _rewritten_group(path, name, keep=("impedance",)) as g:
         for k, v in summary.items():
+            if v is None:
+                continue
             if k == "warnings":
                 g.attrs[k] = json.dumps(v)
             elif isinstance(v, bool):
@@ -204,6 +245,7 @@ def write_analysis(path: str | Path, result: MorphologyTransport, summary: dict)
                 "electrode_area_m2": p.electrode_area_m2,
                 "probe_fractions": list(p.probe_fractions),
                 "pt_doped": list(p.pt_doped),
+                "blocking": list(p.blocking),
                 "recrystallization": (
                     dataclasses.asdict(p.recrystallization)
                     if p.recrystallization is not None
@@ -275,7 +317,12 @@ def twin_mismatches(pristine: str | Path, polymerized: str | Path) -> list[str]:
 
 
 def compare(pristine: dict, polymerized: dict) -> dict:
-    """Ratios polymerized / pristine of the key results."""
+    """Ratios polymerized / pristine of the key results.
+
+    A ratio of a quantity with no value in either run (None: the interfacial and total
+    resistance of a cell with a blocking electrode) is None, and so is what follows from
+    it (``interfacial_resistance_fold_reduction``).
+    """
     out = {}
     for key in (
         "membrane_resistance_ohm",
@@ -283,14 +330,22 @@ def compare(pristine: dict, polymerized: dict) -> dict:
         "total_resistance_ohm",
         "effective_conductivity_S_per_cm",
     ):
-        a, b = pristine[key], polymerized[key]
-        out[key + "_ratio"] = b / a if a else float("nan")
-    out["membrane_resistance_reduction_percent"] = 100 * (1 - out["membrane_resistance_ohm_ratio"])
-    out["interfacial_resistance_fold_reduction"] = (
-        1 / out["interfacial_resistance_ohm_ratio"]
-        if out["interfacial_resistance_ohm_ratio"]
-        else float("inf")
+        a, b = pristine.get(key), polymerized.get(key)
+        if a is None or b is None:
+            out[key + "_ratio"] = None
+        else:
+            out[key + "_ratio"] = b / a if a else float("nan")
+    membrane = out["membrane_resistance_ohm_ratio"]
+    out["membrane_resistance_reduction_percent"] = (
+        None if membrane is None else 100 * (1 - membrane)
     )
+    interfacial = out["interfacial_resistance_ohm_ratio"]
+    if interfacial is None:
+        out["interfacial_resistance_fold_reduction"] = None
+    else:
+        out["interfacial_resistance_fold_reduction"] = (
+            1 / interfacial if interfacial else float("inf")
+        )
     out["short_circuit"] = bool(pristine["short_circuit"] or polymerized["short_circuit"])
     return out
 
@@ -303,9 +358,13 @@ def impedance_run(
 
     In a windowed run the continuum membrane is added in series (R || C; see
     ``kmc.transport.impedance``); ``dc_total_resistance_ohm`` then includes it too, so
-    that it is the spectrum's zero-frequency limit.
+    that it is the spectrum's zero-frequency limit. The electrodes' kinds come from the
+    run's stored config as in :func:`analyze_run` (``params.blocking`` adds to them);
+    with a blocking electrode the spectrum has no zero-frequency limit and
+    ``dc_total_resistance_ohm`` and ``dc_interfacial_resistance_ohm`` are None.
     """
     phase, spacing, t, index = load_snapshot(path, snapshot)
+    params = _run_electrodes(path, params)
     if params.recrystallization is not None:
         phase, params, _ = measurement_state(path, phase, spacing, t, params)
     dc = analyze_morphology(phase, spacing, params)
@@ -314,7 +373,8 @@ def impedance_run(
     if dc.continuum_conductivity_S_per_m is not None:
         thickness = params.membrane_thickness_m - dc.pt_thickness_m
         continuum = (dc.membrane_resistance_ohm, thickness)
-        dc_total += dc.membrane_resistance_ohm
+        if dc_total is not None:
+            dc_total += dc.membrane_resistance_ohm
     spectrum = impedance(phase, spacing, params, frequency_Hz, continuum=continuum)
     summary = {
         "snapshot": index,
@@ -330,7 +390,8 @@ def impedance_run(
 
 def write_impedance(path: str | Path, snapshot: int, spectrum: ImpedanceSpectrum, info: dict):
     """Store the spectrum in ``/analysis/snapshot_NNNN/impedance`` (atomically, as
-    :func:`write_analysis`); returns the group name."""
+    :func:`write_analysis`; entries with no value, None, are left out); returns the group
+    name."""
     name = f"analysis/snapshot_{snapshot:04d}/impedance"
     with _rewritten_group(path, name) as g:
         for key, data, unit in (
@@ -344,6 +405,8 @@ def write_impedance(path: str | Path, snapshot: int, spectrum: ImpedanceSpectrum
             g.create_dataset("Z_fit_real", data=fitted.real).attrs["unit"] = "ohm"
             g.create_dataset("Z_fit_imag", data=fitted.imag).attrs["unit"] = "ohm"
         for k, v in info.items():
+            if v is None:
+                continue
             if isinstance(v, dict):
                 v = json.dumps({a: b for a, b in v.items() if a != "fitted_ohm"})
             g.attrs[k] = v

@@ -118,6 +118,10 @@ def _checked_config(config_path):
     return cfg, text, model
 
 
+NO_DC_VALUE = "no DC value (blocking electrode: see kmc impedance)"
+"""What `kmc analyze` and `kmc impedance` print for a resistance that is None."""
+
+
 @main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--snapshot", type=int, default=-1, show_default=True, help="Snapshot index.")
@@ -200,6 +204,9 @@ def analyze(
         click.echo(json.dumps(out, indent=1))
     else:
         for key, value in out.items():
+            if value is None:  # a DC resistance (or its ratio) of a blocking cell
+                click.echo(f"{key:40s} {NO_DC_VALUE}")
+                continue
             unit = analysis.UNITS.get(key, "")
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
             click.echo(f"{key:40s} {shown:>14s} {unit}")
@@ -293,7 +300,7 @@ def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_pat
             click.echo(f"{f:16.6g} {z.real:14.6g} {-z.imag:14.6g}")
         for key, value in info.items():
             if key != "fit":
-                click.echo(f"{key:40s} {value}")
+                click.echo(f"{key:40s} {NO_DC_VALUE if value is None else value}")
         for name, value in info.get("fit", {}).get("parameters", {}).items():
             err = info["fit"]["standard_errors"][name]
             unit = info["fit"]["units"][name]

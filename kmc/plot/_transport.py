@@ -74,17 +74,20 @@ def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None
 
     A run without a stored spectrum is drawn as the cartoon R_b + (R_i || CPE) from the
     DC estimator (R_b its membrane, R_i its interfacial resistance) with an assumed CPE
-    (Q = 0.1 F/m^2 x area, n = 0.85), and the title says so.
+    (Q = 0.1 F/m^2 x area, n = 0.85), and the title says so. A cell with a blocking
+    electrode has no DC R_i (``kmc analyze`` stores none): no cartoon is drawn for it,
+    and the legend and title say so.
     """
     import json
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
     omega = np.logspace(-3, 8, 400)
-    cartoon = False
+    cartoon = simulated = no_dc = False
     for r in [x for x in (compare, run) if x is not None]:
         stored = _spectrum_or_none(r, snapshot)
         if stored is not None:
+            simulated = True
             spectrum, info = stored
             z = spectrum.impedance_ohm
             (line,) = ax.plot(z.real, -z.imag, label=f"{r.path.stem}: simulated")
@@ -94,23 +97,33 @@ def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None
                 ax.plot(zf.real, -zf.imag, "--", color=line.get_color(), lw=0.8,
                         label=f"{r.path.stem}: fit {info['fit']['circuit']}")  # fmt: skip
             continue
-        cartoon = True
         res = r.analysis(snapshot)
-        area = json.loads(res["parameters_json"])["electrode_area_m2"]
         r_b = res["membrane_resistance_ohm"]
-        z = equivalent_circuit_impedance(r_b, res["interfacial_resistance_ohm"], area, omega)
+        r_i = res.get("interfacial_resistance_ohm")
+        if r_i is None:  # a blocking electrode: no DC R_i, nothing to draw
+            no_dc = True
+            ax.plot([], [], " ", label=f"{r.path.stem}: R_b {r_b:.3g} Ω; blocking electrode: "
+                    "no DC R_i, no cartoon (run kmc impedance)")  # fmt: skip
+            continue
+        cartoon = True
+        area = json.loads(res["parameters_json"])["electrode_area_m2"]
+        z = equivalent_circuit_impedance(r_b, r_i, area, omega)
         ax.plot(z.real, -z.imag, label=f"{r.path.stem}: R_b {r_b:.3g} Ω, "
-                f"R_i {res['interfacial_resistance_ohm']:.3g} Ω (cartoon)")  # fmt: skip
+                f"R_i {r_i:.3g} Ω (cartoon)")  # fmt: skip
     ax.set_xlabel("Z' (Ω)")
     ax.set_ylabel("−Z'' (Ω)")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.set_title(
-        "equivalent-circuit cartoon R_b + (R_i ∥ CPE), assumed CPE: run kmc impedance "
-        "for a spectrum"
-        if cartoon
-        else "simulated impedance (dots: decades of frequency)",
-        fontsize=9,
-    )
+    lines = []
+    if cartoon:
+        lines.append(
+            "equivalent-circuit cartoon R_b + (R_i ∥ CPE), assumed CPE: run kmc impedance "
+            "for a spectrum"
+        )
+    elif simulated:
+        lines.append("simulated impedance (dots: decades of frequency)")
+    if no_dc:
+        lines.append("blocking electrode: no DC R_i, no cartoon; run kmc impedance for a spectrum")
+    ax.set_title("\n".join(lines), fontsize=9)
     ax.legend(fontsize=8)
     return ax
 

@@ -580,8 +580,12 @@ def collect(directory: Path) -> list[dict]:
                         g = f["analysis"][sorted(f["analysis"])[-1]]
                         for k in ("membrane_resistance_ohm", "interfacial_resistance_ohm",
                                   "effective_conductivity_S_per_cm", "short_circuit",
+                                  "blocking_cathode", "blocking_anode",
                                   "crystalline_fraction", "diluent_volume_fraction"):  # fmt: skip
-                            if k not in g.attrs:  # measurement-state keys: not --as-simulated
+                            # absent: the measurement-state keys of an --as-simulated
+                            # analysis, or a DC resistance with no value (None: a blocking
+                            # electrode, not stored): an empty cell
+                            if k not in g.attrs:
                                 continue
                             row[k] = (
                                 g.attrs[k].item() if hasattr(g.attrs[k], "item") else g.attrs[k]

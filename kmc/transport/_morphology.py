@@ -19,7 +19,16 @@ the PT layers in the windows shorten the ionic path, R = (L - h_PT)/(sigma A), w
 h_PT the electrode-connected PT volume per area (docs/MODEL.md, note 3). Lateral geometry
 is taken as repeating: resistances of
 the simulated box scale to the real electrode area as R_real = R_box A_box / A_real.
-"""
+
+Blocking electrodes (``TransportParameters.blocking``, e.g. a stainless-steel cathode):
+no faradaic Li+ current crosses them, so the cell has no DC steady state and the
+charge-transfer term is not a physical quantity there. The solves give a blocking
+electrode's electronic|ionic faces zero charge-transfer resistance: the reading right
+after a current step, while the double layer passes the current, which is what a
+four-point-probe chronopotentiometry's IR jump sees. The bulk solve, and with it the
+effective conductivity and the membrane resistance, is the same as for a reversible
+electrode; the interfacial and total resistances have no DC value (None) and the
+impedance spectrum (``kmc impedance``) is where the interface shows."""
 
 from __future__ import annotations
 
@@ -60,7 +69,9 @@ class TransportParameters:
     (cathode, anode) (impedance only)."""
     blocking: tuple[bool, bool] = (False, False)
     """Whether each electrode (cathode, anode) blocks Li+ at the measurement: a double
-    layer and no charge transfer (impedance only; the DC estimator uses i0)."""
+    layer and no charge transfer. The impedance gives it C_dl alone; the DC solves give
+    its faces zero charge-transfer resistance (the IR jump right after a current step)
+    and report no interfacial or total resistance (None); its i0 is not used."""
 
     def charge_transfer_ohm_m2(self) -> tuple[float, float]:
         """R_ct A = R T / (F i0) per electrode (ohm m^2); inf when i0 = 0."""
@@ -88,7 +99,15 @@ class MorphologyTransport:
     """Electrode-connected PT volume per electrode area, both electrodes (m)."""
 
     @property
-    def total_resistance_ohm(self) -> float:
+    def blocking(self) -> bool:
+        """Whether either electrode blocks Li+ (then the cell has no DC steady state)."""
+        return any(self.params.blocking)
+
+    @property
+    def total_resistance_ohm(self) -> float | None:
+        """DC resistance of the real cell (ohm); None with a blocking electrode."""
+        if self.blocking:
+            return None
         return self.total.resistance_ohm * self.area_box_m2 / self.params.electrode_area_m2
 
     @property
@@ -96,9 +115,11 @@ class MorphologyTransport:
         return self.bulk.resistance_ohm * self.area_box_m2 / self.params.electrode_area_m2
 
     @property
-    def interfacial_resistance_ohm(self) -> float:
-        """Charge-transfer (interfacial) resistance of the real cell, both electrodes (ohm)."""
-        return self.total_resistance_ohm - self.bulk_resistance_ohm
+    def interfacial_resistance_ohm(self) -> float | None:
+        """Charge-transfer (interfacial) resistance of the real cell, both electrodes (ohm);
+        None with a blocking electrode (no DC value: see ``kmc impedance``)."""
+        total = self.total_resistance_ohm
+        return None if total is None else total - self.bulk_resistance_ohm
 
     @property
     def effective_conductivity_S_per_m(self) -> float:
@@ -152,7 +173,10 @@ class MorphologyTransport:
             "contact_fraction_cathode": self.contact_fraction[0],
             "contact_fraction_anode": self.contact_fraction[1],
             "short_circuit": self.short_circuit,
-            "solver_iterations": self.total.solution.iterations + self.bulk.solution.iterations,
+            "blocking_cathode": bool(self.params.blocking[0]),
+            "blocking_anode": bool(self.params.blocking[1]),
+            "solver_iterations": self.bulk.solution.iterations
+            + (self.total.solution.iterations if self.total is not self.bulk else 0),
             "solver_relative_residual": max(
                 self.total.solution.relative_residual, self.bulk.solution.relative_residual
             ),
@@ -258,6 +282,8 @@ def analyze_morphology(
     for e in (0, 1):
         masks = phases.faces_between(elec == e, ionic)
         ea_faces[e] = sum(int(m.sum()) for m in masks)
+        if params.blocking[e]:
+            continue  # the double layer passes the current step: no series resistance
         for r_arr, m in zip((rx, ry, rz), masks, strict=True):
             r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
     # undoped PT conducts electrons (poorly) but transfers no charge to the electrolyte:
@@ -269,8 +295,11 @@ def analyze_morphology(
     for r_arr, b in zip((rx, ry, rz), blocked, strict=True):
         r_arr += b
     tol = {"rtol": rtol, "balance_tol": balance_tol}
-    total = effective_conductivity(sigma, h, face_resistance=(rx, ry, rz), **tol)
     bulk = effective_conductivity(sigma, h, face_resistance=tuple(blocked), **tol)
+    if all(params.blocking):
+        total = bulk  # no charge-transfer face left: the same solve
+    else:
+        total = effective_conductivity(sigma, h, face_resistance=(rx, ry, rz), **tol)
 
     area_box = nx * ny * h * h
     # contact: of the faces where an electrode (its own phase, not deposit) meets
@@ -279,6 +308,12 @@ def analyze_morphology(
     warnings = []
     if short:
         warnings.append("SHORT CIRCUIT: an electronic path connects cathode and anode")
+    for name, blocks in zip(("cathode", "anode"), params.blocking, strict=True):
+        if blocks:
+            warnings.append(
+                f"the {name} blocks Li+: the cell's interfacial resistance has no DC value; "
+                "its impedance spectrum (kmc impedance) shows where the arcs end"
+            )
     ionic_fraction = float((phase[z1 : z2 + 1] == phases.AMORPHOUS_PEO).mean())
     n_pt = int(np.isin(phase, (phases.DEPOSIT_CATHODE, phases.DEPOSIT_ANODE)).sum())
     for sol in (total.solution, bulk.solution):
