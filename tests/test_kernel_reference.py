@@ -160,7 +160,7 @@ def test_contact_flags_match_a_neighbour_scan(periodic_z):
 CHEM_SCENARIOS = {
     # potentiostatic chemistry with the membrane gate, gaps and the radical decay
     "chem_gate_particles": dict(
-        cathode="particles", decay=5.0, sticking=20.0, nx=8, nz=20, layer=100e-9
+        cathode="particles", decay=150.0, sticking=20.0, nx=8, nz=20, layer=100e-9
     ),
     # doped PT everywhere, no membrane, strong sticking: connectivity floods
     "chem_closed_sticky": dict(membrane=False, sticking=5e3, nx=6, nz=12, k0=200.0),
@@ -190,7 +190,7 @@ def test_chemistry_kernel_matches_reference(name):
         eng.set_reservoir_occupancy(occ)
     if name == "chem_scheduled":
         eng.sched_e[0] = 0
-        eng.sched[:] = [1e-4, 5e-3]
+        eng.sched[:] = [1e-4, 5e-4]
     ref = _assert_same_run(eng, (1, 999, 15000))
     assert eng.counters[L.C_PT_UNITS] == ref.pt_units > 0
     c = eng.counters
