@@ -139,9 +139,21 @@ class CathodeGeometry(StrictModel):
     """Depth of the particle layer above the current collector (m)."""
     particle_volume_fraction: Annotated[float, Field(gt=0, le=0.7)] = 0.45
     """Solid fraction of the particle layer (LiFePO4 + carbon)."""
-    initial_contact_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3
-    """Fraction of the membrane face touching cathode particles at assembly; the rest
-    faces gaps (void) between the particles and the membrane."""
+    initial_contact_fraction: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Fraction of the membrane face touching the cathode at assembly; the rest faces
+    gaps (void) between the cathode and the membrane. Particles: the columns whose
+    highest particle reaches the membrane face (default 0.3); flat: contact patches in a
+    one-site gap layer (default 1.0, full contact)."""
+    contact_patch_diameter_m: Annotated[float, Field(gt=0, le=1e-3)] = 100e-9
+    """Flat cathode: size of the contact patches (m): the correlation length (2 sigma)
+    of the smoothed random field whose highest points touch the membrane."""
+
+    @property
+    def contact_fraction(self) -> float:
+        """``initial_contact_fraction`` or its default for the kind."""
+        if self.initial_contact_fraction is not None:
+            return self.initial_contact_fraction
+        return 0.3 if self.kind == "particles" else 1.0
 
     @model_validator(mode="after")
     def _check(self) -> CathodeGeometry:

@@ -4,7 +4,10 @@ A particle cathode (LiFePO4 composite) is a current-collector slab with spheres 
 log-uniformly distributed diameters packed above it to a solid fraction. The membrane
 is a flat sheet laid on the particles: its face sits at the height where the wanted
 fraction of the columns' highest particle sites touch it; below the face, what is not
-particle is void (gaps), above it the PEO wraps the protruding particles.
+particle is void (gaps), above it the PEO wraps the protruding particles. On a flat
+cathode with ``initial_contact_fraction`` < 1 the membrane touches the electrode in
+patches: the layer on the electrode is void except where a smoothed random field (the
+membrane surface's undulation, ``contact_patch_diameter_m``) has its highest points.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ def initial_phase(model: Model, seed: int) -> np.ndarray:
     rng = geometry_rng(seed)
     if cfg.cathode.kind == "particles":
         _add_particles(phase, model, rng)
+    elif cfg.cathode.contact_fraction < 1.0 and model.electrode_end[0] == 0:
+        _add_contact_patches(phase, model, rng)
     if model.gate_z >= 0:
         phase[model.gate_z] = phases.MEMBRANE_GATE
     if cfg.crystallinity is not None:
@@ -133,12 +138,30 @@ def _add_particles(phase: np.ndarray, model: Model, rng: np.random.Generator) ->
     top = np.where(has, depth - 1 - np.argmax(solid[::-1], axis=0), -1)
     # membrane face at z_f (layer index within the band): a column touches it when its
     # top reaches z_f - 1; choose z_f so that the wanted fraction of columns does
-    z_f = int(np.quantile(top, 1.0 - geo.initial_contact_fraction, method="higher")) + 1
+    z_f = int(np.quantile(top, 1.0 - geo.contact_fraction, method="higher")) + 1
     band = phase[t : t + depth]
     band[solid] = phases.CATHODE
     gap = ~solid
     gap[z_f:] = False
     band[gap] = phases.VOID
+
+
+def _add_contact_patches(phase: np.ndarray, model: Model, rng: np.random.Generator) -> None:
+    """A one-site gap layer on a flat cathode, void but for contact patches covering
+    ``initial_contact_fraction`` of the face (periodic in x and y)."""
+    from scipy.ndimage import gaussian_filter
+
+    geo = model.config.cathode
+    _, ny, nx = phase.shape
+    t = model.config.boundaries.electrode_thickness_sites
+    sigma = 0.5 * geo.contact_patch_diameter_m / model.config.lattice.spacing_m
+    field = gaussian_filter(rng.standard_normal((ny, nx)), sigma=sigma, mode="wrap")
+    n_contact = int(round(geo.contact_fraction * nx * ny))
+    order = np.argsort(field, axis=None, kind="stable")[::-1]
+    contact = np.zeros(nx * ny, dtype=bool)
+    contact[order[:n_contact]] = True
+    layer = phase[t]
+    layer[~contact.reshape(ny, nx)] = phases.VOID
 
 
 def membrane_face_z(phase: np.ndarray, model: Model) -> int:

@@ -1,0 +1,178 @@
+"""Electrode potentials and kinds: each electrode at its own potential vs Li/Li+, the cell
+voltage V = E_c - E_a + I R, oxidation only at an anodic electrode under current
+control, the flat cathode's contact patches, and the named errors of bad electrode input."""
+
+import math
+
+import numpy as np
+import pytest
+from chem import chem_text
+
+from kmc import phases
+from kmc.config import ConfigError, parse_config
+from kmc.engine import LatticeEngine
+from kmc.geometry import initial_phase
+from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
+from kmc.protocol import (
+    DISCHARGING,
+    P_ANODE_V,
+    P_CATHODE_V,
+    P_POTENTIAL,
+    P_STAGE,
+    ProtocolDriver,
+    butler_volmer_overpotential_V,
+)
+
+F_RT = FARADAY_C_PER_MOL / (GAS_CONSTANT_J_PER_MOL_K * 333.15)
+I0_ANODE = 0.05  # A/m^2: small, so that the Li overpotential is large enough to see
+SIGMA = 1e-3  # S/m: a poor electrolyte, so that the ohmic drop is too
+
+ELECTRODES = f"""
+[electrodes]
+electrolyte_conductivity_S_per_m = {SIGMA}
+[electrodes.cathode]
+kind = "blocking"
+[electrodes.anode]
+kind = "lithium"
+exchange_current_A_per_m2 = {I0_ANODE}
+"""
+
+
+def _driver(text):
+    cfg = parse_config(text)
+    model = Model.from_config(cfg)
+    eng = LatticeEngine(model, 3, phase=initial_phase(model, 3))
+    return model, eng, ProtocolDriver(model, eng)
+
+
+def test_butler_volmer_overpotential_is_the_symmetric_closed_form():
+    """alpha = 1/2: i = 2 i0 sinh(f eta / 2), so eta = (2/f) asinh(i / (2 i0)) exactly."""
+    for i in (-3.0, -1e-3, 0.0, 2e-4, 0.7):
+        eta = butler_volmer_overpotential_V(i, 0.05, 0.5, F_RT)
+        assert eta == pytest.approx(2 / F_RT * math.asinh(i / 0.1), abs=1e-12)
+
+
+def test_galvanostatic_cell_voltage_is_the_difference_of_electrode_potentials():
+    # hard oxidation: capacitive cycles between 0.5 and 1.2 V of cell voltage
+    text = chem_text(protocol="galvanostatic", current=2e-5, k0=1e-6, cycles=3, duration=50.0)
+    model, eng, drv = _driver(text + ELECTRODES)
+    area = model.config.protocol.electrode_area_m2
+    thickness = model.config.membrane.thickness_m
+    r_ohm = thickness / (SIGMA * area)
+    seen = set()
+    while eng.time_s < 40.0 and not drv.done:
+        drv.run_to(eng.time_s + 0.5, lambda ts: eng.run(ts, 10**12))
+        st = eng.protocol_state
+        sign = -1.0 if st[P_STAGE] == DISCHARGING else 1.0
+        i_cell = sign * 2e-5
+        # the Li anode: cathodic (plating, E_a < 0) while the cathode charges
+        eta = 2 / F_RT * math.asinh(-i_cell / area / (2 * I0_ANODE))
+        assert st[P_ANODE_V] == pytest.approx(eta, abs=1e-9)
+        assert np.sign(st[P_ANODE_V]) == -sign
+        assert st[P_POTENTIAL] == pytest.approx(
+            st[P_CATHODE_V] - st[P_ANODE_V] + i_cell * r_ohm, abs=1e-12
+        )
+        assert 0.5 - 1e-9 <= st[P_POTENTIAL] <= 1.2 + 1e-9  # the window is the cell's
+        rates = eng._react_rate
+        if sign < 0:
+            # the cathode carries cathodic current: it oxidizes nothing
+            assert not rates[:, 0].any()
+        seen.add(sign)
+    assert seen == {1.0, -1.0}
+
+
+def test_cv_cathode_sits_below_the_applied_voltage_by_anode_potential_and_ohmic_drop():
+    text = chem_text(protocol="cv", scan=0.5, cycles=2, k0=50.0, duration=3.0)
+    text = text.replace("cycles = 2", "cycles = 2\nelectrode_area_m2 = 1e-4")
+    model, eng, drv = _driver(text + ELECTRODES)
+    r_ohm = model.config.membrane.thickness_m / (SIGMA * 1e-4)
+    from kmc.protocol import P_CELL_CURRENT
+
+    st = eng.protocol_state
+    checked = 0
+    t = 1.6
+    while t < 2.4:  # around the 1 V vertex, where BT oxidizes
+        drv.run_to(t, lambda ts: eng.run(ts, 10**12))
+        i_cell = st[P_CELL_CURRENT]  # the step just run: its charge over its time
+        # the next step's values: V applied, E_c = V + E_a - I R with that current
+        drv._apply(eng.time_s, eng.time_s + drv.step_s)
+        if i_cell > 0:
+            assert st[P_ANODE_V] == pytest.approx(
+                2 / F_RT * math.asinh(-i_cell / 1e-4 / (2 * I0_ANODE)), abs=1e-12
+            )
+            assert st[P_CATHODE_V] == pytest.approx(
+                st[P_POTENTIAL] + st[P_ANODE_V] - i_cell * r_ohm, abs=1e-12
+            )
+            assert st[P_CATHODE_V] < st[P_POTENTIAL]
+            checked += 1
+        t += drv.step_s
+    assert checked > 3
+
+
+def test_flat_cathode_touches_the_membrane_in_patches():
+    text = chem_text(membrane=False)
+    text = text.replace('kind = "flat"', 'kind = "flat"\ninitial_contact_fraction = 0.3')
+    model = Model.from_config(parse_config(text))
+    phase = initial_phase(model, 5)
+    nx, ny, _ = model.dims
+    expect = round(0.3 * nx * ny) / (nx * ny)
+    assert phases.contact_fraction(phase)[0] == pytest.approx(expect, abs=1e-12)
+    assert (phase[1] == phases.VOID).sum() == nx * ny - round(0.3 * nx * ny)
+    assert not (phase[2:] == phases.VOID).any()  # one gap layer only
+    # the default flat cathode touches everywhere
+    full = initial_phase(Model.from_config(parse_config(chem_text(membrane=False))), 5)
+    assert not (full == phases.VOID).any()
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            ('kind = "blocking"', 'kind = "blocking"\nexchange_current_A_per_m2 = 1.0'),
+            "exchange_current_A_per_m2 is set on a blocking electrode",
+        ),
+        (
+            ('[electrodes.cathode]\nkind = "blocking"', '[electrodes.cathode]\nkind = "lithium"'),
+            "electrodes.cathode.kind = 'lithium'",
+        ),
+        (
+            (f'kind = "lithium"\nexchange_current_A_per_m2 = {I0_ANODE}', 'kind = "blocking"'),
+            "electrodes.anode.kind = 'blocking'",
+        ),
+        (('kind = "blocking"', 'kind = "intercalation"'), "needs plateau_V"),
+        (
+            ('kind = "blocking"', 'kind = "intercalation"\nplateau_V = [0.8, 0.9]'),
+            "on or above its plateau",
+        ),
+        (("rings_per_monomer = 1", "rings_per_monomer = 1\n"), None),
+    ],
+)
+def test_bad_electrode_input_is_a_named_error(edit, message):
+    text = chem_text() + ELECTRODES
+    text = text.replace(*edit)
+    if message is None:
+        parse_config(text)  # the untouched config is valid
+        return
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert message in str(err.value)
+
+
+def test_an_oxidation_at_the_li_anode_is_refused_with_the_reason():
+    text = chem_text() + (
+        '[[species.reactions]]\nelectrode = "anode"\nrate_per_s = 1.0\n'
+        'onset_potential_V = 1.0\nproduct = "BT_radical"\n'
+    )
+    # appended after the last [[species]] (the oligomer): an anode oxidation of it
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert "oxidation at the anode (Li metal" in str(err.value)
+    assert "never runs" in str(err.value)
+
+
+def test_doping_charge_outside_zero_to_one_per_ring_is_refused():
+    text = chem_text(doping_charge=1.5)
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert "chemistry.doping_charge_per_ring" in str(err.value)
+    assert "at most 1" in str(err.value)
