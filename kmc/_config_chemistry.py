@@ -82,6 +82,12 @@ class Protocol(StrictModel):
     times faster than transport; reported, and tested for convergence."""
     step_s: Annotated[float, Field(gt=0, le=1e9)] = 1.0
     """Simulated time between protocol updates (potential, rates, doping, reservoir) (s)."""
+    freeze_lattice_for_film_charge: bool = False
+    """Galvanostatic: when the film's charge (doping, undoping, coupling) takes longer
+    than a protocol step, pass the rest at the potential it holds with the lattice
+    frozen (only the protocol clock and the continuum reservoir advance), instead of
+    simulating the lattice through the plateau. A compression of the doping plateau:
+    its effect is measured in docs/CHEMISTRY.md."""
 
     @model_validator(mode="after")
     def _check(self) -> Protocol:

@@ -96,7 +96,12 @@ def chemistry_specs() -> dict[str, tuple[tuple[int, ...], str, str, str]]:
     return {
         "potential": ((), "float64", "V", "cell voltage V = E_c - E_a + I R (protocol)"),
         "electrode_potential": ((2,), "float64", "V", "cathode, anode potential vs Li/Li+"),
-        "protocol_time": ((), "float64", "s", "protocol clock: simulated time x compression"),
+        "protocol_time": (
+            (),
+            "float64",
+            "s",
+            "protocol clock: simulated time x compression + frozen plateaus",
+        ),
         "cycles": ((), "int64", "1", "completed protocol cycles"),
         "electron_transfers": (
             (2,),
@@ -202,8 +207,8 @@ def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
     transfers = driver.electron_transfers()
     q_far = driver.faradaic_charge_C()
     q_cap = float(st[P.P_CAP_CHARGE])
-    t = engine.time_s
-    dt = (t - st[P.P_LAST_TIME]) * driver.lam
+    t = driver.protocol_time_s()
+    dt = t - st[P.P_LAST_TIME]
     per = 1.0 / (dt * driver.area_sim_m2) if dt > 0 else 0.0
     i_far = (q_far[0] - st[P.P_LAST_CHARGE]) * per
     i_cap = (q_cap - st[P.P_LAST_CAP]) * per
@@ -213,7 +218,7 @@ def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
     out.update(
         potential=np.float64(st[P.P_POTENTIAL]),
         electrode_potential=np.array([st[P.P_CATHODE_V], st[P.P_ANODE_V]]),
-        protocol_time=np.float64(t * driver.lam),
+        protocol_time=np.float64(t),
         cycles=np.int64(st[P.P_CYCLES]),
         electron_transfers=transfers,
         oxidation_electrons=driver.oxidation_electrons(),

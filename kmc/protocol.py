@@ -63,7 +63,8 @@ P_CELL_CURRENT = 18  # current leaving the cathode in the real cell, last step (
 P_STEP_CHARGE = 19  # cathode charge (faradaic + capacitive) at the end of the last step (C)
 P_LAST_CAP = 20  # capacitive charge at the previous sample (C)
 P_OX_SEEN = 21  # cathode oxidation electrons accounted so far
-N_PROTOCOL_STATE = 22
+P_FROZEN_S = 22  # protocol time passed with the lattice frozen (film charge plateaus) (s)
+N_PROTOCOL_STATE = 23
 
 CHARGING, FARADAIC, DISCHARGING = 0, 1, 2
 
@@ -343,6 +344,15 @@ class ProtocolDriver:
             pay = max(debt, -dq) if sign < 0 and debt < 0 else pay
             st[P_DEBT_C] = debt - pay
             dq -= abs(pay)
+            if p.freeze_lattice_for_film_charge and st[P_DEBT_C] * sign > 0:
+                # the rest of the film's charge is passed at the potential it holds (the
+                # doping plateau), with the lattice frozen: only the protocol clock and
+                # the continuum reservoir advance (see docs/CHEMISTRY.md)
+                frozen = abs(st[P_DEBT_C]) / self.current_sim_A  # simulated-clock seconds
+                st[P_FROZEN_S] += frozen * self.lam
+                st[P_DEBT_C] = 0.0
+                if self.model.config.membrane is not None:
+                    self._reservoir_step(frozen, exchange=False)
             st[P_CAP_CHARGE] += sign * dq
             st[P_CATHODE_V] += sign * dq / c_dl
             i_cell = sign * p.current_A
@@ -372,13 +382,17 @@ class ProtocolDriver:
         if self.model.config.membrane is not None:
             self._reservoir_step(dt)
 
-    def _reservoir_step(self, dt: float) -> None:
+    def protocol_time_s(self) -> float:
+        """The protocol's clock (s): lambda x simulated time + the frozen plateaus."""
+        return self.engine.time_s * self.lam + float(self.state[P_FROZEN_S])
+
+    def _reservoir_step(self, dt: float, exchange: bool = True) -> None:
         eng, st = self.engine, self.state
         field = eng.reservoir_field
         nx, ny, _ = self.model.dims
         a = self.model.config.lattice.spacing_m
         sites_per_cell = nx * ny * self.cell_m / a
-        for b, end in ((0, 0), (1, field.size - 1)):
+        for b, end in ((0, 0), (1, field.size - 1)) if exchange else ():
             net = int(eng.inj_events[self.mono, b] - eng.exit_events[self.mono, b])
             taken = net - int(st[P_SEEN_NET + b])
             st[P_SEEN_NET + b] = net

@@ -12,6 +12,7 @@ from kmc import phases
 from kmc.config import ConfigError, parse_config
 from kmc.engine import LatticeEngine
 from kmc.geometry import initial_phase
+from kmc.kernels import layout as L
 from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
 from kmc.protocol import (
     DISCHARGING,
@@ -176,3 +177,26 @@ def test_doping_charge_outside_zero_to_one_per_ring_is_refused():
         parse_config(text)
     assert "chemistry.doping_charge_per_ring" in str(err.value)
     assert "at most 1" in str(err.value)
+
+
+def test_film_doping_plateau_passes_on_the_protocol_clock_when_the_lattice_is_frozen():
+    """Galvanostatic cycles across the PT doping onset (0.8 V, inside the 0.5-1.2 V
+    window): the film dopes and undopes every cycle. Frozen: that charge passes with the
+    lattice still, so the protocol clock runs ahead of lambda x simulated time by exactly
+    the frozen time; simulated through, it does not."""
+    from kmc.protocol import P_FROZEN_S
+
+    base = chem_text(
+        protocol="galvanostatic", current=5e-6, k0=0.03, duration=30.0, cycles=4,
+        doping=0.8, doping_charge=0.25, rings=2,
+    )  # fmt: skip
+    for freeze in (False, True):
+        text = base.replace("step_s = ", f"freeze_lattice_for_film_charge = {str(freeze).lower()}"
+                            "\nstep_s = ")  # fmt: skip
+        model, eng, drv = _driver(text)
+        drv.run_to(30.0, lambda ts, eng=eng: eng.run(ts, 10**12))
+        st = eng.protocol_state
+        assert drv.done and eng.counters[L.C_PT_UNITS] > 0
+        frozen = st[P_FROZEN_S]
+        assert drv.protocol_time_s() == eng.time_s * drv.lam + frozen
+        assert (frozen > 0) == freeze

@@ -9,8 +9,8 @@ from kmc.runfile import Run
 
 DEFAULT_SERIES = ("species_count", "deposit_sites", "film_thickness_mean", "coverage")
 PROTOCOL_SERIES = (
-    "potential", "current_density", "charge", "pt_sites", "film_thickness_mean", "coverage",
-    "contact_fraction",
+    "potential", "electrode_potential", "current_density", "charge", "pt_sites",
+    "film_thickness_mean", "coverage", "contact_fraction",
 )  # fmt: skip
 # against the cycle number: the charge passed and the film's state (the potential and
 # current of the first sample after a cycle's end say nothing about the cycle)
