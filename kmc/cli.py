@@ -235,7 +235,8 @@ def analyze(
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Also write frequency, Z', Z'' columns to this CSV file.")  # fmt: skip
 @click.option("--blocking", multiple=True, type=click.Choice(["cathode", "anode"]),
-              help="Treat this electrode as Li+-blocking (double layer only).")  # fmt: skip
+              help="Treat this electrode as Li+-blocking (double layer only), in addition "
+                   "to the run config's blocking electrodes.")  # fmt: skip
 @click.option("--transport", type=click.Path(dir_okay=False), default=None,
               help="Transport-parameter TOML (default: the packaged 40 degC file).")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not store the spectrum in the run file.")

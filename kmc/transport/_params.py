@@ -87,7 +87,9 @@ class _Transport(StrictModel):
     permittivity_relative: _Permittivity = _Permittivity()
     double_layer_capacitance_F_per_m2: _PerElectrode = _PerElectrode(cathode=0.2, anode=0.2)
     blocking: Annotated[list[bool], Field(min_length=2, max_length=2)] = [False, False]
-    """Whether the (cathode, anode) blocks Li+ at the measurement (impedance only)."""
+    """Whether the (cathode, anode) blocks Li+ at the measurement, in addition to the run
+    config's electrode kinds (a blocking electrode has no DC interfacial resistance and
+    a double layer only in the impedance)."""
 
 
 class _File(StrictModel):

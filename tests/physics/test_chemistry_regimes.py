@@ -154,15 +154,17 @@ def test_high_damkohler_gives_more_branched_pt_than_low():
 
 
 @pytest.mark.slow
-def test_lfp_paper_config_pt_mostly_at_cathode_and_contact_rises():
-    """The LiFePO4 paper config, 40 of its 300 cycles: PT forms mostly at the cathode and
-    the cathode's contact fraction (faces meeting material, not gaps) rises."""
-    text = _override((CONFIGS / "zheng2021_lfp_galvanostatic.toml").read_text(), cycles=40)
+def test_lfp_paper_config_pt_only_at_cathode_and_contact_rises():
+    """The LiFePO4 paper config, 10 of its 300 cycles: PT forms at the cathode, none at
+    the Li anode (no oxidation runs at its ~0 V, and the membrane carries no oligomer to
+    it: docs/MODEL.md, "The anode layer"), and the cathode's contact fraction (faces
+    meeting material, not gaps) rises as PT fills the gaps."""
+    text = _override((CONFIGS / "zheng2021_lfp_galvanostatic.toml").read_text(), cycles=10)
     cfg = parse_config(text)
     model = Model.from_config(cfg)
     before = phases.contact_fraction(initial_phase(model, cfg.run.seed))[0]
     _, eng, drv = _run(cfg, cfg.run.seed)
     pt = observables.chemistry_sample(eng, drv)["pt_sites"]
-    assert pt[0] > 3 * pt[1], pt
+    assert pt[0] > 100 and pt[1] == 0, pt
     after = phases.contact_fraction(eng.phase)[0]
     assert after > before + 0.01, (before, after)

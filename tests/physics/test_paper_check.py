@@ -1,43 +1,34 @@
-"""The paper check (issue 4) over seeds: pristine vs polymerized paper configs through
-`kmc run --seed S` and the transport estimator with its shipped parameters
-(kmc/data/transport_peo_40C.toml).
+"""The paper check over seeds, the part that fits in CI: the calibrated values reproduce
+their targets on seed means (`kmc run --seed S` of the paper configs and the transport
+estimator with its shipped parameters, kmc/data/transport_peo_40C.toml).
 
 A 0.6 um lattice patch is one realization of a stochastic geometry, so every number here
-is a mean over SEEDS (1 and 2: the first of the seeds the calibration uses), each seed a
-pristine/polymerized pair with the same seed. Cost: 8 runs (the SS and LiFePO4 pairs, two
-seeds), 2 at a time, longest first: the two LiFePO4 polymerized runs (~323 s each on
-one core, benchmarks/RESULTS.md) then the rest, ~9 min on 2 cores, then 8 analyses 2 at
-a time (~1 min) and 4 RVE solves (~10 s): about 10 min.
+is a mean over seeds: the SS pristine/polymerized pair for SEEDS (1, 2), the pristine
+LiFePO4 cell for LFP_PRISTINE_SEEDS (1-8). Cost: 4 SS runs (~2 min each on one core) and 8
+pristine LiFePO4 runs (~13 s), 2 at a time, then the analyses: about 8 min on 2 cores.
 
 Three parameters were calibrated, each on the mean over seeds of its target, by
-docs/calibrate_transport.py: amorphous PEO at 40 degC (pristine 2.84e-5 S/cm; mean over
-RVEs), the recrystallization's nucleation constant (SS||Li membrane resistance -70 %) and
-the LiFePO4 exchange current (pristine LiFePO4||Li R_i = 13040 ohm). The first test
-checks that the shipped values reproduce those targets on the means here; the second the
-numbers no parameter was fitted to: the LiFePO4 cell's membrane-resistance drop and
-interfacial-resistance ratio.
+docs/calibrate_transport.py: amorphous PEO at 40 degC (pristine 2.84e-5 S/cm; the mean
+over the 4 representative volumes `kmc analyze` averages), the recrystallization's
+nucleation constant (SS||Li membrane resistance -70 %, 4 seeds) and the LiFePO4 exchange
+current (pristine LiFePO4||Li R_i = 13040 ohm, 80 seeds). The test checks that the
+shipped values reproduce those targets on the means here.
 
-Bands (the constants below; the model is being changed, so update them from the per-seed
-sd that docs/calibrate_transport.py and docs/paper_check.py print):
+The predictions (the LiFePO4 cell's membrane drop and interfacial ratio) need the
+polymerized LiFePO4 run, whose full protocol takes ~40 min on one core: too long for CI.
+docs/paper_check.py computes them (mean +- SE over seeds) and docs/CHEMISTRY.md records
+them with the command.
 
-* calibration: |mean / target - 1| <= N_SE x CV / sqrt(n), i.e. N_SE standard errors of
-  an n-seed mean of a quantity whose per-seed relative sd is CV. The calibration fits
-  the mean over its own (more) seeds exactly, so what is left between it and the mean of
-  these n seeds is their sampling error:
-  - pristine conductivity, 4 RVEs: CV 0.03 (measured: 6 RVEs sd/mean 2.8 %): band 4.5 %;
-  - SS membrane ratio, 2 seeds: CV 0.05, assumed (the ratio follows the diluent, i.e.
-    the monomer not turned into PT; on short runs the seeds differ by < 0.1 %): 10.6 %;
-  - pristine LiFePO4 R_i, 2 seeds: CV 0.27 (measured at one i0: sd/mean 0.28 over seeds
-    1-48, 0.26 over 1-80; seeds 1-4 alone gave 0.19): band 57 %. A loose band: the
-    pristine runs are cheap (17 s), so LFP_PRISTINE_SEEDS = range(1, 9) would make it
-    30 % for ~1.5 min more.
-* predictions (means over SEEDS): LiFePO4 membrane resistance 60-80 % lower (paper ~70
-  %: its "about 70 %" +- 10; the seeds differ little here, the membrane follows the
-  diluent); interfacial resistance 4-15x lower (paper 13040 -> 1765 ohm, 7.4x; seed
-  2021 gave 8.2x; 4 is the paper's 7.4x less 3 SE of a 2-seed mean at a per-seed CV of
-  0.2 for the fold, assumed: a paired ratio, pristine and polymerized share their
-  initial geometry, spreads less than R_i; 15 is twice the paper's: an area-driven fold
-  beyond that would be a different prediction).
+Bands: |mean / target - 1| <= N_SE x CV / sqrt(n), i.e. N_SE standard errors of an
+n-seed mean of a quantity whose per-seed relative sd is CV. The calibration fits the mean
+over its own seeds exactly, so what is left between it and the mean of these n seeds is
+their sampling error:
+
+* pristine conductivity: the same 4 RVEs the calibration used, so it is exact up to the
+  fit's tolerance; CV 0.03 per RVE gives a band of 4.5 %, generous;
+* SS membrane ratio, 2 seeds: CV 0.05, assumed (measured: seeds 1 and 2 give 0.2997 and
+  0.2997, the ratio follows the diluent, i.e. the monomer not turned into PT): 10.6 %;
+* pristine LiFePO4 R_i, 8 seeds: CV 0.27 (measured sd/mean 0.26 over 80 seeds): 29 %.
 """
 
 import math
@@ -62,12 +53,10 @@ RVE_SEEDS = 4  # RVEs for the pristine conductivity (seeds HOMOGENIZATION_SEED, 
 CV_PRISTINE_CONDUCTIVITY = 0.03  # per-RVE relative sd of the pristine conductivity
 CV_SS_MEMBRANE_RATIO = 0.05  # per-seed relative sd of the SS membrane ratio (assumed)
 CV_PRISTINE_LFP_RI = 0.27  # per-seed relative sd of the pristine LiFePO4 R_i
-LFP_PRISTINE_SEEDS = SEEDS  # run seeds of the pristine LiFePO4 R_i (cheap runs)
-LFP_MEMBRANE_REDUCTION_PERCENT = (60.0, 80.0)  # mean over SEEDS; paper ~70 %
-LFP_INTERFACIAL_FOLD_REDUCTION = (4.0, 15.0)  # mean over SEEDS; paper 7.4x
+LFP_PRISTINE_SEEDS = tuple(range(1, 9))  # run seeds of the pristine LiFePO4 R_i (13 s each)
 # ------------------------------------------------------------------------------------------
 
-CONFIGS = (*cal.SS_PAIR, cal.LFP_PRISTINE, "lfp_galvanostatic")
+CONFIGS = (*cal.SS_PAIR, cal.LFP_PRISTINE)
 
 
 def band(cv: float, n: int) -> float:
@@ -122,29 +111,3 @@ def test_shipped_calibration_reproduces_its_targets_on_seed_means(summaries):
         if abs(off) > tol:
             bad.append(name)
     assert not bad, "\n".join(lines)
-
-
-@pytest.mark.slow
-def test_lifepo4_cell_membrane_and_interfacial_resistance_fall_as_in_the_paper(summaries):
-    """Predictions (no parameter fitted to them), means over SEEDS: membrane resistance
-    LFP_MEMBRANE_REDUCTION_PERCENT lower (paper ~70 %), interfacial resistance
-    LFP_INTERFACIAL_FOLD_REDUCTION times lower (paper 7.4x); no short circuit."""
-    reduction, fold = [], []
-    for s in SEEDS:
-        before, after = summaries[cal.LFP_PRISTINE, s], summaries["lfp_galvanostatic", s]
-        assert not (before["short_circuit"] or after["short_circuit"]), s
-        key = "membrane_resistance_ohm"
-        reduction.append(100 * (1 - after[key] / before[key]))
-        key = "interfacial_resistance_ohm"
-        assert before[key] is not None and after[key] is not None, (s, before[key], after[key])
-        fold.append(before[key] / after[key])
-    red, fld = cal.seed_stats(reduction), cal.seed_stats(fold)
-    msg = (
-        f"membrane reduction per seed {reduction}: {red['mean']:.1f} +- {red['se']:.2g} % "
-        f"(band {LFP_MEMBRANE_REDUCTION_PERCENT}); interfacial fold per seed {fold}: "
-        f"{fld['mean']:.2f} +- {fld['se']:.2g} (band {LFP_INTERFACIAL_FOLD_REDUCTION})"
-    )
-    lo, hi = LFP_MEMBRANE_REDUCTION_PERCENT
-    assert lo <= red["mean"] <= hi, msg
-    lo, hi = LFP_INTERFACIAL_FOLD_REDUCTION
-    assert lo <= fld["mean"] <= hi, msg
