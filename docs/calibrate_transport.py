@@ -560,7 +560,9 @@ def calibrate(
         "se_fraction_asked": SE_FRACTION,
     }
     out["fits"] = {n: {"target_quantity": TARGETS[n][0]} | fits[n].report() for n in NAMES}
-    out["fits"][NAMES[0]]["seeds_are"] = "RVE seeds (the HOMOGENIZATION_VOLUMES that kmc analyze averages)"
+    out["fits"][NAMES[0]]["seeds_are"] = (
+        "RVE seeds (the HOMOGENIZATION_VOLUMES that kmc analyze averages)"
+    )
     return out
 
 
