@@ -22,7 +22,7 @@ from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
 from kmc.model import Model
 from kmc.progress import Progress
-from kmc.protocol import P_CYCLES, ProtocolDriver
+from kmc.protocol import N_PROTOCOL_STATE, P_CYCLES, ProtocolDriver
 
 
 class RunError(RuntimeError):
@@ -239,6 +239,13 @@ class _Run:
         if seed is not None and seed != run_seed:
             raise RunError(f"--seed {seed} differs from the seed {run_seed} of the run in {part}")
         resumes = json.loads(position.get("resume_command_lines", "[]")) + [cmd]
+        if state["counters"].size != L.N_COUNTERS or state["protocol_state"].size not in (
+            0, N_PROTOCOL_STATE,
+        ):  # fmt: skip
+            raise RunError(
+                f"{part} holds a checkpoint of an earlier kmc version (its engine state has "
+                "another layout); it cannot be resumed: start afresh with --overwrite"
+            )
         engine = LatticeEngine.from_state(model, state)
         return cls(
             config, model, writer, engine, run_seed, int(position["next_sample"]), resumes,

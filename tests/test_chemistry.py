@@ -218,14 +218,30 @@ def test_chemistry_run_resumes_bit_identically(tmp_path):
             sample=0.25,
             ckpt=0.1,
             cycles=50,
-        )  # fmt: skip
-    )
+            doping=1.0,
+            doping_charge=0.25,
+            rings=2,
+        ).replace("step_s = ", "freeze_lattice_for_film_charge = true\nstep_s = ")
+    )  # fmt: skip
     ref = tmp_path / "ref.h5"
     res = kmc_cli("run", cfg, "-o", ref, "--progress", "off")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "killed.h5"
     interrupt_run(cfg, out, signal.SIGKILL, 0.8)
     assert not out.exists(), "the run finished before it was killed; lengthen it"
+    # a checkpoint of another engine-state layout (an earlier version) is refused by name
+    import shutil
+
+    import h5py
+
+    old = tmp_path / "old.h5"
+    shutil.copytree(str(out) + ".partial", str(old) + ".partial")
+    with h5py.File(str(old) + ".partial/checkpoint.h5", "r+") as f:
+        counters = f["counters"][()]
+        del f["counters"]
+        f["counters"] = counters[:16]
+    res = kmc_cli("run", cfg, "-o", old, "--resume", "--progress", "off")
+    assert res.returncode != 0 and "earlier kmc version" in res.stderr, res.stderr
     res = kmc_cli("run", cfg, "-o", out, "--resume", "--progress", "off")
     assert res.returncode == 0, res.stderr
     assert_same_datasets(ref, out)
