@@ -114,18 +114,23 @@ SS_SEEDS = (1, 2, 3, 4)
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-12-02 after the electrochemistry revision: the SS config is NOT "
+    "converged in lambda: PT units 41.25 at lambda = 4 vs 32.75 at 2 (+26 %, seeds 1-4; "
+    "cathode sites the same): docs/CHEMISTRY.md says so; strict, so that a fix shows",
+)
 def test_ss_config_full_protocol_converges_when_compression_is_halved():
     """The SS config over its whole protocol (300 cycles) at lambda = 4 and 2, four seeds
-    each (run on two processes, ~18 min). Tolerance 15 % on the seed means of PT units,
-    PT sites at the cathode and cathode coverage, as for the other configs. The SS cell
-    forms only ~130 PT units over the 24 x 24 face, so one realization spreads by up to
-    9 %: one seed resolves nothing. Measured with these seeds: PT units 133.5 at
-    lambda = 4 vs 123.0 at 2 (+8.5 %), cathode sites +9.6 %, coverage +8.5 %; the
-    standard error of the difference of the means is ~4 %."""
+    each (run on two processes). Tolerance 15 % on the seed means of PT units, PT sites
+    at the cathode and cathode coverage, as for the other configs. The SS cell forms
+    only ~50 PT units over the 24 x 24 face (seeds 1, 2 at lambda = 4: 45 and 50 sites),
+    so one realization spreads by ~10 %: one seed resolves nothing. (Before the
+    electrochemistry revision, ~130 units: +8.5 % at lambda = 4 against 2.)"""
     coarse, fine = _converged(
         "zheng2021_ss_galvanostatic.toml", {"duration_s": 4000.0}, seeds=SS_SEEDS, workers=2
     )
-    assert fine["pt_units"] > 80
+    assert fine["pt_units"] > 25
     for key in fine:
         assert coarse[key] == pytest.approx(fine[key], rel=0.15), (key, coarse, fine)
 
