@@ -71,6 +71,7 @@ from scipy.optimize import brentq
 
 from kmc import analysis, io, phases
 from kmc.config import load_config
+from kmc.sweeps._runner import THREAD_VARS, single_threaded_children
 from kmc.transport import analyze_morphology
 from kmc.transport._params import load_transport_parameters
 from kmc.transport._recrystallization import homogenized_conductivity
@@ -104,7 +105,6 @@ RUN_COST_S = {
     "cv_symmetric_pristine": 100, "ss_galvanostatic_pristine": 26,
     "lfp_galvanostatic_pristine": 17,
 }  # fmt: skip
-THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 _FRESH: set[Path] = set()  # run files written by this process (not re-run by a later batch)
 
@@ -209,18 +209,11 @@ def worker_pool(jobs: int):
     if jobs <= 1:
         yield None
         return
-    saved = {v: os.environ.get(v) for v in THREAD_VARS}
-    os.environ.update({v: "1" for v in THREAD_VARS})  # the workers inherit it when spawned
-    try:
+    # the sweep pool's rule: the workers inherit one thread each when spawned
+    with single_threaded_children():
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
             yield pool
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
 
 
 def pmap(pool, fn, *iterables) -> list:

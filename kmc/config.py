@@ -246,11 +246,12 @@ class RunConfig(StrictModel):
         cath = el.cathode
         p = self.protocol
         if cath.kind == "intercalation" and p.kind != "constant":
-            top = {
-                "potentiostatic": lambda: p.potential_V,
-                "cv": lambda: max(p.start_V, p.vertex_V),
-                "galvanostatic": lambda: p.upper_V,
-            }[p.kind]()
+            if p.kind == "potentiostatic":
+                top = p.potential_V
+            elif p.kind == "cv":
+                top = max(p.start_V, p.vertex_V)
+            else:
+                top = p.upper_V
             if top >= cath.plateau_V[0]:
                 raise ValueError(
                     f"the protocol takes the intercalation cathode to {top:g} V, on or above "

@@ -120,6 +120,7 @@ class ProtocolDriver:
         self.n_dope = model.doping_electrons_per_unit
         self.electrodes = cfg.resolved_electrodes()
         self.ohmic_ohm = _ohmic_resistance_ohm(model)
+        self._anode_eta: dict[float, float] = {}
         self.mono = int(model.chem_species[0])
         self.step_s = protocol_step_s(model)
         self._anodic = (True, True)
@@ -163,10 +164,16 @@ class ProtocolDriver:
         area = self.protocol.electrode_area_m2
         if an.exchange_current_A_per_m2 is None or area is None or cell_current_A == 0.0:
             return 0.0
-        return butler_volmer_overpotential_V(
-            -cell_current_A / area, an.exchange_current_A_per_m2, an.transfer_coefficient,
-            self.f,
-        )  # fmt: skip
+        # a galvanostatic cell sees two currents, +-I: solve each once, not every step
+        eta = self._anode_eta.get(cell_current_A)
+        if eta is None:
+            eta = butler_volmer_overpotential_V(
+                -cell_current_A / area, an.exchange_current_A_per_m2, an.transfer_coefficient,
+                self.f,
+            )  # fmt: skip
+            if len(self._anode_eta) < 16:
+                self._anode_eta[cell_current_A] = eta
+        return eta
 
     def cell_offset_V(self, cell_current_A: float) -> float:
         """V - E_c = -E_a + I R at cell current ``cell_current_A`` (V)."""
@@ -174,8 +181,9 @@ class ProtocolDriver:
 
     def _set_potentials(self, cell_current_A: float) -> None:
         st = self.state
-        st[P_ANODE_V] = self.anode_potential_V(cell_current_A)
-        st[P_POTENTIAL] = st[P_CATHODE_V] + self.cell_offset_V(cell_current_A)
+        e_a = self.anode_potential_V(cell_current_A)
+        st[P_ANODE_V] = e_a
+        st[P_POTENTIAL] = st[P_CATHODE_V] + (-e_a + cell_current_A * self.ohmic_ohm)
 
     def cv_potential(self, t: float) -> float:
         p = self.protocol
@@ -201,16 +209,9 @@ class ProtocolDriver:
         def total(e):
             return float(np.sum(n[use] * k0[use] * np.exp(alpha[use] * self.f * (e - onset[use]))))
 
-        lo, hi = -20.0, 20.0
-        if total(hi) < need:
+        if total(20.0) < need:
             return math.inf
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            if total(mid) < need:
-                lo = mid
-            else:
-                hi = mid
-        return hi
+        return _bisect_increasing(total, need, -20.0, 20.0, 80)[1]
 
     def electroactive_area_m2(self, electrode: int = 0) -> float:
         eng = self.engine
@@ -242,7 +243,7 @@ class ProtocolDriver:
             if p.double_layer_capacitance_F_per_m2 is not None and t0 > 0:
                 st[P_CAP_CHARGE] += self._double_layer_F() * (e_c - st[P_CATHODE_V])
             st[P_CATHODE_V] = e_c
-            self._set_potentials(i_cell)
+            st[P_ANODE_V] = self.anode_potential_V(i_cell)
             st[P_POTENTIAL] = v
             self._anodic = (True, True)  # potential control: each reaction at its BV rate
         elif kind == "galvanostatic":
@@ -316,8 +317,9 @@ class ProtocolDriver:
         for e in (0, 1):
             new = float(c[L.C_FILM_ELECTRONS + e]) - st[P_FILM_SEEN + e]
             st[P_FILM_SEEN + e] += new
-            charged = new * self.n_e if self._anodic[e] else 0.0
-            st[P_FILM_CHARGED + e] += new if self._anodic[e] else 0.0
+            passed = new if self._anodic[e] else 0.0  # a cathodic electrode couples nothing
+            st[P_FILM_CHARGED + e] += passed
+            charged = passed * self.n_e
             held = float(eng.pt_doped[e]) * self.n_dope * float(c[L.C_CONNECTED_UNITS + e])
             delta = held - st[P_DOPING_HELD + e]
             st[P_DOPING_HELD + e] = held
@@ -356,15 +358,12 @@ class ProtocolDriver:
             st[P_CAP_CHARGE] += sign * dq
             st[P_CATHODE_V] += sign * dq / c_dl
             i_cell = sign * p.current_A
-            if (
-                st[P_STAGE] == CHARGING
-                and st[P_CATHODE_V] + self.cell_offset_V(i_cell) >= p.upper_V
-            ):
-                st[P_CATHODE_V] = p.upper_V - self.cell_offset_V(i_cell)
+            offset = self.cell_offset_V(i_cell)  # V - E_c at this current
+            if st[P_STAGE] == CHARGING and st[P_CATHODE_V] + offset >= p.upper_V:
+                st[P_CATHODE_V] = p.upper_V - offset
                 st[P_STAGE] = DISCHARGING
-            elif (st[P_STAGE] == DISCHARGING
-                  and st[P_CATHODE_V] + self.cell_offset_V(i_cell) <= p.lower_V):  # fmt: skip
-                st[P_CATHODE_V] = p.lower_V - self.cell_offset_V(i_cell)
+            elif st[P_STAGE] == DISCHARGING and st[P_CATHODE_V] + offset <= p.lower_V:
+                st[P_CATHODE_V] = p.lower_V - offset
                 st[P_CYCLES] += 1
                 st[P_STAGE] = CHARGING
                 if st[P_CYCLES] >= p.cycles:
@@ -425,15 +424,11 @@ class ProtocolDriver:
 
     def film_coupling_electrons(self) -> np.ndarray:
         """Electrons of chains coupling into a doped film at each electrode, int64[2]."""
-        st = self.state
-        return np.array([st[P_FILM_CHARGED], st[P_FILM_CHARGED + 1]]).astype(np.int64) * np.int64(
-            self.n_e
-        )
+        return self.state[P_FILM_CHARGED : P_FILM_CHARGED + 2].astype(np.int64) * np.int64(self.n_e)
 
     def doping_electrons(self) -> np.ndarray:
         """Doping charge (electrons) each electrode's PT holds now, int64[2]."""
-        st = self.state
-        return np.array([st[P_DOPING_HELD], st[P_DOPING_HELD + 1]]).astype(np.int64)
+        return self.state[P_DOPING_HELD : P_DOPING_HELD + 2].astype(np.int64)
 
     def reservoir_units(self) -> float:
         """Monomer units held by the continuum reservoir."""
@@ -483,17 +478,23 @@ def butler_volmer_overpotential_V(
     """Overpotential eta (V) at which i0 [exp(alpha f eta) - exp(-(1 - alpha) f eta)]
     equals the anodic current density (A/m^2; negative: cathodic); f = F/RT (1/V)."""
 
-    def excess(eta):
+    def current(eta):
         return i0_A_per_m2 * (math.exp(alpha * f * eta) - math.exp(-(1 - alpha) * f * eta))
 
-    lo, hi = -2.0, 2.0
-    for _ in range(100):
+    lo, hi = _bisect_increasing(current, current_density_A_per_m2, -2.0, 2.0, 100)
+    return 0.5 * (lo + hi)
+
+
+def _bisect_increasing(fn, target: float, lo: float, hi: float, steps: int):
+    """Bracket [lo, hi] of where the increasing ``fn`` reaches ``target``, halved
+    ``steps`` times."""
+    for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        if excess(mid) < current_density_A_per_m2:
+        if fn(mid) < target:
             lo = mid
         else:
             hi = mid
-    return 0.5 * (lo + hi)
+    return lo, hi
 
 
 def _ohmic_resistance_ohm(model: Model) -> float:
