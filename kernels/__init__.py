@@ -4,6 +4,7 @@ Installed as ``kmc.kernels``. No objects, no I/O, no printing.
 """
 
 from . import _layout as layout
+from . import _sectors as sectors
 from ._engine import (
     compute_contact_flags,
     contact_electrode,
@@ -17,6 +18,7 @@ __all__ = [
     "compute_contact_flags",
     "contact_electrode",
     "layout",
+    "sectors",
     "DRAWS_PER_ATTEMPT",
     "rebuild_reactive",
     "reference_uniform",

@@ -82,9 +82,14 @@ def set_reactive(pid, e, pspecies, react_chan, react_pos, react_members, react_c
 @njit(cache=True)
 def _mark_active(
     site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
-    pspecies, react_chan, react_pos, react_members, react_counts,
+    pspecies, react_chan, react_pos, react_members, react_counts, bounds,
 ):  # fmt: skip
-    """Flag the neighbours of a new active conductor site of electrode e."""
+    """Flag the neighbours of a new active conductor site of electrode e.
+
+    Only particles inside ``bounds`` (x0, x1, y0, y1: the region whose lists these are)
+    join a reaction channel now; the others are re-sorted when their own region's lists
+    are next built (sector engine).
+    """
     x = site % nx
     y = (site // nx) % ny
     z = site // (nx * ny)
@@ -97,45 +102,28 @@ def _mark_active(
         words[nb] = wn
         occ = wn >> PID_SHIFT
         if occ != 0:
-            set_reactive(
-                occ - 1, contact_electrode(wn), pspecies, react_chan, react_pos,
-                react_members, react_counts,
-            )  # fmt: skip
+            xn = nb % nx
+            yn = (nb // nx) % ny
+            if bounds[0] <= xn < bounds[1] and bounds[2] <= yn < bounds[3]:
+                set_reactive(
+                    occ - 1, contact_electrode(wn), pspecies, react_chan, react_pos,
+                    react_members, react_counts,
+                )  # fmt: skip
 
 
 @njit(cache=True)
-def place_conductor(
-    site, e_known, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+def flood_connect(
+    site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
-    pspecies, react_chan, react_pos, react_members, react_counts, counters,
+    pspecies, react_chan, react_pos, react_members, react_counts, bounds,
 ):  # fmt: skip
-    """Turn the (empty) ``site`` into PT and update connectivity and contact flags.
-
-    ``e_known`` is an electrode the site is known to connect to (a particle that reacted
-    there), or -1 to decide from the neighbours. Returns the electrode the site joined,
-    or -1 when it is floating. ``stack`` is int32 scratch of at least one entry per site.
-    """
-    x = site % nx
-    y = (site // nx) % ny
-    z = site // (nx * ny)
+    """Connect the floating PT that touches the connected PT ``site`` (of electrode e),
+    flagging the neighbours of every newly active site. Returns True when the flood met
+    a conductor of the other electrode (a short)."""
     ndir = dir_dx.shape[0]
-    conn = 0
-    if e_known >= 0:
-        conn |= 1 << e_known
-    for d in range(ndir):
-        nb = neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
-        if nb >= 0:
-            e2 = phase_conductor[np.int64(words[nb]) & PHASE_MASK]
-            if e2 >= 0:
-                conn |= 1 << e2
-    if conn == 0:
-        words[site] = (np.int64(words[site]) & ~np.int64(PHASE_MASK)) | floating_phase
-        return -1
-    e = 0 if conn & 1 else 1
-    short = conn == 3
     p = deposit_phase[e]
     active = phase_active[p] >= 0
-    words[site] = (np.int64(words[site]) & ~np.int64(PHASE_MASK)) | p
+    short = False
     stack[0] = site
     top = 1
     while top > 0:
@@ -144,7 +132,7 @@ def place_conductor(
         if active:
             _mark_active(
                 cur, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
-                pspecies, react_chan, react_pos, react_members, react_counts,
+                pspecies, react_chan, react_pos, react_members, react_counts, bounds,
             )  # fmt: skip
         cx = cur % nx
         cy = (cur // nx) % ny
@@ -160,6 +148,68 @@ def place_conductor(
                 top += 1
             elif phase_conductor[ph] >= 0 and phase_conductor[ph] != e:
                 short = True
+    return short
+
+
+@njit(cache=True)
+def place_conductor(
+    site, e_known, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+    pspecies, react_chan, react_pos, react_members, react_counts, counters,
+    bounds, deferred, ints,
+):  # fmt: skip
+    """Turn the (empty) ``site`` into PT and update connectivity and contact flags.
+
+    ``e_known`` is an electrode the site is known to connect to (a particle that reacted
+    there), or -1 to decide from the neighbours. Returns the electrode the site joined,
+    or -1 when it is floating. ``stack`` is int32 scratch of at least one entry per site.
+
+    ``deferred`` empty: the flood over touching floating PT runs now. Otherwise (a
+    sector of the parallel engine, which may touch only its own sites and their
+    neighbours) the site and its neighbours are updated now and the site is pushed on
+    ``deferred`` (``ints[1]`` entries deep) when floating PT touches it; the caller
+    floods from it after the sector's sub-step (:func:`flood_connect`).
+    """
+    x = site % nx
+    y = (site // nx) % ny
+    z = site // (nx * ny)
+    ndir = dir_dx.shape[0]
+    conn = 0
+    if e_known >= 0:
+        conn |= 1 << e_known
+    floating_nb = False
+    for d in range(ndir):
+        nb = neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+        if nb >= 0:
+            ph = np.int64(words[nb]) & PHASE_MASK
+            e2 = phase_conductor[ph]
+            if e2 >= 0:
+                conn |= 1 << e2
+            elif ph == floating_phase:
+                floating_nb = True
+    if conn == 0:
+        words[site] = (np.int64(words[site]) & ~np.int64(PHASE_MASK)) | floating_phase
+        return -1
+    e = 0 if conn & 1 else 1
+    short = conn == 3
+    p = deposit_phase[e]
+    words[site] = (np.int64(words[site]) & ~np.int64(PHASE_MASK)) | p
+    if deferred.shape[0] == 0:
+        if flood_connect(
+            site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+            phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+            pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+        ):  # fmt: skip
+            short = True
+    else:
+        if phase_active[p] >= 0:
+            _mark_active(
+                site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+            )  # fmt: skip
+        if floating_nb:
+            deferred[ints[1]] = site
+            ints[1] += 1
     if short:
         counters[C_SHORTS] += 1
     return e

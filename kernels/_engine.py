@@ -72,10 +72,11 @@ _AHEAD = (12, 8, 4)
 
 
 @njit(cache=True)
-def _remove_particle(
-    pid, site, words, pspecies, list_pos, members, counts,
-    react_chan, react_pos, react_members, react_counts, free_pids, ints,
+def _unlist(
+    pid, pspecies, list_pos, members, counts, react_chan, react_pos, react_members,
+    react_counts,
 ):  # fmt: skip
+    """Take particle ``pid`` out of its species list and reaction channel."""
     set_reactive(pid, -1, pspecies, react_chan, react_pos, react_members, react_counts)
     s = pspecies[pid]
     i = list_pos[pid]
@@ -83,6 +84,17 @@ def _remove_particle(
     members[s, i] = last
     list_pos[last] = i
     counts[s] -= 1
+
+
+@njit(cache=True)
+def _remove_particle(
+    pid, site, words, pspecies, list_pos, members, counts,
+    react_chan, react_pos, react_members, react_counts, free_pids, ints,
+):  # fmt: skip
+    _unlist(
+        pid, pspecies, list_pos, members, counts, react_chan, react_pos, react_members,
+        react_counts,
+    )  # fmt: skip
     words[site] = words[site] & LOW_MASK
     free_pids[ints[0]] = pid
     ints[0] += 1
@@ -108,6 +120,7 @@ def _react(
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
     px, py, pz, pspecies, plength, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
+    bounds, deferred,
 ):  # fmt: skip
     """Particle ``pid`` of species s reacts at electrode e: deposit, consume or convert."""
     site = np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
@@ -121,6 +134,7 @@ def _react(
             site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
             phase_conductor, phase_active, deposit_phase, floating_phase, stack,
             pspecies, react_chan, react_pos, react_members, react_counts, counters,
+            bounds, deferred, ints,
         )  # fmt: skip
         counters[C_DEPOSITS] += 1
         counters[C_PT_UNITS] += units
@@ -177,7 +191,7 @@ def _react_in_channel(
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
     px, py, pz, pspecies, plength, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
-    react_events,
+    react_events, bounds, deferred,
 ):  # fmt: skip
     """A uniformly chosen particle (by ``u`` in [0, 1)) of channel (s, e) reacts."""
     n_c = react_counts[s, e]
@@ -190,7 +204,7 @@ def _react_in_channel(
         dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
         floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
         counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
-        counters,
+        counters, bounds, deferred,
     )  # fmt: skip
     counters[C_REACTIONS] += 1
     react_events[s, e] += 1
@@ -202,7 +216,7 @@ def _precipitate(
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
     pspecies, plength, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
-    film_electrons,
+    film_electrons, bounds, deferred,
 ):  # fmt: skip
     """Oligomer ``pid`` on ``site`` becomes immobile PT holding its monomer units.
 
@@ -218,6 +232,7 @@ def _precipitate(
         site, -1, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
         phase_conductor, phase_active, deposit_phase, floating_phase, stack,
         pspecies, react_chan, react_pos, react_members, react_counts, counters,
+        bounds, deferred, ints,
     )  # fmt: skip
     if e >= 0:
         counters[C_CONNECTED_UNITS + e] += units
@@ -238,7 +253,7 @@ def run_events(
     hop_cum, react_rate, react_product, inj_rate, res_occ, is_reservoir, exchanges,
     chem_species, chem_rate, n_star, sched, sched_e, stack,
     rng, clock, counters, react_events, inj_events, exit_events,
-    t_stop, max_events, warm_cache,
+    t_stop, max_events, warm_cache, bounds, deferred,
 ):  # fmt: skip
     """Run events until time ``t_stop`` or ``max_events`` attempted events in total.
 
@@ -283,6 +298,15 @@ def run_events(
         clock set to t_stop (exact by memorylessness). max_events : int, cap on counters[0].
     warm_cache : bool, prefetch for future attempts; pays off only when the state does not
         fit in the last-level cache, and never changes the trajectory.
+    bounds : int64[4], (x0, x1, y0, y1): the columns whose particles the lists hold and
+        the only ones injected into; [0, nx, 0, ny] for the whole lattice.
+    deferred : int32[:], empty for the whole lattice. Otherwise the call runs one cell of
+        the sector engine (``_sectors``): a particle hopping out of ``bounds`` leaves the
+        lists (it belongs to a neighbouring cell, which is idle now), a radical outside
+        coupled with is removed from the lattice only, floods over floating PT are pushed
+        on ``deferred`` (``ints[1]`` deep), and STATUS_CAPACITY is returned, before an
+        attempt draws anything, when the free-id stack, a list or ``deferred`` could
+        overflow.
 
     Returns
     -------
@@ -290,7 +314,13 @@ def run_events(
     """
     n_species = counts.shape[0]
     ndir = dir_dx.shape[0]
-    layer = nx * ny
+    defer = deferred.shape[0] > 0
+    x0 = bounds[0]
+    x1 = bounds[1]
+    y0 = bounds[2]
+    y1 = bounds[3]
+    cw = x1 - x0
+    layer = cw * (y1 - y0)  # sites of a layer inside bounds (injection targets)
     t = clock[0]
     if t >= t_stop:
         # already there (e.g. resumed at a sample boundary): draw nothing
@@ -328,6 +358,16 @@ def run_events(
         if r_inj > 0.0 and ints[0] == 0:
             clock[0] = t
             return STATUS_CAPACITY
+        if defer:
+            # one attempt frees at most two ids, adds at most one particle to a list
+            # and one site to ``deferred``
+            full = ints[0] + 2 > free_pids.shape[0] or ints[1] >= deferred.shape[0]
+            for s in range(n_species):
+                if r_inj > 0.0 and counts[s] >= members.shape[1]:
+                    full = True
+            if full:
+                clock[0] = t
+                return STATUS_CAPACITY
         r_chem = r_couple + r_stick + r_decay
         r_total = r_hop + r_react + r_chem + r_inj
         if r_total <= 0.0 and not scheduled:
@@ -356,7 +396,7 @@ def run_events(
                 periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
                 deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
                 list_pos, members, counts, react_chan, react_pos, react_members,
-                react_counts, free_pids, ints, counters, react_events,
+                react_counts, free_pids, ints, counters, react_events, bounds, deferred,
             )  # fmt: skip
             counters[C_FARADAIC] += 1
             sched[0] += sched[1]
@@ -486,12 +526,19 @@ def run_events(
             px[pid] = x2
             py[pid] = y2
             pz[pid] = z2
+            counters[C_HOPS] += 1
+            if defer and (x2 < x0 or x2 >= x1 or y2 < y0 or y2 >= y1):
+                # into a neighbouring (idle) cell: its lists take it up at its turn
+                _unlist(
+                    pid, pspecies, list_pos, members, counts, react_chan, react_pos,
+                    react_members, react_counts,
+                )  # fmt: skip
+                continue
             e_new = contact_electrode(w)
             if react_chan[pid] != e_new:
                 set_reactive(
                     pid, e_new, pspecies, react_chan, react_pos, react_members, react_counts
                 )
-            counters[C_HOPS] += 1
 
         elif u < r_hop + r_react:
             # ---- reaction of a particle touching a conductor: channel, then particle
@@ -501,7 +548,7 @@ def run_events(
                 periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
                 deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
                 list_pos, members, counts, react_chan, react_pos, react_members,
-                react_counts, free_pids, ints, counters, react_events,
+                react_counts, free_pids, ints, counters, react_events, bounds, deferred,
             )  # fmt: skip
 
         elif u < r_hop + r_react + r_chem:
@@ -552,10 +599,19 @@ def run_events(
                     continue
                 other = occ - 1
                 units = plength[pid] + plength[other]
-                _remove_particle(
-                    other, nb, words, pspecies, list_pos, members, counts,
-                    react_chan, react_pos, react_members, react_counts, free_pids, ints,
-                )  # fmt: skip
+                xo = nb % nx
+                yo = (nb // nx) % ny
+                if defer and (xo < x0 or xo >= x1 or yo < y0 or yo >= y1):
+                    # a radical of an idle neighbouring cell: off the lattice only (its
+                    # cell's lists are rebuilt from the lattice at its turn)
+                    words[nb] = words[nb] & LOW_MASK
+                    free_pids[ints[0]] = other
+                    ints[0] += 1
+                else:
+                    _remove_particle(
+                        other, nb, words, pspecies, list_pos, members, counts,
+                        react_chan, react_pos, react_members, react_counts, free_pids, ints,
+                    )  # fmt: skip
                 counters[C_COUPLINGS] += 1
                 counters[C_PROTONS] += 2
                 plength[pid] = units
@@ -565,6 +621,7 @@ def run_events(
                         phase_conductor, phase_active, deposit_phase, floating_phase, stack,
                         pspecies, plength, list_pos, members, counts, react_chan, react_pos,
                         react_members, react_counts, free_pids, ints, counters, 2,
+                        bounds, deferred,
                     )  # fmt: skip
                 else:
                     set_reactive(
@@ -588,7 +645,7 @@ def run_events(
                     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
                     pspecies, plength, list_pos, members, counts, react_chan, react_pos,
                     react_members, react_counts, free_pids, ints, counters,
-                    1 if s == rad else 2,
+                    1 if s == rad else 2, bounds, deferred,
                 )  # fmt: skip
 
         else:
@@ -614,15 +671,17 @@ def run_events(
             if k >= layer:
                 k = layer - 1
             z = inj_z[b]
-            site = k + layer * z
+            xi = x0 + k % cw
+            yi = y0 + k // cw
+            site = xi + nx * (yi + ny * z)
             w = np.int64(words[site])
             if phase_transport[w & PHASE_MASK] == 0 or (w >> PID_SHIFT) != 0:
                 counters[C_NULL] += 1
                 continue
             ints[0] -= 1
             pid = free_pids[ints[0]]
-            px[pid] = k % nx
-            py[pid] = k // nx
+            px[pid] = xi
+            py[pid] = yi
             pz[pid] = z
             pspecies[pid] = s
             plength[pid] = 1

@@ -129,6 +129,29 @@ class Run(StrictModel):
         return self
 
 
+class Parallel(StrictModel):
+    """How the sector-parallel engine splits the lattice (docs/ENGINE.md, "Sectors").
+
+    Without this section a run uses the serial engine. With it, the result depends on
+    the config and the seed only, never on the number of threads.
+    """
+
+    sectors: Annotated[
+        list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=2, max_length=2)
+    ]
+    """Sectors along x and y; each is 2 x 2 cells, so nx / (2 sx) and ny / (2 sy) must be
+    whole numbers of at least 2 columns."""
+    substep_hops: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
+    """Length of a sector sub-step as the expected hops of the fastest species in it:
+    tau = substep_hops / (its total hop rate). The engine's one approximation; halving it
+    is the convergence test (docs/ENGINE.md)."""
+
+
+MIN_CELL_COLUMNS = 2
+"""Narrowest cell (columns) of the sector engine: two concurrent cells must never reach
+one site, and an event reaches a site's neighbours."""
+
+
 class RunConfig(StrictModel):
     lattice: Lattice
     boundaries: Boundaries = Boundaries()
@@ -143,6 +166,8 @@ class RunConfig(StrictModel):
     electrodes: Electrodes | None = None
     """What each electrode is (kind, exchange current); None: a blocking cathode and an
     ideal Li metal anode (see kmc/_config_electrodes.py)."""
+    parallel: Parallel | None = None
+    """Sector layout of the parallel engine; None: the serial engine."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
@@ -194,6 +219,7 @@ class RunConfig(StrictModel):
                 if r.product == sp.name:
                     raise ValueError(f"{where}.product = {r.product!r} is the species itself")
         self._check_chemistry(names, ends, t, nz)
+        self._check_parallel()
         self._check_electrodes()
         self._check_field_bias()
         p = self.protocol
@@ -219,6 +245,34 @@ class RunConfig(StrictModel):
                 f"{MAX_PARTICLES} particles, the engine's limit"
             )
         return self
+
+    def _check_parallel(self) -> None:
+        """Sector layouts the engine cannot run."""
+        if self.parallel is None:
+            return
+        if self.lattice.ndim != 3:
+            raise ValueError(
+                "parallel: the sector engine needs a 3D lattice (lattice.shape has "
+                f"{self.lattice.ndim} entries); remove [parallel] for a 2D run"
+            )
+        nx, ny, _ = self.lattice.dims
+        for axis, n, k in (
+            ("x", nx, self.parallel.sectors[0]),
+            ("y", ny, self.parallel.sectors[1]),
+        ):
+            i = "xy".index(axis)
+            if n % (2 * k):
+                raise ValueError(
+                    f"parallel.sectors[{i}] = {k}: {2 * k} cells (2 per sector) do not divide "
+                    f"the {n} columns along {axis}; the column count must be a multiple of "
+                    f"2 x sectors"
+                )
+            if n // (2 * k) < MIN_CELL_COLUMNS:
+                raise ValueError(
+                    f"parallel.sectors[{i}] = {k}: cells of {n // (2 * k)} column along {axis} "
+                    f"are too narrow; the sector engine needs at least {MIN_CELL_COLUMNS} "
+                    f"(at most {n // (2 * MIN_CELL_COLUMNS)} sectors along {axis})"
+                )
 
     def resolved_electrodes(self) -> Electrodes:
         """``electrodes``, or the defaults when the section is absent."""

@@ -29,6 +29,7 @@ STATE_ARRAYS = (
 )  # fmt: skip
 
 WARM_CACHE_THRESHOLD_BYTES = 24 * 2**20
+_NO_DEFERRED = np.zeros(0, dtype=np.int32)  # the serial engine floods at once
 
 _PARTICLE_ARRAYS = {
     "px": np.int16,
@@ -57,6 +58,8 @@ class LatticeEngine:
         geometry generator; default: amorphous PEO with flat electrode slabs.
     """
 
+    STATE_ARRAYS = STATE_ARRAYS
+
     def __init__(
         self, model: Model, seed: int, *, phase: np.ndarray | None = None, _empty: bool = False
     ):
@@ -70,6 +73,7 @@ class LatticeEngine:
         self._transport = phases.transport_table(model.gap_transport)
         self._conductor = phases.electrode_table()
         self._stack = np.zeros(0, dtype=np.int32)
+        self._bounds = np.array([0, nx, 0, ny], dtype=np.int64)  # the whole lattice
         self.set_rates(model)
         if _empty:
             return
@@ -185,6 +189,18 @@ class LatticeEngine:
     def grow_capacity(self) -> None:
         """Double the particle arrays (bounded by the site count)."""
         old = self.px.size
+        new = self._grow_particle_arrays()
+        n_free = int(self.ints[0])
+        free = np.zeros(new, dtype=np.int32)
+        # new ids go beneath the existing free ones so the stack order stays deterministic
+        free[: new - old] = np.arange(new - 1, old - 1, -1)
+        free[new - old : new - old + n_free] = self.free_pids[:n_free]
+        self.free_pids = free
+        self.ints[0] = n_free + new - old
+
+    def _grow_particle_arrays(self) -> int:
+        """Double the per-particle arrays and lists (not the free-id stack); the new size."""
+        old = self.px.size
         new = min(max(2 * old, 1024), self.words.size, L.MAX_PARTICLES)
         if new <= old:
             raise RuntimeError(f"particle capacity {old} cannot grow further")
@@ -198,13 +214,7 @@ class LatticeEngine:
             grown = np.zeros((arr.shape[0], new), dtype=arr.dtype)
             grown[:, :old] = arr
             setattr(self, name, grown)
-        n_free = int(self.ints[0])
-        free = np.zeros(new, dtype=np.int32)
-        # new ids go beneath the existing free ones so the stack order stays deterministic
-        free[: new - old] = np.arange(new - 1, old - 1, -1)
-        free[new - old : new - old + n_free] = self.free_pids[:n_free]
-        self.free_pids = free
-        self.ints[0] = n_free + new - old
+        return new
 
     # ------------------------------------------------------------------ editing
     def _site(self, x: int, y: int, z: int) -> int:
@@ -296,6 +306,7 @@ class LatticeEngine:
                 self.sched, int(self.sched_e[0]), self._stack,
                 self.rng, self.clock, self.counters, self.react_events, self.inj_events,
                 self.exit_events, float(t_stop), int(max_events), warm,
+                self._bounds, _NO_DEFERRED,
             )  # fmt: skip
             if status != L.STATUS_CAPACITY:
                 return status
@@ -331,16 +342,16 @@ class LatticeEngine:
     @property
     def state_bytes(self) -> int:
         """Bytes held by the state arrays (lattice + particles)."""
-        return sum(getattr(self, n).nbytes for n in STATE_ARRAYS)
+        return sum(getattr(self, n).nbytes for n in self.STATE_ARRAYS)
 
     # ------------------------------------------------------------------ checkpoint
     def state(self) -> dict[str, np.ndarray]:
         """The full engine state (copies), enough to continue bit-identically."""
-        return {name: getattr(self, name).copy() for name in STATE_ARRAYS}
+        return {name: getattr(self, name).copy() for name in self.STATE_ARRAYS}
 
     @classmethod
     def from_state(cls, model: Model, state: dict[str, np.ndarray]) -> LatticeEngine:
         eng = cls(model, 0, _empty=True)
-        for name in STATE_ARRAYS:
+        for name in cls.STATE_ARRAYS:
             setattr(eng, name, np.ascontiguousarray(state[name]))
         return eng

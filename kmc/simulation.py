@@ -19,6 +19,7 @@ import numpy as np
 from kmc import geometry, io, observables
 from kmc.config import RunConfig, parse_config
 from kmc.engine import LatticeEngine
+from kmc.sectors import engine_class
 from kmc.kernels import layout as L
 from kmc.model import Model
 from kmc.progress import Progress
@@ -214,7 +215,7 @@ class _Run:
             phase = geometry.initial_phase(model, run_seed)
         except ValueError as exc:
             raise RunError(str(exc)) from None
-        engine = LatticeEngine(model, run_seed, phase=phase)
+        engine = engine_class(model)(model, run_seed, phase=phase)
         run = cls(config, model, writer, engine, run_seed, 1, [], 0.0)
         writer.add_sample(0, 0.0, run.sample())
         writer.add_frame(0, 0.0, engine.phase, engine.occupant_species)
@@ -246,7 +247,7 @@ class _Run:
                 f"{part} holds a checkpoint of an earlier kmc version (its engine state has "
                 "another layout); it cannot be resumed: start afresh with --overwrite"
             )
-        engine = LatticeEngine.from_state(model, state)
+        engine = engine_class(model).from_state(model, state)
         return cls(
             config, model, writer, engine, run_seed, int(position["next_sample"]), resumes,
             float(position.get("wall_seconds", 0.0)),
