@@ -19,11 +19,11 @@ import numpy as np
 from kmc import geometry, io, observables
 from kmc.config import RunConfig, parse_config
 from kmc.engine import LatticeEngine
-from kmc.sectors import engine_class
 from kmc.kernels import layout as L
 from kmc.model import Model
 from kmc.progress import Progress
 from kmc.protocol import N_PROTOCOL_STATE, P_CYCLES, ProtocolDriver
+from kmc.sectors import engine_class
 
 
 class RunError(RuntimeError):
