@@ -79,16 +79,43 @@ def set_reactive(pid, e, pspecies, react_chan, react_pos, react_members, react_c
         react_chan[pid] = e
 
 
+# Kinds of the entries a sector's cell leaves for the merge after its sub-step
+# (``deferred[k] = [index << 2 | kind, cell]``): what it did to particles and sites that
+# belong to idle neighbouring cells (see ``_sectors``).
+DEFER_ARRIVAL = 0  # a particle hopped into that cell
+DEFER_KILL = 1  # a radical of that cell was coupled with (it left the lattice)
+DEFER_REEVAL = 2  # a particle there got a new contact flag
+DEFER_FLOOD = 3  # a connected site touching floating PT (index = site)
+DEFER_PER_ATTEMPT = 8  # at most this many entries per event attempt
+
+
+@njit(inline="always", cache=True)
+def cell_at(x, y, bounds, nx):
+    """Cell index of column (x, y) in the layout whose cells are as wide as ``bounds``."""
+    cw = bounds[1] - bounds[0]
+    ch = bounds[3] - bounds[2]
+    return x // cw + (nx // cw) * (y // ch)
+
+
+@njit(inline="always", cache=True)
+def defer_entry(deferred, ints, kind, index, cell):
+    """Leave an entry for the merge (``ints[1]`` entries so far)."""
+    k = ints[1]
+    deferred[k, 0] = (np.int64(index) << 2) | kind
+    deferred[k, 1] = cell
+    ints[1] = k + 1
+
+
 @njit(cache=True)
 def _mark_active(
     site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
-    pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+    pspecies, react_chan, react_pos, react_members, react_counts, bounds, deferred, ints,
 ):  # fmt: skip
     """Flag the neighbours of a new active conductor site of electrode e.
 
     Only particles inside ``bounds`` (x0, x1, y0, y1: the region whose lists these are)
-    join a reaction channel now; the others are re-sorted when their own region's lists
-    are next built (sector engine).
+    join a reaction channel now; for the others an entry is left on ``deferred`` when it
+    is non-empty (sector engine), and nothing is done otherwise (the caller refreshes).
     """
     x = site % nx
     y = (site // nx) % ny
@@ -109,13 +136,15 @@ def _mark_active(
                     occ - 1, contact_electrode(wn), pspecies, react_chan, react_pos,
                     react_members, react_counts,
                 )  # fmt: skip
+            elif deferred.shape[0] > 0:
+                defer_entry(deferred, ints, DEFER_REEVAL, occ - 1, cell_at(xn, yn, bounds, nx))
 
 
 @njit(cache=True)
 def flood_connect(
     site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
-    pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+    pspecies, react_chan, react_pos, react_members, react_counts, bounds, deferred, ints,
 ):  # fmt: skip
     """Connect the floating PT that touches the connected PT ``site`` (of electrode e),
     flagging the neighbours of every newly active site. Returns True when the flood met
@@ -133,6 +162,7 @@ def flood_connect(
             _mark_active(
                 cur, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
                 pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+                deferred, ints,
             )  # fmt: skip
         cx = cur % nx
         cy = (cur // nx) % ny
@@ -165,10 +195,9 @@ def place_conductor(
     or -1 when it is floating. ``stack`` is int32 scratch of at least one entry per site.
 
     ``deferred`` empty: the flood over touching floating PT runs now. Otherwise (a
-    sector of the parallel engine, which may touch only its own sites and their
-    neighbours) the site and its neighbours are updated now and the site is pushed on
-    ``deferred`` (``ints[1]`` entries deep) when floating PT touches it; the caller
-    floods from it after the sector's sub-step (:func:`flood_connect`).
+    cell of the sector engine, which may touch only its own sites and their
+    neighbours) the site and its neighbours are updated now and a DEFER_FLOOD entry is
+    left when floating PT touches it; the merge floods from it (:func:`flood_connect`).
     """
     x = site % nx
     y = (site // nx) % ny
@@ -199,6 +228,7 @@ def place_conductor(
             site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
             phase_conductor, phase_active, deposit_phase, floating_phase, stack,
             pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+            deferred, ints,
         ):  # fmt: skip
             short = True
     else:
@@ -206,10 +236,10 @@ def place_conductor(
             _mark_active(
                 site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
                 pspecies, react_chan, react_pos, react_members, react_counts, bounds,
+                deferred, ints,
             )  # fmt: skip
         if floating_nb:
-            deferred[ints[1]] = site
-            ints[1] += 1
+            defer_entry(deferred, ints, DEFER_FLOOD, site, cell_at(x, y, bounds, nx))
     if short:
         counters[C_SHORTS] += 1
     return e

@@ -25,7 +25,17 @@ the explicit counter-based ``rng`` state.
 import numpy as np
 from numba import njit
 
-from ._chemistry import contact_electrode, neighbour_site, place_conductor, set_reactive
+from ._chemistry import (
+    DEFER_ARRIVAL,
+    DEFER_KILL,
+    DEFER_PER_ATTEMPT,
+    cell_at,
+    contact_electrode,
+    defer_entry,
+    neighbour_site,
+    place_conductor,
+    set_reactive,
+)
 from ._layout import (
     C_CONNECTED_UNITS,
     C_COUPLINGS,
@@ -300,13 +310,13 @@ def run_events(
         fit in the last-level cache, and never changes the trajectory.
     bounds : int64[4], (x0, x1, y0, y1): the columns whose particles the lists hold and
         the only ones injected into; [0, nx, 0, ny] for the whole lattice.
-    deferred : int32[:], empty for the whole lattice. Otherwise the call runs one cell of
-        the sector engine (``_sectors``): a particle hopping out of ``bounds`` leaves the
-        lists (it belongs to a neighbouring cell, which is idle now), a radical outside
-        coupled with is removed from the lattice only, floods over floating PT are pushed
-        on ``deferred`` (``ints[1]`` deep), and STATUS_CAPACITY is returned, before an
-        attempt draws anything, when the free-id stack, a list or ``deferred`` could
-        overflow.
+    deferred : int64[:, 2], empty for the whole lattice. Otherwise the call runs one cell
+        of the sector engine (``_sectors``) and leaves on it (``ints[1]`` entries, kinds
+        ``DEFER_*`` in ``_chemistry``) what it did to idle neighbouring cells: a particle
+        that hopped into one (it leaves these lists), a radical there coupled with (it
+        leaves the lattice only), new contact flags of particles there, floods over
+        floating PT. STATUS_CAPACITY is returned, before an attempt draws anything, when
+        the free-id stack, a list or ``deferred`` could overflow.
 
     Returns
     -------
@@ -361,7 +371,9 @@ def run_events(
         if defer:
             # one attempt frees at most two ids, adds at most one particle to a list
             # and one site to ``deferred``
-            full = ints[0] + 2 > free_pids.shape[0] or ints[1] >= deferred.shape[0]
+            full = (
+                ints[0] + 2 > free_pids.shape[0] or ints[1] + DEFER_PER_ATTEMPT > deferred.shape[0]
+            )
             for s in range(n_species):
                 if r_inj > 0.0 and counts[s] >= members.shape[1]:
                     full = True
@@ -528,11 +540,12 @@ def run_events(
             pz[pid] = z2
             counters[C_HOPS] += 1
             if defer and (x2 < x0 or x2 >= x1 or y2 < y0 or y2 >= y1):
-                # into a neighbouring (idle) cell: its lists take it up at its turn
+                # into a neighbouring (idle) cell: the merge puts it on that cell's lists
                 _unlist(
                     pid, pspecies, list_pos, members, counts, react_chan, react_pos,
                     react_members, react_counts,
                 )  # fmt: skip
+                defer_entry(deferred, ints, DEFER_ARRIVAL, pid, cell_at(x2, y2, bounds, nx))
                 continue
             e_new = contact_electrode(w)
             if react_chan[pid] != e_new:
@@ -602,11 +615,12 @@ def run_events(
                 xo = nb % nx
                 yo = (nb // nx) % ny
                 if defer and (xo < x0 or xo >= x1 or yo < y0 or yo >= y1):
-                    # a radical of an idle neighbouring cell: off the lattice only (its
-                    # cell's lists are rebuilt from the lattice at its turn)
+                    # a radical of an idle neighbouring cell: off the lattice now, off
+                    # that cell's lists at the merge
                     words[nb] = words[nb] & LOW_MASK
                     free_pids[ints[0]] = other
                     ints[0] += 1
+                    defer_entry(deferred, ints, DEFER_KILL, other, cell_at(xo, yo, bounds, nx))
                 else:
                     _remove_particle(
                         other, nb, words, pspecies, list_pos, members, counts,

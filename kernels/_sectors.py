@@ -5,28 +5,42 @@ Shim & Amar, Phys. Rev. B 71, 125432 (2005). The lattice columns are split into
 positions (quarters) one after the other, in an order drawn per cycle; in a quarter's
 sub-step every sector runs the events of its cell of that quarter for ``tau`` with the
 serial kernel (``run_events`` on the cell's own lists, RNG stream and clock), all
-sectors at once. Cells of one quarter are a cell apart, and an event reaches only a
-site and its neighbours, so concurrent cells never touch one site: the result does not
-depend on the number of threads. What couples cells is applied between sub-steps, in a
-fixed order: particles that hopped into a neighbouring cell join its lists when its
-lists are built (from the lattice, in particle-id order, at the start of its sub-step),
-floods over floating PT that a new connected site touches, and (once per cycle) the
-scheduled oxidations of galvanostatic control, drawn over the whole electrode from the
-run's own stream. The approximation is the sub-step: a cell sees its neighbours as they
-were at the start of its sub-step; ``tau`` controls it (docs/ENGINE.md).
+sectors at once. Cells of one quarter are a cell apart and an event reaches only a site
+and its neighbours, so concurrent cells never touch one site or one list: the result
+does not depend on the number of threads. What a cell does to an idle neighbour (a
+particle hopping in, a radical there coupled with, a new contact flag, a flood over
+floating PT) it leaves as entries that the merge after the sub-step applies, in sector
+order; once per cycle the merge also runs the scheduled oxidations of galvanostatic
+control, drawn over the whole electrode from the run's own stream. The approximation is
+the sub-step: a cell sees its neighbours as they were when its sub-step began, and a
+particle that crosses into a cell that already had its turn waits for the next cycle;
+``tau`` controls it (docs/ENGINE.md).
 
-Free particle ids: at a sub-step's start the run's free-id stack is split into equal
-contiguous shares, one per sector (a cell frees and reuses ids only on its own share);
-a share that runs dry is refilled by the caller growing the particle arrays, every
-sector getting its part of the new ids beneath its share, so that which ids a cell
-uses never depends on the order in which cells ran out.
+Each cell keeps its lists from sub-step to sub-step (state, checkpointed with the
+rest); the whole-lattice lists of ``LatticeEngine`` are rebuilt from them whenever the
+kernel returns, for the protocol driver and the observables.
+
+Free particle ids: each cell keeps its own stack (state, like its lists); a cell that
+would inject with an empty stack, or could overflow it, pauses before drawing; between
+rounds its stack is refilled from (or spilled onto) the run's stack, in sector order.
+Everything that decides a pause (the room of every array) is state too, so where the
+pauses fall, and so which ids a particle gets, is a function of the config and seed.
 """
 
 import numpy as np
 from numba import njit, prange, uint64
 
-from ._chemistry import contact_electrode, flood_connect, set_reactive
-from ._engine import _pick_channel, _react_in_channel, run_events
+from ._chemistry import (
+    DEFER_ARRIVAL,
+    DEFER_FLOOD,
+    DEFER_KILL,
+    DEFER_PER_ATTEMPT,
+    cell_at,
+    contact_electrode,
+    flood_connect,
+    set_reactive,
+)
+from ._engine import _pick_channel, _react_in_channel, _unlist, run_events
 from ._layout import (
     C_EVENTS,
     C_FARADAIC,
@@ -42,17 +56,19 @@ from ._layout import (
 )
 from ._rng import splitmix64, uniform
 
-# Returned to the caller (besides STATUS_TIME/EVENTS/EXHAUSTED/STARVED): grow something
-# and call again; the sub-step in progress continues where it stopped.
-NEED_PIDS = 10  # the free-id stack is too shallow to hand out shares
-NEED_LISTS = 11  # a cell's lists need more room than allocated (``pos[4]``: the count)
-NEED_CELL_ROOM = 12  # some cell paused for room (free share, lists or flood list)
-NEED_SHARE_ROOM = 13  # the per-sector free-id arrays are shorter than a share (pos[4])
+# Returned to the caller (besides STATUS_TIME/EVENTS/EXHAUSTED/STARVED): make room and
+# call again; a sub-step in progress continues where it stopped.
+NEED_PIDS = 10  # the run's free-id stack cannot refill a cell's (grow the particles)
+NEED_LISTS = 11  # the cell lists need room for ``pos[P_NEED]`` entries
+NEED_DEFER_ROOM = 12  # a cell's deferred entries need room for ``pos[P_NEED]``
+REFILL_IDS = 64  # ids a cell's empty stack takes from the run's
 
-# sector position, int64 pos[6]: cycle k since the anchor, sub-step j in the cycle,
-# sub-step in progress (0/1), cycles run in total, list room needed, all-exhausted flag
-P_K, P_J, P_BUSY, P_TOTAL, P_NEED, P_IDLE = 0, 1, 2, 3, 4, 5
-# sector time, float64 tm[3]: cycle length tau (s), anchor (s), clock at the last return
+# sector position, int64 pos[8]: cycle k since the anchor, sub-step j in the cycle,
+# sub-step state (0 idle, 1 cells running, 2 merge pending), cycles run in total, room
+# needed, all-cells-exhausted flag, cell lists out of date (1: build from the
+# whole-lattice lists), room of the deferred-entry arrays
+P_K, P_J, P_BUSY, P_TOTAL, P_NEED, P_IDLE, P_DIRTY, P_DEFER_ROOM = 0, 1, 2, 3, 4, 5, 6, 7
+# sector time, float64 tm[3]: sub-step length tau (s), anchor (s), clock at last return
 T_TAU, T_ANCHOR, T_LAST = 0, 1, 2
 
 _ORDER_SALT = uint64(0x5EC7012D3A4B5C6D)
@@ -78,135 +94,201 @@ def quarter_order(key, cycle, order):
         order[j] = tmp
 
 
-@njit(cache=True)
-def particle_alive(pid, words, px, py, pz, nx, ny):
-    site = np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
-    return (np.int64(words[site]) >> PID_SHIFT) == pid + 1
+@njit(inline="always", cache=True)
+def _site_of(pid, px, py, pz, nx, ny):
+    return np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
+
+
+@njit(inline="always", cache=True)
+def _is_member(pid, c, pspecies, cell_members, cell_counts, cell_list_pos):
+    s = pspecies[pid]
+    i = cell_list_pos[pid]
+    return i < cell_counts[c, s] and cell_members[c, s, i] == pid
 
 
 @njit(cache=True)
-def canonical_free(words, nx, ny, px, py, pz, free_pids, ints):
-    """The free-id stack as the ids not on the lattice, the lowest on top: a function
-    of the lattice alone, so that how a run was cut into calls cannot change which ids
-    later particles get."""
-    n_free = 0
-    for pid in range(px.shape[0] - 1, -1, -1):
-        if not particle_alive(pid, words, px, py, pz, nx, ny):
-            free_pids[n_free] = pid
-            n_free += 1
-    ints[0] = n_free
+def _append(
+    pid, c, words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
+    cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members, cell_react_counts,
+):  # fmt: skip
+    s = pspecies[pid]
+    cell_members[c, s, cell_counts[c, s]] = pid
+    cell_list_pos[pid] = cell_counts[c, s]
+    cell_counts[c, s] += 1
+    cell_react_chan[pid] = -1
+    set_reactive(
+        pid, contact_electrode(words[_site_of(pid, px, py, pz, nx, ny)]), pspecies,
+        cell_react_chan, cell_react_pos, cell_react_members[c], cell_react_counts[c],
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def build_cell_lists(
+    words, nx, ny, px, py, pz, pspecies, members, counts, bounds0,
+    cell_members, cell_counts, cell_list_pos, cell_react_chan, cell_react_pos,
+    cell_react_members, cell_react_counts,
+):  # fmt: skip
+    """Cell lists from the whole-lattice lists (their order). Returns 0, or the list
+    length needed when the cell lists are too short (nothing set)."""
+    n_cells = cell_counts.shape[0]
+    cell_counts[:, :] = 0
+    for s in range(counts.shape[0]):
+        for i in range(counts[s]):
+            pid = members[s, i]
+            cell_counts[cell_at(np.int64(px[pid]), np.int64(py[pid]), bounds0, nx), s] += 1
+    need = 0
+    for c in range(n_cells):
+        for s in range(counts.shape[0]):
+            need = max(need, cell_counts[c, s])
+    if need >= cell_members.shape[2]:
+        cell_counts[:, :] = 0
+        return need
+    cell_counts[:, :] = 0
+    cell_react_counts[:, :, :] = 0
+    for s in range(counts.shape[0]):
+        for i in range(counts[s]):
+            pid = members[s, i]
+            c = cell_at(np.int64(px[pid]), np.int64(py[pid]), bounds0, nx)
+            _append(
+                pid, c, words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
+                cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members,
+                cell_react_counts,
+            )  # fmt: skip
+    return 0
+
+
+@njit(cache=True)
+def refresh_cell_reactive(
+    words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts, cell_react_chan,
+    cell_react_pos, cell_react_members, cell_react_counts,
+):  # fmt: skip
+    """Reaction channels of every cell from the contact flags, in list order."""
+    cell_react_counts[:, :, :] = 0
+    for c in range(cell_counts.shape[0]):
+        for s in range(cell_counts.shape[1]):
+            for i in range(cell_counts[c, s]):
+                cell_react_chan[cell_members[c, s, i]] = -1
+    for c in range(cell_counts.shape[0]):
+        for s in range(cell_counts.shape[1]):
+            for i in range(cell_counts[c, s]):
+                pid = cell_members[c, s, i]
+                set_reactive(
+                    pid, contact_electrode(words[_site_of(pid, px, py, pz, nx, ny)]),
+                    pspecies, cell_react_chan, cell_react_pos, cell_react_members[c],
+                    cell_react_counts[c],
+                )  # fmt: skip
 
 
 @njit(cache=True)
 def rebuild_lists(
     words, nx, ny, px, py, pz, pspecies, list_pos, members, counts,
-    react_chan, react_pos, react_members, react_counts, free_pids, ints,
+    react_chan, react_pos, react_members, react_counts, cell_members, cell_counts,
 ):  # fmt: skip
-    """Whole-lattice lists from the lattice, particle ids in ascending order, and the
-    free-id stack of the ids not on it (the lowest id on top)."""
-    cap = px.shape[0]
+    """Whole-lattice lists from the cell lists (cells in order). What they do not use is
+    zeroed, so that a checkpoint does not depend on how the run was cut into calls."""
     counts[:] = 0
     react_counts[:, :] = 0
-    canonical_free(words, nx, ny, px, py, pz, free_pids, ints)
-    # what the lists do not use is zeroed: a checkpoint's every byte is then a function
-    # of the lattice and the particles, whatever calls the run was cut into
-    free_pids[ints[0] :] = 0
     members[:, :] = 0
     react_members[:, :] = 0
-    for pid in range(cap):
-        react_chan[pid] = -1
-        list_pos[pid] = 0
-        react_pos[pid] = 0
-        if not particle_alive(pid, words, px, py, pz, nx, ny):
-            continue
-        s = pspecies[pid]
-        members[s, counts[s]] = pid
-        list_pos[pid] = counts[s]
-        counts[s] += 1
-        site = np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
-        set_reactive(
-            pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
-            react_members, react_counts,
-        )  # fmt: skip
+    list_pos[:] = 0
+    react_pos[:] = 0
+    react_chan[:] = -1
+    for c in range(cell_counts.shape[0]):
+        for s in range(cell_counts.shape[1]):
+            for i in range(cell_counts[c, s]):
+                pid = cell_members[c, s, i]
+                members[s, counts[s]] = pid
+                list_pos[pid] = counts[s]
+                counts[s] += 1
+                set_reactive(
+                    pid, contact_electrode(words[_site_of(pid, px, py, pz, nx, ny)]),
+                    pspecies, react_chan, react_pos, react_members, react_counts,
+                )  # fmt: skip
 
 
 @njit(cache=True)
-def _bin_quarter(
-    q, words, nx, ny, px, py, pz, pspecies, cw, ch, sx, list_pos, react_chan, react_pos,
-    members_c, counts_c, react_members_c, react_counts_c,
+def _apply_deferred(
+    entries, n, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+    px, py, pz, pspecies, cell_members, cell_counts, cell_list_pos, cell_react_chan,
+    cell_react_pos, cell_react_members, cell_react_counts, react_chan, react_pos,
+    react_members, react_counts, counters, bounds0, no_bounds, no_deferred, ints_tmp,
 ):  # fmt: skip
-    """Lists of the cells of quarter q (one per sector), particle ids ascending.
-
-    Returns 0, or the list length needed when ``members_c`` is too short (nothing set).
-    """
-    qx = q & 1
-    qy = q >> 1
-    cap = px.shape[0]
-    n_slots = counts_c.shape[0]
-    room = members_c.shape[2]
-    counts_c[:, :] = 0
-    for pid in range(cap):
-        if not particle_alive(pid, words, px, py, pz, nx, ny):
+    """Apply a cell's entries in order; returns True when a flood ran (the caller then
+    refreshes every cell's reaction channels)."""
+    flooded = False
+    for k in range(n):
+        kind = entries[k, 0] & 3
+        idx = entries[k, 0] >> 2
+        c = entries[k, 1]
+        if kind == DEFER_FLOOD:
+            e = phase_conductor[np.int64(words[idx]) & PHASE_MASK]
+            if e >= 0:
+                if flood_connect(
+                    idx, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
+                    pspecies, react_chan, react_pos, react_members, react_counts, no_bounds,
+                    no_deferred, ints_tmp,
+                ):  # fmt: skip
+                    counters[C_SHORTS] += 1
+                flooded = True
             continue
-        cx = np.int64(px[pid]) // cw
-        cy = np.int64(py[pid]) // ch
-        if (cx & 1) != qx or (cy & 1) != qy:
+        pid = idx
+        member = _is_member(pid, c, pspecies, cell_members, cell_counts, cell_list_pos)
+        if kind == DEFER_KILL:
+            if member:
+                _unlist(
+                    pid, pspecies, cell_list_pos, cell_members[c], cell_counts[c],
+                    cell_react_chan, cell_react_pos, cell_react_members[c],
+                    cell_react_counts[c],
+                )  # fmt: skip
             continue
-        counts_c[(cx >> 1) + sx * (cy >> 1), pspecies[pid]] += 1
-    need = 0
-    for i in range(n_slots):
-        for s in range(counts_c.shape[1]):
-            need = max(need, counts_c[i, s])
-    if need >= room:
-        return need
-    counts_c[:, :] = 0
-    react_counts_c[:, :, :] = 0
-    for pid in range(cap):
-        if not particle_alive(pid, words, px, py, pz, nx, ny):
+        site = _site_of(pid, px, py, pz, nx, ny)
+        alive = (np.int64(words[site]) >> PID_SHIFT) == pid + 1
+        here = cell_at(np.int64(px[pid]), np.int64(py[pid]), bounds0, nx) == c
+        if not alive or not here:
             continue
-        cx = np.int64(px[pid]) // cw
-        cy = np.int64(py[pid]) // ch
-        if (cx & 1) != qx or (cy & 1) != qy:
-            continue
-        i = (cx >> 1) + sx * (cy >> 1)
-        s = pspecies[pid]
-        members_c[i, s, counts_c[i, s]] = pid
-        list_pos[pid] = counts_c[i, s]
-        counts_c[i, s] += 1
-        react_chan[pid] = -1
-        site = np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
-        set_reactive(
-            pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
-            react_members_c[i], react_counts_c[i],
-        )  # fmt: skip
-    return 0
+        if kind == DEFER_ARRIVAL:
+            if not member:
+                _append(
+                    pid, c, words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
+                    cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members,
+                    cell_react_counts,
+                )  # fmt: skip
+        elif member:
+            set_reactive(
+                pid, contact_electrode(words[site]), pspecies, cell_react_chan,
+                cell_react_pos, cell_react_members[c], cell_react_counts[c],
+            )  # fmt: skip
+    return flooded
 
 
 @njit(parallel=True, cache=True)
 def _run_cells(
     todo, status, cell_of, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     phase_transport, phase_conductor, phase_active, deposit_phase, floating_phase,
-    inj_z, gate_z, px, py, pz, pspecies, plength, list_pos,
-    members_c, counts_c, react_chan, react_pos, react_members_c, react_counts_c,
-    free_c, ints_c, hop_cum, react_rate, react_product, inj_rate_cell, res_occ,
-    is_reservoir, exchanges, chem_species, chem_rate, n_star, sched_cell, sched_e_cell,
-    stack, cell_rng, clock_c, counters_c, react_events_c, inj_events_c, exit_events_c,
-    t_end, bounds_c, flood_c,
+    inj_z, gate_z, px, py, pz, pspecies, plength, cell_list_pos,
+    cell_members, cell_counts, cell_react_chan, cell_react_pos, cell_react_members,
+    cell_react_counts, cell_free, cell_ints, hop_cum, react_rate, react_product, inj_rate_cell,
+    res_occ, is_reservoir, exchanges, chem_species, chem_rate, n_star, sched_cell,
+    sched_e_cell, stack, cell_rng, clock_c, counters_c, react_events_c, inj_events_c,
+    exit_events_c, t_end, bounds_c, deferred_c,
 ):  # fmt: skip
     """One round of a sub-step: every cell still to run advances to ``t_end``."""
     for i in prange(todo.shape[0]):
         if todo[i] == 0:
             continue
+        c = cell_of[i]
         status[i] = run_events(
             words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
             phase_transport, phase_conductor, phase_active, deposit_phase, floating_phase,
-            inj_z, gate_z, px, py, pz, pspecies, plength, list_pos,
-            members_c[i], counts_c[i], react_chan, react_pos, react_members_c[i],
-            react_counts_c[i], free_c[i], ints_c[i], hop_cum, react_rate, react_product,
-            inj_rate_cell, res_occ, is_reservoir, exchanges, chem_species, chem_rate,
-            n_star, sched_cell, sched_e_cell, stack, cell_rng[cell_of[i]], clock_c[i],
-            counters_c[i], react_events_c[i], inj_events_c[i], exit_events_c[i],
-            t_end, np.int64(2**62), False, bounds_c[i], flood_c[i],
+            inj_z, gate_z, px, py, pz, pspecies, plength, cell_list_pos,
+            cell_members[c], cell_counts[c], cell_react_chan, cell_react_pos,
+            cell_react_members[c], cell_react_counts[c], cell_free[c], cell_ints[c], hop_cum,
+            react_rate, react_product, inj_rate_cell, res_occ, is_reservoir, exchanges,
+            chem_species, chem_rate, n_star, sched_cell, sched_e_cell, stack, cell_rng[c],
+            clock_c[i], counters_c[i], react_events_c[i], inj_events_c[i],
+            exit_events_c[i], t_end, np.int64(2**62), False, bounds_c[i], deferred_c[i],
         )  # fmt: skip
 
 
@@ -219,30 +301,42 @@ def run_sectors(
     hop_cum, react_rate, react_product, inj_rate_cell, res_occ, is_reservoir, exchanges,
     chem_species, chem_rate, n_star, sched, sched_e, stack, rng, clock, counters,
     react_events, inj_events, exit_events, t_stop, max_events,
-    cell_rng, pos, tm, members_c, counts_c, react_members_c, react_counts_c, free_c,
-    ints_c, flood_c, todo, status_c, cell_of, clock_c, counters_c, react_events_c,
-    inj_events_c, exit_events_c, bounds_c, order,
+    cell_rng, pos, tm, cell_members, cell_counts, cell_list_pos, cell_react_chan,
+    cell_react_pos, cell_react_members, cell_react_counts,
+    cell_free, cell_ints, deferred_c, todo, status_c, cell_of, clock_c, counters_c,
+    react_events_c, inj_events_c, exit_events_c, bounds_c, order,
 ):  # fmt: skip
     """Run cycles until ``t_stop`` (s), or stop at a cycle boundary once ``max_events``
     events are counted; arguments as ``run_events`` plus the sector state (``pos``,
-    ``tm``, ``cell_rng``) and per-sector scratch (``*_c``, leading index = sector).
+    ``tm``, ``cell_rng``, the ``cell_*`` lists) and per-sector scratch (``*_c``, leading
+    index = sector).
 
     Returns a STATUS_* code, or a NEED_* code asking the caller to make room and call
-    again. On a STATUS_* return the whole-lattice lists are rebuilt (``rebuild_lists``).
+    again. On a STATUS_* return the whole-lattice lists are rebuilt from the cells'.
     """
     n_slots = sx * sy
     tau = tm[T_TAU]
-    if pos[P_BUSY] == 0 and clock[0] != tm[T_LAST]:
+    bounds0 = np.array([0, cw, 0, ch], dtype=np.int64)
+    no_bounds = np.zeros(4, dtype=np.int64)
+    no_deferred = np.zeros((0, 2), dtype=np.int64)
+    ints_tmp = np.zeros(2, dtype=np.int64)
+    if pos[P_DIRTY]:
+        need = build_cell_lists(
+            words, nx, ny, px, py, pz, pspecies, members, counts, bounds0,
+            cell_members, cell_counts, cell_list_pos, cell_react_chan, cell_react_pos,
+            cell_react_members, cell_react_counts,
+        )  # fmt: skip
+        if need > 0:
+            pos[P_NEED] = need
+            return NEED_LISTS
+        pos[P_DIRTY] = 0
+    if pos[P_BUSY] == 0 and pos[P_J] == 0 and clock[0] != tm[T_LAST]:
         # the clock moved outside (a frozen stretch, an exhausted step): new anchor
         tm[T_ANCHOR] = clock[0]
         pos[P_K] = 0
-        pos[P_J] = 0
     scheduled = sched_e >= 0 and sched[1] > 0.0
     sched_cell = np.array([np.inf, 1.0])
     sched_e_cell = sched_e if scheduled else -1
-    no_bounds = np.zeros(4, dtype=np.int64)
-    full_bounds = np.array([0, nx, 0, ny], dtype=np.int64)
-    no_deferred = np.zeros(0, dtype=np.int32)
     while True:
         t0 = tm[T_ANCHOR] + pos[P_K] * tau
         t1 = min(tm[T_ANCHOR] + (pos[P_K] + 1) * tau, t_stop)
@@ -256,30 +350,9 @@ def run_sectors(
                     break
                 quarter_order(rng[0], pos[P_TOTAL], order)
                 pos[P_IDLE] = 1
-                canonical_free(words, nx, ny, px, py, pz, free_pids, ints)
-            # ---- start the sub-step: free-id shares, then the quarter's lists
-            share = ints[0] // n_slots
-            if share < 4:
-                return NEED_PIDS
-            if share + 2 > free_c.shape[1]:
-                pos[P_NEED] = share + 2
-                return NEED_SHARE_ROOM
-            need = _bin_quarter(
-                order[pos[P_J]], words, nx, ny, px, py, pz, pspecies, cw, ch, sx,
-                list_pos, react_chan, react_pos, members_c, counts_c, react_members_c,
-                react_counts_c,
-            )  # fmt: skip
-            if need > 0:
-                pos[P_NEED] = need
-                return NEED_LISTS
+            # ---- start the sub-step
             q = order[pos[P_J]]
             for i in range(n_slots):
-                # the share of sector i: stack entries [base, base + share)
-                base = ints[0] - (i + 1) * share
-                for k in range(share):
-                    free_c[i, k] = free_pids[base + k]
-                ints_c[i, 0] = share
-                ints_c[i, 1] = 0
                 cx = 2 * (i % sx) + (q & 1)
                 cy = 2 * (i // sx) + (q >> 1)
                 cell_of[i] = cx + 2 * sx * cy
@@ -288,40 +361,89 @@ def run_sectors(
                 bounds_c[i, 2] = cy * ch
                 bounds_c[i, 3] = cy * ch + ch
                 clock_c[i, 0] = t0
+                cell_ints[cell_of[i], 1] = 0
                 todo[i] = 1
-            ints[0] -= n_slots * share
             counters_c[:, :] = 0
             react_events_c[:, :, :] = 0
             inj_events_c[:, :, :] = 0
             exit_events_c[:, :, :] = 0
             pos[P_BUSY] = 1
-        # ---- rounds until every cell of the quarter reached t1
-        while True:
+        if pos[P_BUSY] == 1:
+            # ---- a round: every cell of the quarter still short of t1 runs
             _run_cells(
                 todo, status_c, cell_of, words, nx, ny, nz, periodic_z, dir_dx, dir_dy,
                 dir_dz, phase_transport, phase_conductor, phase_active, deposit_phase,
-                floating_phase, inj_z, gate_z, px, py, pz, pspecies, plength, list_pos,
-                members_c, counts_c, react_chan, react_pos, react_members_c,
-                react_counts_c, free_c, ints_c, hop_cum, react_rate, react_product,
-                inj_rate_cell, res_occ, is_reservoir, exchanges, chem_species, chem_rate,
-                n_star, sched_cell, sched_e_cell, stack, cell_rng, clock_c, counters_c,
-                react_events_c, inj_events_c, exit_events_c, t1, bounds_c, flood_c,
+                floating_phase, inj_z, gate_z, px, py, pz, pspecies, plength,
+                cell_list_pos, cell_members, cell_counts, cell_react_chan, cell_react_pos,
+                cell_react_members, cell_react_counts, cell_free, cell_ints, hop_cum,
+                react_rate, react_product, inj_rate_cell, res_occ, is_reservoir,
+                exchanges, chem_species, chem_rate, n_star, sched_cell, sched_e_cell,
+                stack, cell_rng, clock_c, counters_c, react_events_c, inj_events_c,
+                exit_events_c, t1, bounds_c, deferred_c,
             )  # fmt: skip
+            for i in range(n_slots):
+                if todo[i] != 0 and status_c[i] != STATUS_CAPACITY:
+                    if status_c[i] != STATUS_EXHAUSTED:
+                        pos[P_IDLE] = 0
+                    todo[i] = 0
+            pos[P_BUSY] = 3
+        if pos[P_BUSY] == 3:
+            # ---- room for the cells that paused (sector order), then the next round
             paused = False
             for i in range(n_slots):
                 if todo[i] == 0:
                     continue
-                if status_c[i] == STATUS_CAPACITY:
-                    paused = True
-                else:
-                    if status_c[i] != STATUS_EXHAUSTED:
-                        pos[P_IDLE] = 0
-                    todo[i] = 0
+                paused = True
+                c = cell_of[i]
+                depth = cell_ints[c, 0]
+                if depth == 0:
+                    if ints[0] < REFILL_IDS:
+                        return NEED_PIDS
+                    for k in range(REFILL_IDS):
+                        ints[0] -= 1
+                        cell_free[c, k] = free_pids[ints[0]]
+                    cell_ints[c, 0] = REFILL_IDS
+                elif depth + 2 > cell_free.shape[1]:
+                    # spill the bottom half onto the run's stack
+                    half = depth // 2
+                    for k in range(half):
+                        free_pids[ints[0]] = cell_free[c, k]
+                        ints[0] += 1
+                    for k in range(half, depth):
+                        cell_free[c, k - half] = cell_free[c, k]
+                    cell_ints[c, 0] = depth - half
+                if cell_ints[c, 1] + DEFER_PER_ATTEMPT > deferred_c.shape[1]:
+                    pos[P_NEED] = 2 * deferred_c.shape[1]
+                    return NEED_DEFER_ROOM
+                for s in range(cell_counts.shape[1]):
+                    if cell_counts[c, s] >= cell_members.shape[2]:
+                        pos[P_NEED] = cell_counts[c, s] + 1
+                        return NEED_LISTS
+            pos[P_BUSY] = 1 if paused else 2
             if paused:
-                return NEED_CELL_ROOM
-            break
-        # ---- merge the sub-step: counters, floods, free ids (sector order)
+                continue
+        # ---- merge (sector order): room for the arrivals, entries, counters, free ids
+        arrivals = 0
         for i in range(n_slots):
+            arrivals += cell_ints[cell_of[i], 1]
+        longest = 0
+        for c in range(cell_counts.shape[0]):
+            for s in range(cell_counts.shape[1]):
+                longest = max(longest, cell_counts[c, s])
+        if longest + arrivals >= cell_members.shape[2]:
+            pos[P_NEED] = longest + arrivals + 1
+            return NEED_LISTS
+        flooded = False
+        for i in range(n_slots):
+            if _apply_deferred(
+                deferred_c[i], cell_ints[cell_of[i], 1], words, nx, ny, nz, periodic_z, dir_dx,
+                dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
+                floating_phase, stack, px, py, pz, pspecies, cell_members, cell_counts,
+                cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members,
+                cell_react_counts, react_chan, react_pos, react_members, react_counts,
+                counters, bounds0, no_bounds, no_deferred, ints_tmp,
+            ):  # fmt: skip
+                flooded = True
             for c in range(counters.shape[0]):
                 counters[c] += counters_c[i, c]
             for s in range(react_events.shape[0]):
@@ -329,62 +451,81 @@ def run_sectors(
                     react_events[s, e] += react_events_c[i, s, e]
                     inj_events[s, e] += inj_events_c[i, s, e]
                     exit_events[s, e] += exit_events_c[i, s, e]
-        for i in range(n_slots):
-            for k in range(ints_c[i, 1]):
-                site = np.int64(flood_c[i, k])
-                e = phase_conductor[np.int64(words[site]) & PHASE_MASK]
-                if e < 0:
-                    continue
-                if flood_connect(
-                    site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
-                    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
-                    pspecies, react_chan, react_pos, react_members, react_counts, no_bounds,
-                ):  # fmt: skip
-                    counters[C_SHORTS] += 1
-        for i in range(n_slots):
-            for k in range(ints_c[i, 0]):
-                free_pids[ints[0]] = free_c[i, k]
-                ints[0] += 1
+        if flooded:
+            refresh_cell_reactive(
+                words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
+                cell_react_chan, cell_react_pos, cell_react_members, cell_react_counts,
+            )  # fmt: skip
         pos[P_BUSY] = 0
         pos[P_J] += 1
         if pos[P_J] < 4:
             continue
-        # ---- the cycle is complete: scheduled oxidations due by its end
+        # ---- the cycle is complete: the scheduled oxidations due by its end
         pos[P_J] = 0
         pos[P_K] += 1
         pos[P_TOTAL] += 1
         clock[0] = t1
         starved = False
         if scheduled and sched[0] <= t1:
-            rebuild_lists(
-                words, nx, ny, px, py, pz, pspecies, list_pos, members, counts,
-                react_chan, react_pos, react_members, react_counts, free_pids, ints,
-            )  # fmt: skip
+            pos[P_IDLE] = 0
             key = rng[0]
             while sched[0] <= t1:
                 attempt = rng[1]
                 rng[1] = attempt + np.uint64(1)
                 counters[C_EVENTS] += 1
                 w_sum = 0.0
-                for s in range(react_counts.shape[0]):
-                    w_sum += react_counts[s, sched_e] * react_rate[s, sched_e]
+                for c in range(cell_counts.shape[0]):
+                    for s in range(cell_counts.shape[1]):
+                        w_sum += cell_react_counts[c, s, sched_e] * react_rate[s, sched_e]
                 if w_sum <= 0.0:
                     starved = True
                     break
-                s, _ = _pick_channel(
-                    uniform(key, attempt, 1) * w_sum, react_counts, react_rate, sched_e, -1
-                )
+                # the cell, then the channel and the particle in it
+                u = uniform(key, attempt, 1) * w_sum
+                c_pick = -1
+                for c in range(cell_counts.shape[0]):
+                    w_c = 0.0
+                    for s in range(cell_counts.shape[1]):
+                        w_c += cell_react_counts[c, s, sched_e] * react_rate[s, sched_e]
+                    if w_c > 0.0:
+                        c_pick = c
+                        if u < w_c:
+                            break
+                        u -= w_c
+                c = c_pick
+                s, _ = _pick_channel(u, cell_react_counts[c], react_rate, sched_e, -1)
+                bx = c % (2 * sx)
+                by = c // (2 * sx)
+                bounds_c[0, 0] = bx * cw
+                bounds_c[0, 1] = bx * cw + cw
+                bounds_c[0, 2] = by * ch
+                bounds_c[0, 3] = by * ch + ch
+                ints_tmp[0] = ints[0]
+                ints_tmp[1] = 0
                 _react_in_channel(
                     s, sched_e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
                     periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
                     deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
-                    list_pos, members, counts, react_chan, react_pos, react_members,
-                    react_counts, free_pids, ints, counters, react_events, full_bounds,
-                    no_deferred,
+                    cell_list_pos, cell_members[c], cell_counts[c], cell_react_chan,
+                    cell_react_pos, cell_react_members[c], cell_react_counts[c],
+                    free_pids, ints_tmp, counters, react_events, bounds_c[0], deferred_c[0],
                 )  # fmt: skip
+                ints[0] = ints_tmp[0]
+                if _apply_deferred(
+                    deferred_c[0], ints_tmp[1], words, nx, ny, nz, periodic_z, dir_dx,
+                    dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
+                    floating_phase, stack, px, py, pz, pspecies, cell_members, cell_counts,
+                    cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members,
+                    cell_react_counts, react_chan, react_pos, react_members, react_counts,
+                    counters, bounds0, no_bounds, no_deferred, ints_tmp,
+                ):  # fmt: skip
+                    refresh_cell_reactive(
+                        words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
+                        cell_react_chan, cell_react_pos, cell_react_members,
+                        cell_react_counts,
+                    )  # fmt: skip
                 counters[C_FARADAIC] += 1
                 sched[0] += sched[1]
-            pos[P_IDLE] = 0
         if starved:
             tm[T_ANCHOR] = t1
             pos[P_K] = 0
@@ -406,6 +547,6 @@ def run_sectors(
     tm[T_LAST] = clock[0]
     rebuild_lists(
         words, nx, ny, px, py, pz, pspecies, list_pos, members, counts,
-        react_chan, react_pos, react_members, react_counts, free_pids, ints,
+        react_chan, react_pos, react_members, react_counts, cell_members, cell_counts,
     )  # fmt: skip
     return status

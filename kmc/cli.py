@@ -35,7 +35,12 @@ def main() -> None:
     "--progress", type=click.Choice(["auto", "bar", "log", "off"]), default="auto",
     show_default=True, help="Progress bar (terminal), log lines (batch) or nothing.",
 )  # fmt: skip
-def run(config_path, output, seed, overwrite, resume, progress) -> None:
+@click.option(
+    "--threads", type=int, default=None,
+    help="Threads of the sector engine (configs with [parallel]); default: the usable "
+    "cores, at most one per sector. The result does not depend on it.",
+)  # fmt: skip
+def run(config_path, output, seed, overwrite, resume, progress, threads) -> None:
     """Run the simulation described by CONFIG into OUT.h5.
 
     CONFIG is a config file or the name of a shipped config (kmc config list)."""
@@ -48,6 +53,14 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
 
     config_path = _config_path(config_path)
     cfg, text, model = _checked_config(config_path)
+    if threads is not None and threads < 1:
+        _fail(f"--threads {threads}: at least 1 thread")
+    if threads is not None and threads > 1 and cfg.parallel is None:
+        click.echo(
+            f"note: --threads {threads} has no effect: {config_path} has no [parallel] "
+            "section, so the serial engine runs (docs/ENGINE.md, 'Sectors')",
+            err=True,
+        )
     click.echo(f"estimate: {estimate_run(cfg, model).describe()}", err=True)
     for i, name in enumerate(model.species_names):
         for e, electrode in enumerate(("cathode", "anode")):
@@ -60,7 +73,7 @@ def run(config_path, output, seed, overwrite, resume, progress) -> None:
     try:
         summary = run_simulation(
             cfg, text, output, seed=seed, overwrite=overwrite, resume=resume,
-            progress=progress, command_line=sys.argv,
+            progress=progress, command_line=sys.argv, threads=threads,
         )  # fmt: skip
     except (RunError, RunFileError) as exc:
         _fail(str(exc))

@@ -29,7 +29,7 @@ STATE_ARRAYS = (
 )  # fmt: skip
 
 WARM_CACHE_THRESHOLD_BYTES = 24 * 2**20
-_NO_DEFERRED = np.zeros(0, dtype=np.int32)  # the serial engine floods at once
+_NO_DEFERRED = np.zeros((0, 2), dtype=np.int64)  # the serial engine floods at once
 
 _PARTICLE_ARRAYS = {
     "px": np.int16,

@@ -1,10 +1,10 @@
 """The sector-parallel engine: one run on many cores (synchronous sublattice algorithm).
 
-A thin class over ``kmc.kernels`` sector kernel (``kernels/_sectors.py``): the same
-state as :class:`~kmc.engine.LatticeEngine` plus one RNG stream per cell and the cycle
-position; the per-sector lists are scratch, rebuilt from the lattice at each sub-step,
-so a checkpoint (always taken at a cycle boundary) holds no sector lists and the result
-depends on the config and the seed only, never on the number of threads.
+A thin class over the sector kernel (``kernels/_sectors.py``): the state of
+:class:`~kmc.engine.LatticeEngine` plus, per cell, its particle and reaction lists and
+its RNG stream, and the cycle position. A checkpoint holds all of it, so the result
+depends on the config and the seed only, never on the number of threads nor on where
+a run was interrupted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,16 @@ from kmc.kernels import layout as L
 from kmc.kernels import sectors as K
 from kmc.model import Model
 
-SECTOR_STATE_ARRAYS = ("cell_rng", "sector_pos", "sector_time")
+SECTOR_STATE_ARRAYS = (
+    "cell_rng", "sector_pos", "sector_time", "cell_members", "cell_counts",
+    "cell_list_pos", "cell_react_chan", "cell_react_pos", "cell_react_members",
+    "cell_react_counts", "cell_free", "cell_ints",
+)  # fmt: skip
+_CELL_PARTICLE_ARRAYS = {
+    "cell_list_pos": np.int32,
+    "cell_react_chan": np.int8,
+    "cell_react_pos": np.int32,
+}
 
 
 def substep_s(model: Model) -> float:
@@ -56,8 +65,59 @@ class SectorEngine(LatticeEngine):
         self.cell_rng = np.zeros((n_cells, 2), dtype=np.uint64)
         for c in range(n_cells):
             self.cell_rng[c, 0] = K.cell_key(self.rng[0], c)
-        self.sector_pos = np.zeros(6, dtype=np.int64)
+        self.sector_pos = np.zeros(8, dtype=np.int64)
+        self.sector_pos[K.P_DEFER_ROOM] = 256
+        self.sector_pos[K.P_DIRTY] = 1  # cell lists are built at the first run
         self.sector_time = np.array([substep_s(model), 0.0, 0.0])
+        ns = len(model.species_names)
+        room = max(16, 2 * (self.px.size // n_cells + 1))
+        self.cell_members = np.zeros((n_cells, ns, room), dtype=np.int32)
+        self.cell_react_members = np.zeros((n_cells, ns * L.N_ELECTRODES, room), dtype=np.int32)
+        self.cell_counts = np.zeros((n_cells, ns), dtype=np.int64)
+        self.cell_react_counts = np.zeros((n_cells, ns, L.N_ELECTRODES), dtype=np.int64)
+        for name, dtype in _CELL_PARTICLE_ARRAYS.items():
+            setattr(self, name, np.zeros(self.px.size, dtype=dtype))
+        self.cell_react_chan[:] = -1
+        self.cell_free = np.zeros((n_cells, 4 * K.REFILL_IDS), dtype=np.int32)
+        self.cell_ints = np.zeros((n_cells, 2), dtype=np.int64)
+
+    # ------------------------------------------------------------------ edits
+    def refresh_contacts(self) -> None:
+        super().refresh_contacts()
+        if hasattr(self, "sector_pos") and not self.sector_pos[K.P_DIRTY]:
+            K.refresh_cell_reactive(
+                self.words, self.nx, self.ny, self.px, self.py, self.pz, self.pspecies,
+                self.cell_members, self.cell_counts, self.cell_react_chan,
+                self.cell_react_pos, self.cell_react_members, self.cell_react_counts,
+            )  # fmt: skip
+
+    def add_particle(self, species: int, x: int, y: int, z: int) -> int:
+        pid = super().add_particle(species, x, y, z)
+        self.sector_pos[K.P_DIRTY] = 1
+        return pid
+
+    def move_particle(self, pid: int, x: int, y: int, z: int) -> None:
+        super().move_particle(pid, x, y, z)
+        self.sector_pos[K.P_DIRTY] = 1
+
+    def _grow_particle_arrays(self) -> int:
+        old = self.px.size
+        new = super()._grow_particle_arrays()
+        for name in _CELL_PARTICLE_ARRAYS:
+            arr = getattr(self, name)
+            grown = np.zeros(new, dtype=arr.dtype)
+            grown[:old] = arr
+            setattr(self, name, grown)
+        return new
+
+    def _widen_lists(self, size: int) -> None:
+        """Room for ``size`` entries in every cell list (kept)."""
+        for name in ("cell_members", "cell_react_members"):
+            arr = getattr(self, name)
+            if arr.shape[-1] < size:
+                grown = np.zeros(arr.shape[:-1] + (max(size, 2 * arr.shape[-1]),), arr.dtype)
+                grown[..., : arr.shape[-1]] = arr
+                setattr(self, name, grown)
 
     @property
     def n_sectors(self) -> int:
@@ -65,17 +125,11 @@ class SectorEngine(LatticeEngine):
 
     # ------------------------------------------------------------------ scratch
     def _allocate_scratch(self) -> None:
+        """Per-sector scratch (its sizes are state: ``sector_pos[P_DEFER_ROOM]``)."""
         n, ns = self.n_sectors, len(self.model.species_names)
-        room = max(64, 4 * (self.px.size // (4 * n) + 1))
-        share = max(64, 2 * (int(self.ints[0]) // n + 2))
+        room = int(self.sector_pos[K.P_DEFER_ROOM])
         self._scratch = {
-            "members_c": np.zeros((n, ns, room), dtype=np.int32),
-            "counts_c": np.zeros((n, ns), dtype=np.int64),
-            "react_members_c": np.zeros((n, ns * L.N_ELECTRODES, room), dtype=np.int32),
-            "react_counts_c": np.zeros((n, ns, L.N_ELECTRODES), dtype=np.int64),
-            "free_c": np.zeros((n, share), dtype=np.int32),
-            "ints_c": np.zeros((n, 2), dtype=np.int64),
-            "flood_c": np.zeros((n, 64), dtype=np.int32),
+            "deferred_c": np.zeros((n, room, 2), dtype=np.int64),
             "todo": np.zeros(n, dtype=np.uint8),
             "status_c": np.zeros(n, dtype=np.int64),
             "cell_of": np.zeros(n, dtype=np.int64),
@@ -88,56 +142,13 @@ class SectorEngine(LatticeEngine):
             "order": np.zeros(4, dtype=np.int64),
         }
 
-    def _widen(self, name: str, size: int) -> None:
-        """Grow the last axis of scratch array ``name`` to at least ``size``, keeping it."""
-        arr = self._scratch[name]
-        if arr.shape[-1] >= size:
-            return
-        grown = np.zeros(arr.shape[:-1] + (max(size, 2 * arr.shape[-1]),), dtype=arr.dtype)
-        grown[..., : arr.shape[-1]] = arr
-        self._scratch[name] = grown
-
-    def _make_cell_room(self, injects: bool) -> None:
-        """Room for every cell that paused: free ids, list length, flood list."""
-        sc = self._scratch
-        need_ids = False
-        for i in np.flatnonzero(sc["todo"]):
-            if sc["status_c"][i] != L.STATUS_CAPACITY:
-                continue
-            depth, floods = int(sc["ints_c"][i, 0]), int(sc["ints_c"][i, 1])
-            # a cell pauses on an empty share only while it can inject
-            need_ids |= depth == 0 and injects
-            self._widen("free_c", depth + 3)
-            self._widen("flood_c", floods + 2)
-            longest = int(sc["counts_c"][i].max())
-            self._widen("members_c", longest + 2)
-            self._widen("react_members_c", longest + 2)
-        if need_ids:
-            self._share_new_ids()
-
-    def _share_new_ids(self) -> None:
-        """Grow the particle arrays and put the new ids beneath every sector's share."""
-        sc = self._scratch
-        old = self.px.size
-        new = self._grow_particle_arrays()
-        free = np.zeros(new, dtype=np.int32)
-        free[: self.free_pids.size] = self.free_pids
-        self.free_pids = free
-        n = self.n_sectors
-        part = (new - old) // n
-        ids = np.arange(new - 1, old - 1, -1, dtype=np.int32)  # lowest id last: on top
-        self._widen("free_c", int(sc["ints_c"][:, 0].max()) + part + 3)
-        for i in range(n):
-            depth = int(sc["ints_c"][i, 0])
-            mine = ids[i * part : (i + 1) * part]
-            sc["free_c"][i, part : part + depth] = sc["free_c"][i, :depth].copy()
-            sc["free_c"][i, :part] = mine
-            sc["ints_c"][i, 0] = depth + part
-        rest = ids[n * part :]
-        depth = int(self.ints[0])
-        self.free_pids[rest.size : rest.size + depth] = self.free_pids[:depth].copy()
-        self.free_pids[: rest.size] = rest
-        self.ints[0] = depth + rest.size
+    def _widen_defer_room(self, size: int) -> None:
+        """Room for ``size`` deferred entries per cell (kept; the room is state)."""
+        old = self._scratch["deferred_c"]
+        grown = np.zeros((old.shape[0], size, 2), dtype=np.int64)
+        grown[:, : old.shape[1]] = old
+        self._scratch["deferred_c"] = grown
+        self.sector_pos[K.P_DEFER_ROOM] = size
 
     # ------------------------------------------------------------------ running
     def run(self, t_stop: float, max_events: int, *, warm_cache: bool | None = None) -> int:
@@ -167,9 +178,10 @@ class SectorEngine(LatticeEngine):
                 self.sched, int(self.sched_e[0]), self._stack,
                 self.rng, self.clock, self.counters, self.react_events, self.inj_events,
                 self.exit_events, float(t_stop), int(max_events),
-                self.cell_rng, self.sector_pos, self.sector_time,
-                sc["members_c"], sc["counts_c"], sc["react_members_c"], sc["react_counts_c"],
-                sc["free_c"], sc["ints_c"], sc["flood_c"], sc["todo"], sc["status_c"],
+                self.cell_rng, self.sector_pos, self.sector_time, self.cell_members,
+                self.cell_counts, self.cell_list_pos, self.cell_react_chan,
+                self.cell_react_pos, self.cell_react_members, self.cell_react_counts,
+                self.cell_free, self.cell_ints, sc["deferred_c"], sc["todo"], sc["status_c"],
                 sc["cell_of"], sc["clock_c"], sc["counters_c"], sc["react_events_c"],
                 sc["inj_events_c"], sc["exit_events_c"], sc["bounds_c"], sc["order"],
             )  # fmt: skip
@@ -177,14 +189,39 @@ class SectorEngine(LatticeEngine):
             if code == K.NEED_PIDS:
                 self.grow_capacity()
             elif code == K.NEED_LISTS:
-                self._widen("members_c", need + 64)
-                self._widen("react_members_c", need + 64)
-            elif code == K.NEED_SHARE_ROOM:
-                self._widen("free_c", need)
-            elif code == K.NEED_CELL_ROOM:
-                self._make_cell_room(bool(inj_rate.sum() > 0))
+                self._widen_lists(need + 16)
+            elif code == K.NEED_DEFER_ROOM:
+                self._widen_defer_room(need)
             else:
                 return code
+
+
+def resolve_threads(model: Model, requested: int | None) -> int:
+    """Threads a run uses: ``requested`` (checked), or by default the cores this process
+    may use, at most one per sector and at most Numba's ``NUMBA_NUM_THREADS``."""
+    from kmc.sweeps._runner import usable_cores
+
+    most = int(numba.config.NUMBA_NUM_THREADS)
+    par = model.config.parallel
+    if par is None:
+        return 1
+    n_sectors = par.sectors[0] * par.sectors[1]
+    if requested is None:
+        return max(1, min(usable_cores(), n_sectors, most))
+    if requested < 1:
+        raise ValueError(f"--threads {requested}: at least 1 thread")
+    if requested > n_sectors:
+        raise ValueError(
+            f"--threads {requested} exceeds the {n_sectors} sectors of parallel.sectors = "
+            f"{list(par.sectors)}: a sector runs on one thread at a time; use at most "
+            f"{n_sectors} threads or more sectors"
+        )
+    if requested > most:
+        raise ValueError(
+            f"--threads {requested} exceeds NUMBA_NUM_THREADS = {most} (Numba's thread "
+            "pool, fixed when kmc starts); raise it in the environment or ask for fewer"
+        )
+    return requested
 
 
 def engine_class(model: Model) -> type[LatticeEngine]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import math
 import platform
 import signal
@@ -23,7 +24,7 @@ from kmc.kernels import layout as L
 from kmc.model import Model
 from kmc.progress import Progress
 from kmc.protocol import N_PROTOCOL_STATE, P_CYCLES, ProtocolDriver
-from kmc.sectors import engine_class
+from kmc.sectors import SectorEngine, engine_class, resolve_threads
 
 
 class RunError(RuntimeError):
@@ -119,17 +120,24 @@ def run_simulation(
     resume: bool = False,
     progress: str = "auto",
     command_line: list[str] | None = None,
+    threads: int | None = None,
 ) -> RunSummary:
     """Run (or resume) one simulation into ``output`` (HDF5).
 
     The run is kept in ``output + '.partial/'`` and assembled into ``output`` when
     complete. With ``resume`` it continues from the checkpoint there, bit-identically.
     SIGINT/SIGTERM write a checkpoint and raise :class:`RunInterrupted`.
+    ``threads``: threads of the sector engine (configs with ``[parallel]``; default:
+    the usable cores, at most one per sector); the result does not depend on it.
     """
     final = Path(output)
     part = io.partial_path(final)
     cmd = command_line if command_line is not None else sys.argv
     model = Model.from_config(config)
+    try:
+        n_threads = resolve_threads(model, threads)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
     if resume and final.exists() and not io.holds_checkpoint(part):
         with io.open_h5(final) as f:
             return RunSummary(
@@ -157,6 +165,12 @@ def run_simulation(
                     f"{final}: out of memory while setting up the lattice of "
                     f"{int(np.prod(model.dims))} sites; use a smaller lattice.shape"
                 ) from None
+        if isinstance(run.engine, SectorEngine):
+            run.engine.threads = n_threads
+            logging.getLogger("kmc").info(
+                "sector engine: %d x %d sectors on %d thread(s), sub-step %.3g s",
+                *config.parallel.sectors, n_threads, run.engine.sector_time[0],
+            )  # fmt: skip
         run.advance(stop, progress)
         summary = run.finish(final)
     from kmc.xdmf import write_xdmf
