@@ -352,9 +352,11 @@ def run_sectors(
                 pos[P_IDLE] = 1
             # ---- start the sub-step
             q = order[pos[P_J]]
+            # a 2D lattice (ny = 1) has one row of cells: its quarters 2 and 3 are empty
+            empty = ny == 1 and (q >> 1) == 1
             for i in range(n_slots):
                 cx = 2 * (i % sx) + (q & 1)
-                cy = 2 * (i // sx) + (q >> 1)
+                cy = 0 if ny == 1 else 2 * (i // sx) + (q >> 1)
                 cell_of[i] = cx + 2 * sx * cy
                 bounds_c[i, 0] = cx * cw
                 bounds_c[i, 1] = cx * cw + cw
@@ -362,7 +364,7 @@ def run_sectors(
                 bounds_c[i, 3] = cy * ch + ch
                 clock_c[i, 0] = t0
                 cell_ints[cell_of[i], 1] = 0
-                todo[i] = 1
+                todo[i] = 0 if empty else 1
             counters_c[:, :] = 0
             react_events_c[:, :, :] = 0
             inj_events_c[:, :, :] = 0

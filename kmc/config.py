@@ -250,16 +250,17 @@ class RunConfig(StrictModel):
         """Sector layouts the engine cannot run."""
         if self.parallel is None:
             return
-        if self.lattice.ndim != 3:
-            raise ValueError(
-                "parallel: the sector engine needs a 3D lattice (lattice.shape has "
-                f"{self.lattice.ndim} entries); remove [parallel] for a 2D run"
-            )
         nx, ny, _ = self.lattice.dims
-        for axis, n, k in (
-            ("x", nx, self.parallel.sectors[0]),
-            ("y", ny, self.parallel.sectors[1]),
-        ):
+        axes = [("x", nx, self.parallel.sectors[0])]
+        if self.lattice.ndim == 2:
+            if self.parallel.sectors[1] != 1:
+                raise ValueError(
+                    f"parallel.sectors[1] = {self.parallel.sectors[1]}: a 2D lattice (x, z) "
+                    "has no y to split; use sectors = [sx, 1]"
+                )
+        else:
+            axes.append(("y", ny, self.parallel.sectors[1]))
+        for axis, n, k in axes:
             i = "xy".index(axis)
             if n % (2 * k):
                 raise ValueError(

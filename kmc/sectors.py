@@ -56,12 +56,12 @@ class SectorEngine(LatticeEngine):
             raise ValueError("SectorEngine needs a config with a [parallel] section")
         self.sx, self.sy = par.sectors
         self.cw = self.nx // (2 * self.sx)
-        self.ch = self.ny // (2 * self.sy)
+        self.ch = self.ny // (2 * self.sy) if self.ny > 1 else 1  # 2D: one row of cells
         self.threads: int | None = None
         self._scratch: dict[str, np.ndarray] | None = None
         if _empty:
             return
-        n_cells = 4 * self.sx * self.sy
+        n_cells = (2 * self.sx) * (self.ny // self.ch)
         self.cell_rng = np.zeros((n_cells, 2), dtype=np.uint64)
         for c in range(n_cells):
             self.cell_rng[c, 0] = K.cell_key(self.rng[0], c)

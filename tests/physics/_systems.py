@@ -5,6 +5,7 @@ import numpy as np
 from kmc.config import parse_config
 from kmc.engine import LatticeEngine
 from kmc.model import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, Model
+from kmc.sectors import SectorEngine
 
 A = 1e-8  # lattice spacing (m)
 T = 300.0  # temperature (K)
@@ -15,8 +16,12 @@ def field_for_bias(u: float, charge: int = 1) -> float:
     return u * BOLTZMANN_J_PER_K * T / (charge * ELEMENTARY_CHARGE_C * A)
 
 
-def walkers(shape, n_walkers, *, u=0.0, seed=1, bottom="periodic", top="periodic", extra=""):
-    """Engine with ``n_walkers`` unit-rate walkers (charge +1) on a lattice of ``shape``."""
+def walkers(
+    shape, n_walkers, *, u=0.0, seed=1, bottom="periodic", top="periodic", extra="",
+    sectors=None, substep_hops=1.0,
+):  # fmt: skip
+    """Engine with ``n_walkers`` unit-rate walkers (charge +1) on a lattice of ``shape``;
+    with ``sectors`` the sector engine (``[parallel]``) on that layout."""
     n_sites = int(np.prod(shape))
     text = f"""
 [lattice]
@@ -38,6 +43,9 @@ initial_occupancy = {n_walkers / n_sites!r}
 duration_s = 1.0
 sample_interval_s = 1.0
 """
+    if sectors is not None:
+        text += f"[parallel]\nsectors = {list(sectors)}\nsubstep_hops = {substep_hops!r}\n"
+        return SectorEngine(Model.from_config(parse_config(text)), seed=seed)
     return LatticeEngine(Model.from_config(parse_config(text)), seed=seed)
 
 

@@ -1,0 +1,208 @@
+"""The sector-parallel engine: thread-count independence, resume, exact bookkeeping,
+list invariants, physics through it, and the layouts it refuses."""
+
+import signal
+
+import numpy as np
+import pytest
+from chem import chem_config, chem_text
+from helpers import assert_same_datasets, interrupt_run, kmc_cli
+from physics._systems import displacement, walkers
+
+from kmc.config import ConfigError, parse_config
+from kmc.geometry import initial_phase
+from kmc.kernels import layout as L
+from kmc.model import ELEMENTARY_CHARGE_C, Model
+from kmc.protocol import P_CAP_CHARGE, P_DEBT_C, ProtocolDriver
+from kmc.sectors import SectorEngine, resolve_threads
+
+PARALLEL = "\n[parallel]\nsectors = [{sx}, {sy}]\nsubstep_hops = {hops}\n"
+
+
+def _sector_chem(sx=2, sy=2, hops=1.0, **kw):
+    return parse_config(chem_text(**kw) + PARALLEL.format(sx=sx, sy=sy, hops=hops))
+
+
+def _driven(cfg, t_end, seed=3, threads=1, chunk=None):
+    model = Model.from_config(cfg)
+    eng = SectorEngine(model, seed, phase=initial_phase(model, seed))
+    eng.threads = threads
+    drv = ProtocolDriver(model, eng)
+
+    def run_chunk(t_stop):
+        if chunk is None:
+            return eng.run(t_stop, 10**12)
+        return eng.run(t_stop, int(eng.counters[L.C_EVENTS]) + chunk)
+
+    drv.run_to(t_end, run_chunk)
+    return model, eng, drv
+
+
+def _check_lists(eng):
+    """Every particle on the lattice sits on exactly one cell list, the one of its
+    column; every id is on the lattice, a cell's free stack or the run's, once."""
+    occ = (eng.words >> L.PID_SHIFT).astype(np.int64)
+    on_lattice = set((occ[occ > 0] - 1).tolist())
+    listed = {}
+    for c in range(eng.cell_counts.shape[0]):
+        for s in range(eng.cell_counts.shape[1]):
+            for pid in eng.cell_members[c, s, : eng.cell_counts[c, s]].tolist():
+                assert pid not in listed
+                listed[pid] = c
+                assert eng.pspecies[pid] == s
+                cx, cy = eng.px[pid] // eng.cw, eng.py[pid] // eng.ch
+                assert cx + 2 * eng.sx * cy == c
+    assert set(listed) == on_lattice
+    free = eng.free_pids[: eng.ints[0]].tolist()
+    for c in range(eng.cell_ints.shape[0]):
+        free += eng.cell_free[c, : eng.cell_ints[c, 0]].tolist()
+    assert len(free) == len(set(free)) and not set(free) & on_lattice
+    assert len(free) + len(on_lattice) == eng.px.size
+    # the whole-lattice lists (for the driver) hold the same particles
+    assert sum(int(n) for n in eng.counts) == len(on_lattice)
+
+
+def _units(eng):
+    return sum(
+        int(eng.plength[eng.members[s, : eng.counts[s]]].sum()) for s in range(eng.counts.size)
+    )
+
+
+@pytest.mark.parametrize("protocol", ["potentiostatic", "galvanostatic"])
+def test_units_and_charge_conserved_exactly_with_sectors(protocol):
+    """The integer balance of tests/test_chemistry.py through the sector engine: free,
+    radical and oligomer units + PT + decayed = start + injected - exited, exactly; every
+    oxidation made one radical. Galvanostatic: the scheduled oxidations run in the merge,
+    one per scheduled time, over the whole electrode."""
+    cfg = _sector_chem(
+        decay=50.0, duration=4.0, protocol=protocol, current=5e-6, k0=50.0, cycles=1,
+        doping_charge=0.25, rings=2,
+    )  # fmt: skip
+    model = Model.from_config(cfg)
+    eng = SectorEngine(model, 3, phase=initial_phase(model, 3))
+    eng.threads = 2
+    drv = ProtocolDriver(model, eng)
+    units0 = _units(eng)
+    drv.run_to(4.0, lambda ts: eng.run(ts, 10**12))
+    _check_lists(eng)
+    c = eng.counters
+    mono, rad, _ = model.chem_species
+    injected, exited = int(eng.inj_events[mono].sum()), int(eng.exit_events[mono].sum())
+    assert c[L.C_PT_UNITS] > 10 and injected > 0 and exited > 0 and c[L.C_DECAYS] > 0
+    total = _units(eng) + c[L.C_PT_UNITS] + c[L.C_DECAYED_UNITS]
+    assert total == units0 + injected - exited
+    oxidations = int(np.where(np.isnan(model.onset_potential_V), 0, eng.react_events).sum())
+    assert oxidations == (
+        eng.counts[rad] + 2 * c[L.C_COUPLINGS] + c[L.C_DECAYS] + c[L.C_RADICAL_STICKS]
+    )
+    if protocol == "galvanostatic":
+        # Faraday as in test_chemistry.py: the set current's charge up to the next
+        # scheduled oxidation is what the cathode passed, less the film charge owed,
+        # plus the one packet the schedule runs ahead
+        assert c[L.C_FARADAIC] > 20
+        st = eng.protocol_state
+        passed = st[P_CAP_CHARGE] + drv.faradaic_charge_C()[0] - st[P_DEBT_C]
+        assert drv.current_sim_A * eng.sched[0] == pytest.approx(
+            passed + 1000 * ELEMENTARY_CHARGE_C, rel=1e-9
+        )
+
+
+def test_result_independent_of_threads_and_of_how_the_run_is_cut():
+    """Same config and seed: 1 thread in one call per protocol step, 2 threads stopped
+    every ~5000 events: every state array equal, byte for byte."""
+    cfg = _sector_chem(protocol="galvanostatic", current=2e-6, cycles=50, duration=1.0)
+    _, a, _ = _driven(cfg, 1.0, threads=1)
+    _, b, _ = _driven(cfg, 1.0, threads=2, chunk=5000)
+    assert a.counters[L.C_EVENTS] > 10**5
+    for name in SectorEngine.STATE_ARRAYS:
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_cli_threads_and_sigkill_resume_with_other_thread_count_are_bit_identical(tmp_path):
+    """kmc run --threads 1 and --threads 2 write the same file; a run killed (SIGKILL)
+    on 2 threads and resumed on 1 finishes with the same file too."""
+    text = chem_text(duration=3.0, sample=0.1, ckpt=0.5) + PARALLEL.format(sx=2, sy=2, hops=1.0)
+    cfg = tmp_path / "sec.toml"
+    cfg.write_text(text)
+    one, two, killed = tmp_path / "one.h5", tmp_path / "two.h5", tmp_path / "killed.h5"
+    for out, n in ((one, 1), (two, 2)):
+        r = kmc_cli("run", str(cfg), "-o", str(out), "--threads", str(n), "--progress", "off")
+        assert r.returncode == 0, r.stderr
+        assert f"on {n} thread(s)" in r.stderr
+    assert_same_datasets(one, two)
+    status, _ = interrupt_run(cfg, killed, signal.SIGKILL, 1.0)
+    assert status == -signal.SIGKILL
+    r = kmc_cli("run", str(cfg), "-o", str(killed), "--resume", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert_same_datasets(one, killed)
+
+
+def test_free_walk_msd_with_sectors():
+    """MSD = 6 t (sites^2, Gamma = 1/s) within +-2 %, as the serial test, on 2 x 2
+    sectors of 32-column cells at substep_hops = 1. The sub-step's bias (a walker that
+    crosses into a cell that already had its turn idles for the rest of the cycle) was
+    measured at -0.6 % here (-1.3 % with 16-column cells, -3.5 % at substep_hops = 4;
+    docs/ENGINE.md); 8e4 samples give a standard error of 0.3 %."""
+    eng = walkers((128, 128, 128), 20_000, seed=3, sectors=(2, 2))
+    box = np.array([eng.nx, eng.ny, eng.nz])
+    order = np.argsort(eng.particle_ids(0))
+    pos, steps = eng.positions(0)[order], []
+    for k in range(1, 5):
+        eng.run(10.0 * k, 2**62)
+        new = eng.positions(0)[np.argsort(eng.particle_ids(0))]
+        steps.append(displacement(pos, new, box))
+        pos = new
+    d = np.stack(steps)
+    assert (d**2).sum(axis=2).mean() == pytest.approx(60.0, rel=0.02)
+    assert (d**2).mean(axis=(0, 1)) == pytest.approx([20.0] * 3, rel=0.03)
+
+
+def test_robin_sink_flux_with_sectors_on_a_2d_lattice():
+    """J / J_lim = Da / (1 + Da) at Da = 1 within +-2 % (tests/physics/test_reactive_wall
+    .py) on a 2D lattice split into 8 sectors along x (16-column cells): the sector
+    boundaries are normal to the flux. >= 3e4 reactions (Poisson error 0.6 %)."""
+    m, c0, nx, da = 10, 0.5, 256, 1.0
+    extra = f"""reservoir_occupancy = {c0}
+reactions = [{{ electrode = "cathode", rate_per_s = {da / m!r}, product = "consume" }}]"""
+    eng = walkers(
+        (nx, m + 1), int(c0 * nx * m), bottom="cathode", top="reservoir", extra=extra,
+        sectors=(8, 1),
+    )  # fmt: skip
+    eng.run(200.0, 2**62)
+    r0 = int(eng.react_events[0, 0])
+    eng.run(5200.0, 2**62)
+    n_react = int(eng.react_events[0, 0]) - r0
+    assert n_react > 30_000
+    assert n_react / (nx * 5000.0) / (c0 / m) == pytest.approx(da / (1 + da), rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "shape, sectors, message",
+    [
+        ([24, 24, 20], [5, 2], "do not divide the 24 columns along x"),
+        ([24, 24, 20], [2, 12], "too narrow"),
+        ([24, 20], [2, 2], "has no y to split"),
+        ([24, 24, 20], [0, 2], "parallel.sectors"),
+    ],
+)
+def test_layouts_the_engine_cannot_run_are_named_errors(shape, sectors, message):
+    text = chem_text().replace("shape = [16, 16, 24]", f"shape = {shape}")
+    if len(shape) == 2:
+        text = text.replace('kind = "flat"', 'kind = "flat"')
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text + f"\n[parallel]\nsectors = {sectors}\n")
+
+
+def test_thread_counts_the_engine_cannot_use_are_named_errors():
+    import numba
+
+    model = Model.from_config(_sector_chem(sx=2, sy=2))
+    assert resolve_threads(model, 1) == 1
+    if numba.config.NUMBA_NUM_THREADS < 4:
+        with pytest.raises(ValueError, match="exceeds NUMBA_NUM_THREADS"):
+            resolve_threads(model, 4)
+    with pytest.raises(ValueError, match="exceeds the 4 sectors"):
+        resolve_threads(model, 5)
+    with pytest.raises(ValueError, match="at least 1"):
+        resolve_threads(model, 0)
+    assert resolve_threads(Model.from_config(chem_config()), None) == 1  # serial
