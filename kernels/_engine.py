@@ -616,10 +616,9 @@ def run_events(
                 yo = (nb // nx) % ny
                 if defer and (xo < x0 or xo >= x1 or yo < y0 or yo >= y1):
                     # a radical of an idle neighbouring cell: off the lattice now, off
-                    # that cell's lists at the merge
+                    # that cell's lists at the merge, which frees its id (freed now, the
+                    # id could be reused before the merge finds the stale list entry)
                     words[nb] = words[nb] & LOW_MASK
-                    free_pids[ints[0]] = other
-                    ints[0] += 1
                     defer_entry(deferred, ints, DEFER_KILL, other, cell_at(xo, yo, bounds, nx))
                 else:
                     _remove_particle(

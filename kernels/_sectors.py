@@ -37,7 +37,7 @@ from ._chemistry import (
     DEFER_PER_ATTEMPT,
     cell_at,
     contact_electrode,
-    flood_connect,
+    neighbour_site,
     set_reactive,
 )
 from ._engine import _pick_channel, _react_in_channel, _unlist, run_events
@@ -45,6 +45,7 @@ from ._layout import (
     C_EVENTS,
     C_FARADAIC,
     C_SHORTS,
+    FLAG_SHIFT,
     N_ELECTRODES,
     PHASE_MASK,
     PID_SHIFT,
@@ -207,31 +208,91 @@ def rebuild_lists(
 
 
 @njit(cache=True)
+def _flood_and_resort(
+    site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor,
+    phase_active, deposit_phase, floating_phase, stack, px, py, pz, pspecies, bounds0,
+    cell_members, cell_counts, cell_list_pos, cell_react_chan, cell_react_pos,
+    cell_react_members, cell_react_counts,
+):  # fmt: skip
+    """The merge's flood from connected PT ``site`` over touching floating PT (breadth
+    first: ``stack[:n]`` ends holding every site it made active), then the particles
+    next to those sites re-sorted into their cells' reaction channels. Returns True
+    when it met a conductor of the other electrode (a short)."""
+    ndir = dir_dx.shape[0]
+    p = deposit_phase[e]
+    active = phase_active[p] >= 0
+    flag = np.int64(1) << (FLAG_SHIFT + e)
+    short = False
+    stack[0] = site
+    head = 0
+    tail = 1
+    while head < tail:
+        cur = np.int64(stack[head])
+        head += 1
+        cx = cur % nx
+        cy = (cur // nx) % ny
+        cz = cur // (nx * ny)
+        for d in range(ndir):
+            nb = neighbour_site(cx, cy, cz, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+            if nb < 0:
+                continue
+            ph = np.int64(words[nb]) & PHASE_MASK
+            if ph == floating_phase:
+                words[nb] = (np.int64(words[nb]) & ~np.int64(PHASE_MASK)) | p
+                stack[tail] = nb
+                tail += 1
+            elif phase_conductor[ph] >= 0 and phase_conductor[ph] != e:
+                short = True
+            if active:
+                words[nb] = np.int64(words[nb]) | flag
+    if not active:
+        return short
+    for k in range(tail):
+        cur = np.int64(stack[k])
+        cx = cur % nx
+        cy = (cur // nx) % ny
+        cz = cur // (nx * ny)
+        for d in range(ndir):
+            nb = neighbour_site(cx, cy, cz, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz)
+            if nb < 0:
+                continue
+            occ = np.int64(words[nb]) >> PID_SHIFT
+            if occ == 0:
+                continue
+            pid = occ - 1
+            c = cell_at(np.int64(px[pid]), np.int64(py[pid]), bounds0, nx)
+            if _is_member(pid, c, pspecies, cell_members, cell_counts, cell_list_pos):
+                set_reactive(
+                    pid, contact_electrode(words[nb]), pspecies, cell_react_chan,
+                    cell_react_pos, cell_react_members[c], cell_react_counts[c],
+                )  # fmt: skip
+    return short
+
+
+@njit(cache=True)
 def _apply_deferred(
     entries, n, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
     px, py, pz, pspecies, cell_members, cell_counts, cell_list_pos, cell_react_chan,
     cell_react_pos, cell_react_members, cell_react_counts, react_chan, react_pos,
     react_members, react_counts, counters, bounds0, no_bounds, no_deferred, ints_tmp,
+    free_pids, ints,
 ):  # fmt: skip
-    """Apply a cell's entries in order; returns True when a flood ran (the caller then
-    refreshes every cell's reaction channels)."""
-    flooded = False
+    """Apply a cell's entries in order (sector order is the caller's); the ids of
+    killed particles go on the run's free-id stack (``free_pids``, ``ints[0]`` deep)."""
     for k in range(n):
         kind = entries[k, 0] & 3
         idx = entries[k, 0] >> 2
         c = entries[k, 1]
         if kind == DEFER_FLOOD:
             e = phase_conductor[np.int64(words[idx]) & PHASE_MASK]
-            if e >= 0:
-                if flood_connect(
-                    idx, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
-                    phase_conductor, phase_active, deposit_phase, floating_phase, stack,
-                    pspecies, react_chan, react_pos, react_members, react_counts, no_bounds,
-                    no_deferred, ints_tmp,
-                ):  # fmt: skip
-                    counters[C_SHORTS] += 1
-                flooded = True
+            if e >= 0 and _flood_and_resort(
+                idx, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                phase_conductor, phase_active, deposit_phase, floating_phase, stack, px, py,
+                pz, pspecies, bounds0, cell_members, cell_counts, cell_list_pos,
+                cell_react_chan, cell_react_pos, cell_react_members, cell_react_counts,
+            ):  # fmt: skip
+                counters[C_SHORTS] += 1
             continue
         pid = idx
         member = _is_member(pid, c, pspecies, cell_members, cell_counts, cell_list_pos)
@@ -242,6 +303,8 @@ def _apply_deferred(
                     cell_react_chan, cell_react_pos, cell_react_members[c],
                     cell_react_counts[c],
                 )  # fmt: skip
+            free_pids[ints[0]] = pid
+            ints[0] += 1
             continue
         site = _site_of(pid, px, py, pz, nx, ny)
         alive = (np.int64(words[site]) >> PID_SHIFT) == pid + 1
@@ -260,7 +323,6 @@ def _apply_deferred(
                 pid, contact_electrode(words[site]), pspecies, cell_react_chan,
                 cell_react_pos, cell_react_members[c], cell_react_counts[c],
             )  # fmt: skip
-    return flooded
 
 
 @njit(parallel=True, cache=True)
@@ -435,17 +497,15 @@ def run_sectors(
         if longest + arrivals >= cell_members.shape[2]:
             pos[P_NEED] = longest + arrivals + 1
             return NEED_LISTS
-        flooded = False
         for i in range(n_slots):
-            if _apply_deferred(
+            _apply_deferred(
                 deferred_c[i], cell_ints[cell_of[i], 1], words, nx, ny, nz, periodic_z, dir_dx,
                 dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
                 floating_phase, stack, px, py, pz, pspecies, cell_members, cell_counts,
                 cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members,
                 cell_react_counts, react_chan, react_pos, react_members, react_counts,
-                counters, bounds0, no_bounds, no_deferred, ints_tmp,
-            ):  # fmt: skip
-                flooded = True
+                counters, bounds0, no_bounds, no_deferred, ints_tmp, free_pids, ints,
+            )  # fmt: skip
             for c in range(counters.shape[0]):
                 counters[c] += counters_c[i, c]
             for s in range(react_events.shape[0]):
@@ -453,11 +513,6 @@ def run_sectors(
                     react_events[s, e] += react_events_c[i, s, e]
                     inj_events[s, e] += inj_events_c[i, s, e]
                     exit_events[s, e] += exit_events_c[i, s, e]
-        if flooded:
-            refresh_cell_reactive(
-                words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
-                cell_react_chan, cell_react_pos, cell_react_members, cell_react_counts,
-            )  # fmt: skip
         pos[P_BUSY] = 0
         pos[P_J] += 1
         if pos[P_J] < 4:
@@ -513,19 +568,14 @@ def run_sectors(
                     free_pids, ints_tmp, counters, react_events, bounds_c[0], deferred_c[0],
                 )  # fmt: skip
                 ints[0] = ints_tmp[0]
-                if _apply_deferred(
+                _apply_deferred(
                     deferred_c[0], ints_tmp[1], words, nx, ny, nz, periodic_z, dir_dx,
                     dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
                     floating_phase, stack, px, py, pz, pspecies, cell_members, cell_counts,
                     cell_list_pos, cell_react_chan, cell_react_pos, cell_react_members,
                     cell_react_counts, react_chan, react_pos, react_members, react_counts,
-                    counters, bounds0, no_bounds, no_deferred, ints_tmp,
-                ):  # fmt: skip
-                    refresh_cell_reactive(
-                        words, nx, ny, px, py, pz, pspecies, cell_members, cell_counts,
-                        cell_react_chan, cell_react_pos, cell_react_members,
-                        cell_react_counts,
-                    )  # fmt: skip
+                    counters, bounds0, no_bounds, no_deferred, ints_tmp, free_pids, ints,
+                )  # fmt: skip
                 counters[C_FARADAIC] += 1
                 sched[0] += sched[1]
         if starved:

@@ -458,7 +458,64 @@ def parse_config(text: str, source: str = "<string>") -> RunConfig:
     return validate_model(RunConfig, parse_toml(text, source), source)
 
 
+BASE_KEY = "base"
+"""Top-level key of a config that extends another (see :func:`resolve_base`)."""
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """``over`` laid onto ``base``: tables merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_base(data: dict, path: Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """A config's tables with its ``base`` resolved: ``base = "NAME"`` names a shipped
+    config (``kmc config list``) or a file relative to this one; this config's tables
+    are laid onto the base's, key by key (an array such as ``[[species]]`` replaces the
+    base's whole)."""
+    if BASE_KEY not in data:
+        return data
+    from kmc._shipped import ShippedError, find_shipped
+
+    name = data[BASE_KEY]
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}: {BASE_KEY} = {name!r} must be a config name or file path")
+    candidate = (path.parent / name).resolve()
+    if not candidate.is_file():
+        try:
+            shipped = find_shipped(name)
+        except ShippedError as exc:
+            raise ConfigError(f"{path}: {BASE_KEY} = {name!r}: {exc}") from None
+        if shipped is None:
+            raise ConfigError(
+                f"{path}: {BASE_KEY} = {name!r} is neither a file beside it nor a shipped "
+                "config (kmc config list)"
+            )
+        candidate = shipped.path.resolve()
+    if candidate in _seen or candidate == path.resolve():
+        raise ConfigError(f"{path}: {BASE_KEY} = {name!r} leads back to itself")
+    base = parse_toml(read_text(candidate, "base config"), str(candidate))
+    base = resolve_base(base, candidate, (*_seen, path.resolve()))
+    over = {k: v for k, v in data.items() if k != BASE_KEY}
+    return _merged(base, over)
+
+
 def load_config(path: str | Path) -> tuple[RunConfig, str]:
-    """Read, parse and validate a TOML config file; returns (config, verbatim text)."""
+    """Read, parse and validate a TOML config file; returns (config, its text).
+
+    A config with ``base = ...`` is resolved first; the text returned (what a run
+    stores) is then the resolved config, so that it stands alone."""
+    path = Path(path)
     text = read_text(path, "config file")
-    return parse_config(text, str(path)), text
+    data = parse_toml(text, str(path))
+    if BASE_KEY in data:
+        from kmc.sweeps._toml import dumps
+
+        data = resolve_base(data, path)
+        text = f"# {path.name} resolved onto its base ({BASE_KEY} = ...)\n" + dumps(data)
+    return validate_model(RunConfig, data, str(path)), text

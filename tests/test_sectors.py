@@ -9,7 +9,9 @@ from chem import chem_config, chem_text
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 from physics._systems import displacement, walkers
 
+from kmc import observables
 from kmc.config import ConfigError, parse_config
+from kmc.engine import LatticeEngine
 from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
 from kmc.model import ELEMENTARY_CHARGE_C, Model
@@ -83,7 +85,9 @@ def test_units_and_charge_conserved_exactly_with_sectors(protocol):
     eng.threads = 2
     drv = ProtocolDriver(model, eng)
     units0 = _units(eng)
-    drv.run_to(4.0, lambda ts: eng.run(ts, 10**12))
+    # the lists are checked after every protocol step: a stale entry (a radical of an
+    # idle cell coupled with, its id reused before the merge) once hid in the middle
+    drv.run_to(4.0, lambda ts: eng.run(ts, 10**12), lambda: _check_lists(eng))
     _check_lists(eng)
     c = eng.counters
     mono, rad, _ = model.chem_species
@@ -206,3 +210,55 @@ def test_thread_counts_the_engine_cannot_use_are_named_errors():
     with pytest.raises(ValueError, match="at least 1"):
         resolve_threads(model, 0)
     assert resolve_threads(Model.from_config(chem_config()), None) == 1  # serial
+
+
+def _deposit_metrics(job):
+    """PT amount and film of the small chemistry cell after 1.5 s at 1.0 V, one seed."""
+    sectors, hops, seed = job
+    text = chem_text(nx=16, duration=1.5, k0=50.0)
+    if sectors is not None:
+        text += PARALLEL.format(sx=sectors[0], sy=sectors[1], hops=hops)
+    cfg = parse_config(text)
+    model = Model.from_config(cfg)
+    cls = SectorEngine if sectors is not None else LatticeEngine
+    eng = cls(model, seed, phase=initial_phase(model, seed))
+    drv = ProtocolDriver(model, eng)
+    drv.run_to(1.5, lambda ts: eng.run(ts, 10**12))
+    fm = observables.film_metrics(eng.phase, model)
+    return {
+        "pt_units": float(eng.counters[L.C_PT_UNITS]),
+        "cathode_pt_sites": float(fm["deposit_sites"][0]),
+        "coverage": float(fm["coverage"][0]),
+        "thickness": float(fm["film_thickness_mean"][0]),
+    }
+
+
+SUBSTEP_SEEDS = (1, 2, 3, 4)
+
+
+def test_morphology_converges_when_the_substep_is_halved():
+    """The sector engine's one approximation is the sub-step. The small chemistry cell
+    (16 x 16 columns, 2 x 2 sectors of 4-column cells, 1.5 s at 1.0 V, k0 = 50/s) at
+    substep_hops = 1 and 0.5, and the serial engine, four seeds each (on two processes):
+    the seed means of PT units, cathode PT sites, coverage and film thickness agree
+    within 3 standard errors of their difference (statistical equality; the replicas
+    spread by 1-3 % here). The larger study behind the shipped default (docs/ENGINE.md)
+    found every difference below one replica standard deviation."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    layouts = (((2, 2), 1.0), ((2, 2), 0.5), (None, 0.0))
+    jobs = [(s, h, seed) for s, h in layouts for seed in SUBSTEP_SEEDS]
+    # spawned, not forked: Numba's OpenMP pool, started by the tests before, refuses to
+    # run in a forked child (docs/ENGINE.md, "Threads")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = list(pool.map(_deposit_metrics, jobs))
+    n = len(SUBSTEP_SEEDS)
+    coarse, fine, serial = (
+        {k: np.array([r[k] for r in runs[i * n : (i + 1) * n]]) for k in runs[0]} for i in range(3)
+    )
+    assert fine["pt_units"].mean() > 200
+    for key in fine:
+        for a, b in ((coarse, fine), (fine, serial)):
+            se = np.sqrt((a[key].var(ddof=1) + b[key].var(ddof=1)) / n)
+            assert abs(a[key].mean() - b[key].mean()) <= 3 * se + 1e-12, (key, a[key], b[key])
