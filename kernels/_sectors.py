@@ -334,7 +334,7 @@ def _run_cells(
     cell_react_counts, cell_free, cell_ints, hop_cum, react_rate, react_product, inj_rate_cell,
     res_occ, is_reservoir, exchanges, chem_species, chem_rate, n_star, sched_cell,
     sched_e_cell, stack, cell_rng, clock_c, counters_c, react_events_c, inj_events_c,
-    exit_events_c, t_end, bounds_c, deferred_c,
+    exit_events_c, t_end, bounds_c, deferred_c, warm_cache,
 ):  # fmt: skip
     """One round of a sub-step: every cell still to run advances to ``t_end``."""
     for i in prange(todo.shape[0]):
@@ -350,7 +350,7 @@ def _run_cells(
             react_rate, react_product, inj_rate_cell, res_occ, is_reservoir, exchanges,
             chem_species, chem_rate, n_star, sched_cell, sched_e_cell, stack, cell_rng[c],
             clock_c[i], counters_c[i], react_events_c[i], inj_events_c[i],
-            exit_events_c[i], t_end, np.int64(2**62), False, bounds_c[i], deferred_c[i],
+            exit_events_c[i], t_end, np.int64(2**62), warm_cache, bounds_c[i], deferred_c[i],
         )  # fmt: skip
 
 
@@ -366,7 +366,7 @@ def run_sectors(
     cell_rng, pos, tm, cell_members, cell_counts, cell_list_pos, cell_react_chan,
     cell_react_pos, cell_react_members, cell_react_counts,
     cell_free, cell_ints, deferred_c, todo, status_c, cell_of, clock_c, counters_c,
-    react_events_c, inj_events_c, exit_events_c, bounds_c, order,
+    react_events_c, inj_events_c, exit_events_c, bounds_c, order, warm_cache,
 ):  # fmt: skip
     """Run cycles until ``t_stop`` (s), or stop at a cycle boundary once ``max_events``
     events are counted; arguments as ``run_events`` plus the sector state (``pos``,
@@ -443,7 +443,7 @@ def run_sectors(
                 react_rate, react_product, inj_rate_cell, res_occ, is_reservoir,
                 exchanges, chem_species, chem_rate, n_star, sched_cell, sched_e_cell,
                 stack, cell_rng, clock_c, counters_c, react_events_c, inj_events_c,
-                exit_events_c, t1, bounds_c, deferred_c,
+                exit_events_c, t1, bounds_c, deferred_c, warm_cache,
             )  # fmt: skip
             for i in range(n_slots):
                 if todo[i] != 0 and status_c[i] != STATUS_CAPACITY:

@@ -158,6 +158,7 @@ class SectorEngine(LatticeEngine):
             self._stack = np.zeros(self.words.size, dtype=np.int32)
         if self._scratch is None:
             self._allocate_scratch()
+        warm = self.warm_cache if warm_cache is None else warm_cache
         if self.threads is not None:
             numba.set_num_threads(self.threads)
         cell_share = (self.cw * self.ch) / (self.nx * self.ny)
@@ -183,7 +184,7 @@ class SectorEngine(LatticeEngine):
                 self.cell_react_pos, self.cell_react_members, self.cell_react_counts,
                 self.cell_free, self.cell_ints, sc["deferred_c"], sc["todo"], sc["status_c"],
                 sc["cell_of"], sc["clock_c"], sc["counters_c"], sc["react_events_c"],
-                sc["inj_events_c"], sc["exit_events_c"], sc["bounds_c"], sc["order"],
+                sc["inj_events_c"], sc["exit_events_c"], sc["bounds_c"], sc["order"], warm,
             )  # fmt: skip
             need = int(self.sector_pos[K.P_NEED])
             if code == K.NEED_PIDS:
