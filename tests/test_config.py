@@ -123,3 +123,35 @@ def test_shipped_configs_validate():
             assert all(validate_point(p) is None for p in plan(spec, base))
         else:
             load_config(path)
+
+
+def test_a_config_extends_a_shipped_base_and_stores_the_resolved_text(tmp_path):
+    """``base = NAME``: the base's tables with this file's keys laid on, key by key; the
+    text a run stores parses alone to the same config."""
+    child = tmp_path / "wide.toml"
+    child.write_text(
+        'base = "zheng2021_ss_galvanostatic"\n[lattice]\nshape = [48, 48, 36]\n'
+        "[run]\nseed = 7\n"
+    )
+    cfg, text = load_config(child)
+    base, _ = load_config("configs/zheng2021_ss_galvanostatic.toml")
+    assert cfg.lattice.shape == [48, 48, 36] and cfg.run.seed == 7
+    assert cfg.lattice.spacing_m == base.lattice.spacing_m  # merged, not replaced
+    assert cfg.run.duration_s == base.run.duration_s
+    assert cfg.species == base.species and cfg.protocol == base.protocol
+    assert "\nbase =" not in text and parse_config(text) == cfg
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('base = "no_such_config"\n', "neither a file beside it nor a shipped config"),
+        ('base = "loop.toml"\n', "leads back to itself"),
+        ("base = 3\n", "must be a config name or file path"),
+    ],
+)
+def test_a_bad_base_is_a_named_error(tmp_path, body, message):
+    path = tmp_path / "loop.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
