@@ -130,8 +130,7 @@ def test_a_config_extends_a_shipped_base_and_stores_the_resolved_text(tmp_path):
     text a run stores parses alone to the same config."""
     child = tmp_path / "wide.toml"
     child.write_text(
-        'base = "zheng2021_ss_galvanostatic"\n[lattice]\nshape = [48, 48, 36]\n'
-        "[run]\nseed = 7\n"
+        'base = "zheng2021_ss_galvanostatic"\n[lattice]\nshape = [48, 48, 36]\n[run]\nseed = 7\n'
     )
     cfg, text = load_config(child)
     base, _ = load_config("configs/zheng2021_ss_galvanostatic.toml")
