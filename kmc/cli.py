@@ -500,8 +500,11 @@ def _report(statuses) -> None:
 @click.option("--memory", default=None)
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Batch jobs to start.")
 @click.option("--progress", type=click.Choice(["auto", "bar", "log", "off"]), default="auto")
+@click.option("--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
+              help="Cores of each point (default: the sweep's cpus_per_point, 1): a "
+              "config with [parallel] runs on that many threads.")  # fmt: skip
 def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, account, walltime,
-              memory, jobs, progress) -> None:  # fmt: skip
+              memory, jobs, progress, cpus) -> None:  # fmt: skip
     """Run every point of SWEEP.toml into DIR (skips complete points, resumes partial ones).
 
     Exit status 1 when some points failed (see DIR/sweep.log and `kmc sweep collect`).
@@ -509,10 +512,16 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
     from pathlib import Path
 
     from kmc.sweeps import ClusterError, run_sweep
+    from kmc.sweeps._runner import usable_cores
 
     spec, points, _ = _load_sweep(sweep_path)
     if sum(map(bool, (scheduler, slurm, pbs))) > 1:
         _fail("--scheduler, --slurm and --pbs exclude each other")
+    cpus = cpus or spec.sweep.cpus_per_point
+    local = not (scheduler or slurm or pbs)
+    if local and cpus > usable_cores():
+        _fail(f"cpus_per_point = {cpus} exceeds the {usable_cores()} cores this process may "
+              "use: ask for fewer (--cpus-per-point) or run on a cluster")  # fmt: skip
     slurm_opts = None
     if slurm or pbs:
         c = spec.cluster.model_dump() | {"system": "pbs" if pbs else "slurm"}
@@ -529,7 +538,7 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
     try:
         statuses = run_sweep(
             Path(directory), spec, points, workers=workers, scheduler=scheduler,
-            slurm=slurm_opts, progress=progress,
+            slurm=slurm_opts, progress=progress, cpus=cpus,
         )  # fmt: skip
     except ClusterError as exc:
         _fail(str(exc))
@@ -543,7 +552,10 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
 @click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
 @click.option("--index", type=int, required=True, help="Point index (as in `kmc sweep plan`).")
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
-def sweep_run_point(sweep_path, index, directory) -> None:
+@click.option("--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
+              help="Cores of each point (default: the sweep's cpus_per_point, 1): a "
+              "config with [parallel] runs on that many threads.")  # fmt: skip
+def sweep_run_point(sweep_path, index, directory, cpus) -> None:
     """Run one point (what each Slurm array task does)."""
     from pathlib import Path
 
@@ -561,7 +573,8 @@ def sweep_run_point(sweep_path, index, directory) -> None:
     if err:
         status = _failed(d, point_record(p), err)
     else:
-        status = run_point(str(d), point_record(p), spec.sweep.analyze)
+        cpus = cpus or spec.sweep.cpus_per_point
+        status = run_point(str(d), point_record(p), spec.sweep.analyze, cpus)
     _log_line(d, status)
     _report([status])
 
@@ -569,14 +582,17 @@ def sweep_run_point(sweep_path, index, directory) -> None:
 @sweep.command("emit-slurm")
 @click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
-def sweep_emit_slurm(sweep_path, directory) -> None:
+@click.option("--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
+              help="Cores of each point (default: the sweep's cpus_per_point, 1): a "
+              "config with [parallel] runs on that many threads.")  # fmt: skip
+def sweep_emit_slurm(sweep_path, directory, cpus) -> None:
     """Write DIR/manifest.json, the point configs and an sbatch job-array script."""
     from pathlib import Path
 
     from kmc.sweeps import emit_slurm
 
     spec, points, path = _load_sweep(sweep_path)
-    script = emit_slurm(Path(directory), path, spec, points)
+    script = emit_slurm(Path(directory), path, spec, points, cpus)
     click.echo(f"wrote {script}; submit with: sbatch {script}", err=True)
 
 

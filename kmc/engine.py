@@ -198,10 +198,14 @@ class LatticeEngine:
         self.free_pids = free
         self.ints[0] = n_free + new - old
 
+    def _particle_id_limit(self) -> int:
+        """Most particle ids the run can need: one per site (a site holds one particle)."""
+        return int(self.words.size)
+
     def _grow_particle_arrays(self) -> int:
         """Double the per-particle arrays and lists (not the free-id stack); the new size."""
         old = self.px.size
-        new = min(max(2 * old, 1024), self.words.size, L.MAX_PARTICLES)
+        new = min(max(2 * old, 1024), self._particle_id_limit(), L.MAX_PARTICLES)
         if new <= old:
             raise RuntimeError(f"particle capacity {old} cannot grow further")
         for name in _PARTICLE_ARRAYS:

@@ -100,6 +100,11 @@ class SectorEngine(LatticeEngine):
         super().move_particle(pid, x, y, z)
         self.sector_pos[K.P_DIRTY] = 1
 
+    def _particle_id_limit(self) -> int:
+        # besides one id per site: the free ids parked in the cells' own stacks, and a
+        # refill's worth left on the run's stack for a cell whose stack ran empty
+        return int(self.words.size + self.cell_free.size + K.REFILL_IDS)
+
     def _grow_particle_arrays(self) -> int:
         old = self.px.size
         new = super()._grow_particle_arrays()

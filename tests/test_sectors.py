@@ -161,6 +161,39 @@ def test_free_walk_msd_with_sectors():
     assert (d**2).mean(axis=(0, 1)) == pytest.approx([20.0] * 3, rel=0.03)
 
 
+SMALL_RESERVOIR_CELL = """
+[lattice]
+shape = [8, 8, 16]
+spacing_m = 1e-8
+[boundaries]
+bottom = "cathode"
+top = "reservoir"
+[[species]]
+name = "monomer"
+diffusivity_m2_per_s = 1e-16
+initial_occupancy = 0.1
+reservoir_occupancy = 0.1
+reactions = [{ electrode = "cathode", rate_per_s = 5.0 }]
+[run]
+duration_s = 20.0
+sample_interval_s = 1.0
+[parallel]
+sectors = [2, 2]
+"""
+
+
+def test_a_small_lattice_has_ids_for_the_cells_stacks():
+    """1024 sites in 16 cells, a reservoir injecting: a cell that creates a particle
+    takes 64 free ids at a time into its own stack, so the run needs ids beyond one per
+    site (capacity was capped at the site count: 'particle capacity 1024 cannot grow
+    further', found by a sweep of this config)."""
+    eng = SectorEngine(Model.from_config(parse_config(SMALL_RESERVOIR_CELL)), seed=5)
+    eng.run(20.0, 2**62)
+    assert eng.px.size > eng.words.size
+    ids = eng.particle_ids(0)
+    assert len(ids) == len(set(ids.tolist())) > 0
+
+
 def test_robin_sink_flux_with_sectors_on_a_2d_lattice():
     """J / J_lim = Da / (1 + Da) at Da = 1 within +-2 % (tests/physics/test_reactive_wall
     .py) on a 2D lattice split into 8 sectors along x (16-column cells): the sector

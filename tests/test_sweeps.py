@@ -726,3 +726,86 @@ def test_a_point_leaves_no_running_marker_when_done(tmp_path):
     res = kmc_cli("sweep", "status", out)
     assert "1 complete, 0 running, 0 queued, 0 failed, 0 interrupted, 1 not started" in res.stdout
     assert res.stdout.splitlines()[-1].endswith("run the same `kmc sweep run` again")  # no script
+
+
+SECTOR_BASE = BASE.replace("shape = [10, 10, 16]", "shape = [8, 8, 16]") + (
+    "[parallel]\nsectors = [2, 2]\n"
+)
+
+
+def test_cpus_per_point_runs_sector_points_on_their_threads(tmp_path):
+    """`cpus_per_point = 2`: a point of a config with [parallel] runs the sector engine on
+    2 threads (one worker on this 2-core machine), a serial config's point on one, and
+    each equals `kmc run` of its config (with --threads 1 for the sector one)."""
+    (tmp_path / "base.toml").write_text(SECTOR_BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        SWEEP.format(rates="[5.0]").replace("replicas = 2", "replicas = 1\ncpus_per_point = 2")
+    )
+    out = tmp_path / "out"
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    (rec,) = json.loads((out / "manifest.json").read_text())["points"]
+    status = json.loads((out / f"{rec['name']}.status.json").read_text())
+    assert status["status"] == "complete" and status["threads"] == 2
+    ref = tmp_path / "ref.h5"
+    res = kmc_cli("run", out / f"{rec['name']}.toml", "-o", ref, "--seed", rec["seed"],
+                  "--threads", "1", "--progress", "off")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert_same_datasets(ref, out / f"{rec['name']}.h5")
+    # a serial config ignores the cores it is given
+    from kmc.config import parse_config
+    from kmc.sweeps._runner import point_threads
+
+    assert point_threads(parse_config(BASE), 8) == 1
+    assert point_threads(parse_config(SECTOR_BASE), 8) == min(4, _numba_threads())
+    assert point_threads(parse_config(SECTOR_BASE), 1) == 1
+
+
+def _numba_threads():
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_cpus_per_point_in_the_slurm_array_and_the_batch_cluster(tmp_path):
+    """Each array task asks for the point's cores and pins the thread pools to them; a
+    Dask batch job of 4 cores runs 2 single-task workers of 2 threads each."""
+    pytest.importorskip("dask_jobqueue")
+    from kmc.sweeps import ClusterError
+    from kmc.sweeps._runner import make_batch_cluster
+
+    sweep = _sweep(tmp_path, "[1.0]")
+    out = tmp_path / "slurm"
+    res = kmc_cli("sweep", "emit-slurm", sweep, "-o", out, "--cpus-per-point", "2")
+    assert res.returncode == 0, res.stderr
+    script = (out / "sweep.sbatch").read_text()
+    assert "#SBATCH --cpus-per-task=2" in script
+    assert "export NUMBA_NUM_THREADS=2 OMP_NUM_THREADS=2" in script
+    assert "--cpus-per-point 2 &" in script
+    opts = {"walltime": "00:10:00", "memory": "2GB", "cores": 4, "jobs": 1,
+            "cpus_per_point": 2}  # fmt: skip
+    for system, cpu_line in (("slurm", "#SBATCH --cpus-per-task=4"), ("pbs", "ncpus=4")):
+        cluster = make_batch_cluster(opts | {"system": system})
+        try:
+            job = cluster.job_script()
+        finally:
+            cluster.close()
+        assert cpu_line in job and "--nworkers 2" in job and "--nthreads 1" in job, job
+        assert "export NUMBA_NUM_THREADS=2" in job
+    with pytest.raises(ClusterError, match=r"cpus_per_point = 8 exceeds the 4 cores"):
+        make_batch_cluster(opts | {"system": "slurm", "cpus_per_point": 8})
+
+
+def test_cpus_per_point_bad_values_are_named(tmp_path):
+    from kmc.sweeps._runner import usable_cores
+
+    sweep = _sweep(tmp_path, "[1.0]", extra="")
+    sweep.write_text(sweep.read_text().replace("replicas = 2", "replicas = 2\ncpus_per_point = 0"))
+    res = kmc_cli("sweep", "plan", sweep)
+    assert res.returncode == 2 and "cpus_per_point" in res.stderr, res.stderr
+    sweep = _sweep(tmp_path, "[1.0]")
+    too_many = usable_cores() + 1
+    res = kmc_cli("sweep", "run", sweep, "-o", tmp_path / "o", "--cpus-per-point", too_many)
+    assert res.returncode == 2 and f"cpus_per_point = {too_many} exceeds" in res.stderr
+    assert not (tmp_path / "o").exists()

@@ -54,15 +54,16 @@ def usable_cores() -> int:
 
 
 @contextlib.contextmanager
-def single_threaded_children():
-    """Start child processes with one Numba/OpenMP/BLAS thread each (no oversubscription).
+def single_threaded_children(threads: int = 1):
+    """Start child processes with ``threads`` Numba/OpenMP/BLAS threads each (one by
+    default: no oversubscription when a pool has a worker per core).
 
     The variables must be in a worker's environment when it starts: unpickling its first
     task imports kmc, hence numpy (whose BLAS reads them once, at load) and numba, before
     any initializer could run. The parent's own values are restored afterwards.
     """
     saved = {v: os.environ.get(v) for v in THREAD_VARS}
-    os.environ.update(dict.fromkeys(THREAD_VARS, "1"))
+    os.environ.update(dict.fromkeys(THREAD_VARS, str(threads)))
     try:
         yield
     finally:
@@ -101,12 +102,23 @@ def running_marker(directory: Path, name: str):
             path.unlink()
 
 
-def run_point(directory: str, record: dict, analyze: bool) -> dict:
-    """Run (or resume, or skip when complete) one point; never raises.
+def point_threads(config, cpus: int) -> int:
+    """Threads a point of ``config`` runs on with ``cpus`` cores: the sector engine uses
+    at most one per sector and at most Numba's pool; a serial config one."""
+    import numba
+
+    if config.parallel is None:
+        return 1
+    sx, sy = config.parallel.sectors
+    return max(1, min(cpus, sx * sy, int(numba.config.NUMBA_NUM_THREADS)))
+
+
+def run_point(directory: str, record: dict, analyze: bool, cpus: int = 1) -> dict:
+    """Run (or resume, or skip when complete) one point on ``cpus`` cores; never raises.
 
     Returns and stores ``<name>.status.json``: status 'complete', 'failed' with the error,
-    or 'interrupted' (Ctrl-C, SIGTERM; its checkpoint is saved). Works in any process:
-    local pool, Dask worker, Slurm array task.
+    or 'interrupted' (Ctrl-C, SIGTERM; its checkpoint is saved), and the threads it ran
+    on. Works in any process: local pool, Dask worker, Slurm array task.
     """
     import numba
 
@@ -133,9 +145,11 @@ def run_point(directory: str, record: dict, analyze: bool) -> dict:
         resume = io.holds_checkpoint(io.partial_path(out))
         # removed once the status is written: a point is never neither running nor done
         marker.enter_context(running_marker(d, name))
+        status["threads"] = threads = point_threads(cfg, cpus)
         run_simulation(
             cfg, text, out, seed=record["seed"], resume=resume, overwrite=not resume,
             progress="off", command_line=["kmc", "sweep", "run-point", name],
+            threads=threads,
         )  # fmt: skip
         if analyze:
             from kmc import analysis
@@ -167,8 +181,13 @@ def _log_line(directory: Path, status: dict) -> None:
 def run_sweep(
     directory: Path, spec: SweepFile, points: list[Point], *, workers: int | None = None,
     scheduler: str | None = None, slurm: dict | None = None, progress: str = "auto",
+    cpus: int | None = None,
 ) -> list[dict]:  # fmt: skip
-    """Run every point not yet complete; returns the status of every point."""
+    """Run every point not yet complete; returns the status of every point.
+
+    ``cpus``: cores of each point (default: the sweep file's ``cpus_per_point``); a
+    local pool has ``usable cores // cpus`` workers unless ``workers`` says otherwise.
+    """
     from kmc.progress import Progress
 
     prepare(directory, spec, points)
@@ -188,7 +207,8 @@ def run_sweep(
     done = len(statuses)
     bar.update(done, done)
     analyze = spec.sweep.analyze
-    for st in _execute(directory, todo, analyze, workers, scheduler, slurm):
+    cpus = cpus or spec.sweep.cpus_per_point
+    for st in _execute(directory, todo, analyze, workers, scheduler, slurm, cpus):
         statuses[st["index"]] = st
         _log_line(directory, st)
         done += 1
@@ -276,16 +296,16 @@ def _in_pool_worker(call, record: dict):
 
 
 @contextlib.contextmanager
-def _pool(workers: int):
-    """A spawn-context process pool whose workers start single-threaded and which, when
-    the sweep is interrupted (Ctrl-C, SIGTERM, or the consumer stops), asks the points in
-    flight to checkpoint and stop before it waits for its workers."""
+def _pool(workers: int, threads: int = 1):
+    """A spawn-context process pool whose workers start with ``threads`` threads each and
+    which, when the sweep is interrupted (Ctrl-C, SIGTERM, or the consumer stops), asks
+    the points in flight to checkpoint and stop before it waits for its workers."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("spawn")
     with (
-        single_threaded_children(),
+        single_threaded_children(threads),
         ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_pool_worker_init, initargs=(os.getpid(),)
         ) as ex,
@@ -301,8 +321,9 @@ def _pool(workers: int):
             raise
 
 
-def local_pool(call, records: list[dict], workers: int, directory: Path):
-    """Yield ``call(record)`` for every record, on ``workers`` spawned processes.
+def local_pool(call, records: list[dict], workers: int, directory: Path, threads: int = 1):
+    """Yield ``call(record)`` for every record, on ``workers`` spawned processes of
+    ``threads`` threads each.
 
     At most ``workers`` points are in flight, so when a worker process dies (SIGKILL,
     out of memory, a segfault) and takes the pool down, the suspects are known: each
@@ -316,7 +337,7 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
     queue = list(reversed(records))
     while queue:
         lost: list[dict] = []
-        with _pool(workers) as ex:
+        with _pool(workers, threads) as ex:
             flying: dict = {}
             while queue or flying:
                 while queue and len(flying) < workers and not lost:
@@ -335,33 +356,34 @@ def local_pool(call, records: list[dict], workers: int, directory: Path):
             continue
         log.warning("a worker process died; running its %d point(s) alone", len(lost))
         for rec in sorted(lost, key=lambda r: r["index"]):
-            with _pool(1) as ex:
+            with _pool(1, threads) as ex:
                 try:
                     yield ex.submit(_in_pool_worker, call, rec).result()
                 except BrokenProcessPool as exc:
                     yield _failed(directory, rec, WORKER_DIED.format(exc=exc))
 
 
-def _execute(directory, todo, analyze, workers, scheduler, slurm):
+def _execute(directory, todo, analyze, workers, scheduler, slurm, cpus=1):
     d = str(directory)
     if not todo:
         return
     if scheduler is None and slurm is None:
-        call = functools.partial(run_point, d, analyze=analyze)
-        yield from local_pool(call, todo, workers or usable_cores(), directory)
+        call = functools.partial(run_point, d, analyze=analyze, cpus=cpus)
+        workers = workers or max(1, usable_cores() // cpus)
+        yield from local_pool(call, todo, workers, directory, threads=cpus)
         return
     from distributed import Client, as_completed
 
     with contextlib.ExitStack() as stack:
         if slurm is not None:
-            cluster = make_batch_cluster(slurm)
+            cluster = make_batch_cluster(slurm | {"cpus_per_point": cpus})
             stack.callback(cluster.close)
             submit_jobs(cluster, slurm["jobs"])
             client = Client(cluster)
         else:
             client = connect(scheduler)
         stack.callback(client.close)
-        futures = {client.submit(run_point, d, rec, analyze, pure=False): rec for rec in todo}
+        futures = {client.submit(run_point, d, rec, analyze, cpus, pure=False): rec for rec in todo}
         for fut in as_completed(futures):
             try:
                 yield fut.result()
@@ -441,19 +463,37 @@ def _reporting(job_cls: type) -> type:
 
 
 def make_batch_cluster(opts: dict):
-    """A dask-jobqueue cluster (Slurm, or PBS when ``opts["system"] == "pbs"``) with one
-    single-threaded worker process per core.
+    """A dask-jobqueue cluster (Slurm, or PBS when ``opts["system"] == "pbs"``) whose
+    jobs of ``cores`` cores each run ``cores // cpus_per_point`` worker processes, each
+    taking one point at a time on ``cpus_per_point`` threads (one by default).
 
-    ``opts``: queue, account, walltime, memory, cores (the ``[cluster]`` table and the
-    CLI options). Jobs are submitted by :func:`submit_jobs`.
+    ``opts``: queue, account, walltime, memory, cores, cpus_per_point (the ``[cluster]``
+    table, the sweep's ``cpus_per_point`` and the CLI options). Jobs are submitted by
+    :func:`submit_jobs`.
     """
+    from dask.utils import parse_bytes
     from dask_jobqueue import PBSCluster, SLURMCluster
+    from dask_jobqueue.pbs import pbs_format_bytes_ceil
 
+    cpus = int(opts.get("cpus_per_point") or 1)
+    if cpus > opts["cores"]:
+        raise ClusterError(
+            f"cpus_per_point = {cpus} exceeds the {opts['cores']} cores of a batch job "
+            "(cluster.cores, --cores): ask for at least as many cores per job"
+        )
+    workers = opts["cores"] // cpus
+    # a worker has one Dask thread (one point at a time); the job asks the batch system
+    # for every core, which the points' own threads use
     kind = PBSCluster if opts.get("system") == "pbs" else SLURMCluster
+    if kind is PBSCluster:
+        mem = pbs_format_bytes_ceil(parse_bytes(opts["memory"]))
+        cores_kw = {"resource_spec": f"select=1:ncpus={opts['cores']}:mem={mem}"}
+    else:
+        cores_kw = {"job_cpu": opts["cores"]}
     return kind(
         job_cls=_reporting(kind.job_cls), queue=opts.get("queue"), account=opts.get("account"),
-        walltime=opts["walltime"], memory=opts["memory"], cores=opts["cores"],
-        processes=opts["cores"], job_script_prologue=[f"export {v}=1" for v in THREAD_VARS],
+        walltime=opts["walltime"], memory=opts["memory"], cores=workers, processes=workers,
+        job_script_prologue=[f"export {v}={cpus}" for v in THREAD_VARS], **cores_kw,
     )  # fmt: skip
 
 
@@ -471,13 +511,13 @@ SLURM_TEMPLATE = """#!/bin/bash
 #SBATCH --array=0-{last}
 #SBATCH --time={walltime}
 #SBATCH --mem={memory}
-#SBATCH --cpus-per-task=1
+#SBATCH --cpus-per-task={cpus}
 #SBATCH --output={directory}/slurm-%A_%a.out
 #SBATCH --open-mode=append
 #SBATCH --requeue
 #SBATCH --signal=B:USR1@{grace}
 {extra}
-# one thread per task (no oversubscription); a shared kernel cache compiled once per job
+# the task's cores and no more threads (no oversubscription); a shared kernel cache
 export {single_thread}
 export NUMBA_CACHE_DIR="${{NUMBA_CACHE_DIR:-$HOME/.cache/kmc-numba}}"
 
@@ -497,16 +537,23 @@ requeue() {{
 }}
 trap requeue USR1
 kmc warmup
-kmc sweep run-point {sweep} --index "$SLURM_ARRAY_TASK_ID" -o {directory} &
+kmc sweep run-point {sweep} --index "$SLURM_ARRAY_TASK_ID" -o {directory} --cpus-per-point {cpus} &
 point=$!
 wait "$point"
 """
 
 
-def emit_slurm(directory: Path, sweep_path: Path, spec: SweepFile, points: list[Point]) -> Path:
-    """Write the manifest, the configs and an sbatch job-array script; returns its path."""
+def emit_slurm(
+    directory: Path, sweep_path: Path, spec: SweepFile, points: list[Point],
+    cpus: int | None = None,
+) -> Path:  # fmt: skip
+    """Write the manifest, the configs and an sbatch job-array script; returns its path.
+
+    Each array task asks for ``cpus`` cores (default: the sweep's ``cpus_per_point``).
+    """
     prepare(directory, spec, points)
     c = spec.cluster
+    cpus = cpus or spec.sweep.cpus_per_point
     extra = "\n".join(
         line for line in (
             f"#SBATCH --partition={c.queue}" if c.queue else "",
@@ -515,8 +562,8 @@ def emit_slurm(directory: Path, sweep_path: Path, spec: SweepFile, points: list[
     )  # fmt: skip
     text = SLURM_TEMPLATE.format(
         last=len(points) - 1, walltime=c.walltime, memory=c.memory, extra=extra,
-        grace=REQUEUE_GRACE_S, max_requeues=MAX_REQUEUES,
-        single_thread=" ".join(f"{v}=1" for v in THREAD_VARS),
+        grace=REQUEUE_GRACE_S, max_requeues=MAX_REQUEUES, cpus=cpus,
+        single_thread=" ".join(f"{v}={cpus}" for v in THREAD_VARS),
         directory=directory.resolve(), sweep=sweep_path.resolve(),
     )  # fmt: skip
     script = directory / "sweep.sbatch"
@@ -546,6 +593,7 @@ def collect(directory: Path) -> list[dict]:
         st = json.loads(st_path.read_text(encoding="utf-8")) if st_path.exists() else {}
         row["status"] = st.get("status", "pending")
         row["wall_seconds"] = st.get("wall_seconds", float("nan"))
+        row["threads"] = st.get("threads", 1)
         row["error"] = " | ".join((st.get("error") or "").splitlines()[:3])
         out = directory / f"{rec['name']}.h5"
         if row["status"] == "complete" and out.exists():

@@ -46,6 +46,10 @@ class Sweep(_Strict):
     replicas: Annotated[int, Field(ge=1, le=100_000)] = 1
     root_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     analyze: bool = False
+    cpus_per_point: Annotated[int, Field(ge=1, le=1024)] = 1
+    """Cores (threads) of each point: points of a config with ``[parallel]`` run the
+    sector engine on ``min(cpus_per_point, sectors)`` threads; a serial config uses one.
+    The result does not depend on it, nor does a point's identity."""
 
 
 class SweepFile(_Strict):
