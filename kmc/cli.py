@@ -238,13 +238,23 @@ def analyze(
         sys.exit(3)
 
 
+COMPARE_CIRCUIT = "R0-p(R1,CPE1)"
+"""The circuit `kmc impedance --compare` fits when --fit names none: a series (bulk)
+resistance and one interfacial arc, as the paper reads its LiFePO4 spectra."""
+
+
 @main.command("impedance")
-@click.argument("run_path", metavar="RUN.h5", type=click.Path(dir_okay=False))
+@click.argument("run_paths", metavar="RUN.h5 [POLYMERIZED.h5]", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))  # fmt: skip
 @click.option("--snapshot", type=int, default=-1, show_default=True, help="Snapshot index.")
 @click.option("--f-min", type=float, default=1e-2, show_default=True, help="Lowest frequency (Hz).")
 @click.option("--f-max", type=float, default=1e6, show_default=True, help="Highest frequency (Hz).")
 @click.option("--per-decade", type=int, default=10, show_default=True)
 @click.option("--fit", "circuit", default=None, help='Equivalent circuit, e.g. "R0-p(R1,C1)".')
+@click.option("--compare", is_flag=True,
+              help="PRISTINE.h5 POLYMERIZED.h5: fitted R_b and R_i of both, their ratios and "
+                   f"the DC estimator's (circuit: --fit, default {COMPARE_CIRCUIT})."
+              )  # fmt: skip
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Also write frequency, Z', Z'' columns to this CSV file.")  # fmt: skip
 @click.option("--blocking", multiple=True, type=click.Choice(["cathode", "anode"]),
@@ -254,53 +264,51 @@ def analyze(
               help="Transport-parameter TOML (default: the packaged 40 degC file).")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not store the spectrum in the run file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_path, blocking,
-                  transport, no_store, as_json) -> None:  # fmt: skip
+def impedance_cmd(run_paths, snapshot, f_min, f_max, per_decade, circuit, compare, csv_path,
+                  blocking, transport, no_store, as_json) -> None:  # fmt: skip
     """Impedance spectrum Z(f) of a snapshot in its measurement state (stored in the run
     file under /analysis/snapshot_NNNN/impedance), with a Kramers-Kronig check and an
-    optional equivalent-circuit fit (impedance.py)."""
+    optional equivalent-circuit fit (impedance.py): R_b is the circuit's series
+    resistance, R_i the resistances of its parallel groups (the arcs).
+
+    `kmc impedance --compare PRISTINE.h5 POLYMERIZED.h5` fits both spectra and prints R_b
+    and R_i of each, their ratios and the DC estimator's membrane and interfacial
+    resistances beside them."""
     import dataclasses
     import json
 
-    from kmc import analysis
     from kmc.config import ConfigError
-    from kmc.io import RunFileError
-    from kmc.transport._impedance import frequencies, kramers_kronig
+    from kmc.transport._impedance import frequencies
     from kmc.transport._params import load_transport_parameters
 
+    if compare and len(run_paths) != 2:
+        _fail("--compare takes two runs: PRISTINE.h5 POLYMERIZED.h5")
+    if not compare and len(run_paths) != 1:
+        _fail(f"one RUN.h5 (got {len(run_paths)}); two runs need --compare")
+    if compare and csv_path:
+        _fail("--csv writes one spectrum: run `kmc impedance RUN.h5 --csv` on each run")
     try:
         freqs = frequencies(f_min, f_max, per_decade)
         params = load_transport_parameters(transport)
-        if blocking:
-            params = dataclasses.replace(
-                params, blocking=tuple(e in blocking for e in ("cathode", "anode"))
-            )
-        spectrum, info = analysis.impedance_run(run_path, params, snapshot, freqs)
-    except (ConfigError, RunFileError, ValueError) as exc:
+    except (ConfigError, ValueError) as exc:
         _fail(str(exc))
-    info |= kramers_kronig(spectrum)
-    fit_error = None
-    if circuit:
-        from kmc.transport._fit import fit_circuit
-
-        try:
-            info["fit"] = fit_circuit(spectrum, circuit)
-        except (ImportError, ValueError) as exc:
-            fit_error = str(exc)
-    if csv_path:
-        try:
-            spectrum.to_csv(csv_path)
-        except OSError as exc:
-            _fail(f"cannot write {csv_path}: {exc}")
-    if not no_store:
-        try:
-            info["group"] = analysis.write_impedance(run_path, info["snapshot"], spectrum, info)
-        except analysis.ReadOnlyRunFile as exc:
-            click.echo(f"warning: {exc}: spectrum not stored in it", err=True)
-        except OSError as exc:
-            _fail(f"cannot store the spectrum in {run_path}: {exc}; the file is unchanged", 1)
-    if "fit" in info:
-        info["fit"].pop("fitted_ohm")
+    if blocking:
+        params = dataclasses.replace(
+            params, blocking=tuple(e in blocking for e in ("cathode", "anode"))
+        )
+    if compare:
+        circuit = circuit or COMPARE_CIRCUIT
+    results = []
+    for path in run_paths:
+        results.append(_impedance_of(path, params, snapshot, freqs, circuit, csv_path, no_store))
+    if compare:
+        _print_impedance_comparison(run_paths, [info for _, info, _ in results], as_json)
+        for path, (_, info, fit_error) in zip(run_paths, results, strict=True):
+            _warn_kk(path, info)
+            if fit_error:
+                _fail(f"{path}: {fit_error} (the spectra are stored)")
+        return
+    ((spectrum, info, fit_error),) = results
     out = info | {
         "frequency_Hz": spectrum.frequency_Hz.tolist(),
         "Z_real_ohm": spectrum.real_ohm.tolist(),
@@ -313,17 +321,111 @@ def impedance_cmd(run_path, snapshot, f_min, f_max, per_decade, circuit, csv_pat
         for f, z in zip(spectrum.frequency_Hz, spectrum.impedance_ohm, strict=True):
             click.echo(f"{f:16.6g} {z.real:14.6g} {-z.imag:14.6g}")
         for key, value in info.items():
-            if key != "fit":
+            if key != "fit" and not key.startswith("fit_"):
                 click.echo(f"{key:40s} {NO_DC_VALUE if value is None else value}")
         for name, value in info.get("fit", {}).get("parameters", {}).items():
             err = info["fit"]["standard_errors"][name]
             unit = info["fit"]["units"][name]
             click.echo(f"fit {name:36s} {value:.6g} +- {err:.2g} {unit}")
-    if info["kk_max_residual"] > 1e-2:
-        click.echo(f"warning: the spectrum fails the Kramers-Kronig test (largest residual "
-                   f"{info['kk_max_residual']:.2g} of |Z|)", err=True)  # fmt: skip
+        for label, key in (("R_b", "bulk"), ("R_i", "interfacial")):
+            value = info.get(f"fit_{key}_resistance_ohm")
+            if value is not None:
+                err = info[f"fit_{key}_resistance_error_ohm"]
+                click.echo(f"fit {label + ' (' + key + ')':36s} {value:.6g} +- {err:.2g} ohm")
+    _warn_kk(run_paths[0], info)
     if fit_error:
         _fail(fit_error + " (the spectrum is stored and printed)")
+
+
+def _impedance_of(path, params, snapshot, freqs, circuit, csv_path, no_store):
+    """Spectrum, summary and fit error (or None) of one run; stores it unless no_store."""
+    from kmc import analysis
+    from kmc.config import ConfigError
+    from kmc.io import RunFileError
+    from kmc.transport._impedance import kramers_kronig
+
+    try:
+        spectrum, info = analysis.impedance_run(path, params, snapshot, freqs)
+    except (ConfigError, RunFileError, ValueError) as exc:
+        _fail(f"{path}: {exc}")
+    except RuntimeError as exc:  # the iterative solver did not converge
+        _fail(f"{path}: the impedance solve failed: {exc}", 1)
+    try:
+        info |= kramers_kronig(spectrum)
+    except ImportError as exc:
+        _fail(f"the Kramers-Kronig test needs impedance.py ({exc}): pip install 'kmc[fit]'", 1)
+    fit_error = None
+    if circuit:
+        from kmc.transport._fit import bulk_and_interfacial, fit_circuit
+
+        try:
+            info["fit"] = fit_circuit(spectrum, circuit)
+        except (ImportError, ValueError) as exc:
+            fit_error = str(exc)
+        else:
+            info |= bulk_and_interfacial(info["fit"])
+    if csv_path:
+        try:
+            spectrum.to_csv(csv_path)
+        except OSError as exc:
+            _fail(f"cannot write {csv_path}: {exc}")
+    if not no_store:
+        try:
+            info["group"] = analysis.write_impedance(path, info["snapshot"], spectrum, info)
+        except analysis.ReadOnlyRunFile as exc:
+            click.echo(f"warning: {exc}: spectrum not stored in it", err=True)
+        except OSError as exc:
+            _fail(f"cannot store the spectrum in {path}: {exc}; the file is unchanged", 1)
+    if "fit" in info:
+        info["fit"].pop("fitted_ohm")
+    return spectrum, info, fit_error
+
+
+def _warn_kk(path, info) -> None:
+    if info["kk_max_residual"] > 1e-2:
+        click.echo(f"warning: {path}: the spectrum fails the Kramers-Kronig test (largest "
+                   f"residual {info['kk_max_residual']:.2g} of |Z|)", err=True)  # fmt: skip
+
+
+def _print_impedance_comparison(paths, infos, as_json) -> None:
+    """Fitted and DC resistances of a pristine/polymerized pair, and their ratios."""
+    import json
+
+    rows = [
+        ("fit R_b (series)", "fit_bulk_resistance_ohm", "fit_bulk_resistance_error_ohm"),
+        ("fit R_i (arcs)", "fit_interfacial_resistance_ohm",
+         "fit_interfacial_resistance_error_ohm"),
+        ("DC membrane resistance", "dc_membrane_resistance_ohm", None),
+        ("DC interfacial resistance", "dc_interfacial_resistance_ohm", None),
+        ("DC total resistance", "dc_total_resistance_ohm", None),
+    ]  # fmt: skip
+    table = {}
+    for _, key, err_key in rows:
+        a, b = (info.get(key) for info in infos)
+        ratio = b / a if a and b is not None else None
+        entry = {"pristine": a, "polymerized": b, "ratio": ratio, "unit": "ohm"}
+        if err_key:
+            entry |= {"pristine_error": infos[0].get(err_key),
+                      "polymerized_error": infos[1].get(err_key)}  # fmt: skip
+        table[key] = entry
+    if as_json:
+        meta = {"pristine": str(paths[0]), "polymerized": str(paths[1]),
+                "circuit": infos[1].get("fit", {}).get("circuit")}  # fmt: skip
+        click.echo(json.dumps(meta | {"resistances": table}, indent=1))
+        return
+
+    def shown(v, e=None):
+        if v is None:
+            return f"{'none':>22s}"
+        return f"{v:12.5g} +- {e:<7.2g}" if e is not None else f"{v:22.5g}"
+
+    click.echo(f"pristine:    {paths[0]}\npolymerized: {paths[1]}")
+    click.echo(f"{'':28s} {'pristine (ohm)':>22s} {'polymerized (ohm)':>22s} {'ratio':>8s}")
+    for label, key, _ in rows:
+        t = table[key]
+        ratio = f"{t['ratio']:8.3g}" if t["ratio"] is not None else f"{'-':>8s}"
+        click.echo(f"{label:28s} {shown(t['pristine'], t.get('pristine_error'))} "
+                   f"{shown(t['polymerized'], t.get('polymerized_error'))} {ratio}")  # fmt: skip
 
 
 KINDS = ["cross-section", "top-view", "height-map", "profile", "timeseries", "montage",

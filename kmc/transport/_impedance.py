@@ -210,10 +210,13 @@ def _interfaces(masks, params, omega):
     out = [np.zeros(closed[0].shape, dtype=np.complex128) for _ in range(3)]
     for e in (0, 1):
         c_dl = params.double_layer_F_per_m2[e]
+        alpha = params.double_layer_cpe_exponent[e]
+        # admittance per area of the double layer: j omega C, or Q (j omega)^alpha (CPE)
+        y_dl = 1j * omega * c_dl if alpha == 1.0 else c_dl * (1j * omega) ** alpha
         if params.blocking[e] or not np.isfinite(r_ct[e]):
-            z_s = 1.0 / (1j * omega * c_dl) if c_dl > 0 else CLOSED_OHM_M2
+            z_s = 1.0 / y_dl if c_dl > 0 else CLOSED_OHM_M2
         else:
-            z_s = r_ct[e] / (1.0 + 1j * omega * r_ct[e] * c_dl)
+            z_s = r_ct[e] / (1.0 + r_ct[e] * y_dl)
         for arr, m in zip(out, electrodes[e], strict=True):
             arr[m] = z_s
     for arr, m in zip(out, closed, strict=True):

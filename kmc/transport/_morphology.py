@@ -66,7 +66,11 @@ class TransportParameters:
     """Relative permittivity per phase code (impedance only); phases not listed: 1."""
     double_layer_F_per_m2: tuple[float, float] = (0.2, 0.2)
     """Double-layer capacitance per area of each electrode's electronic|ionic faces
-    (cathode, anode) (impedance only)."""
+    (cathode, anode) (impedance only); with a CPE exponent below 1 the CPE magnitude Q
+    (F s^(alpha-1) m^-2)."""
+    double_layer_cpe_exponent: tuple[float, float] = (1.0, 1.0)
+    """CPE exponent alpha of each double layer, Z = 1 / (Q (j omega)^alpha) per area
+    (impedance only); 1 (the default) is the ideal capacitor."""
     blocking: tuple[bool, bool] = (False, False)
     """Whether each electrode (cathode, anode) blocks Li+ at the measurement: a double
     layer and no charge transfer. The impedance gives it C_dl alone; the DC solves give

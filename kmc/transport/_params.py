@@ -72,6 +72,11 @@ class _PerElectrode(StrictModel):
     anode: Annotated[float, Field(ge=0, le=100)]
 
 
+class _CpeExponent(StrictModel):
+    cathode: Annotated[float, Field(ge=0.5, le=1)] = 1.0
+    anode: Annotated[float, Field(ge=0.5, le=1)] = 1.0
+
+
 class _Transport(StrictModel):
     temperature_K: Annotated[float, Field(gt=0, le=1000)] = 313.15
     membrane_thickness_m: Annotated[float, Field(gt=0, le=1)]
@@ -86,6 +91,9 @@ class _Transport(StrictModel):
     recrystallization: _Recrystallization | None = None
     permittivity_relative: _Permittivity = _Permittivity()
     double_layer_capacitance_F_per_m2: _PerElectrode = _PerElectrode(cathode=0.2, anode=0.2)
+    double_layer_cpe_exponent: _CpeExponent = _CpeExponent()
+    """A constant-phase double layer (exponent alpha < 1) where a user asks for one; the
+    default 1 is an ideal capacitor, so that the dispersion comes from the geometry."""
     blocking: Annotated[list[bool], Field(min_length=2, max_length=2)] = [False, False]
     """Whether the (cathode, anode) blocks Li+ at the measurement, in addition to the run
     config's electrode kinds (a blocking electrode has no DC interfacial resistance and
@@ -141,6 +149,10 @@ def load_transport_parameters(path: str | Path | None = None) -> TransportParame
         double_layer_F_per_m2=(
             t.double_layer_capacitance_F_per_m2.cathode,
             t.double_layer_capacitance_F_per_m2.anode,
+        ),
+        double_layer_cpe_exponent=(
+            t.double_layer_cpe_exponent.cathode,
+            t.double_layer_cpe_exponent.anode,
         ),
         blocking=tuple(t.blocking),
     )
