@@ -558,6 +558,28 @@ def _load_sweep(path):
         _fail(str(exc))
 
 
+def _validate_sweep(sweep_path) -> None:
+    """Check a sweep file and every point's resolved config; exit 2 naming each invalid
+    point (its values and the config's problem)."""
+    from kmc.sweeps._spec import validate_point
+
+    _, points, _ = _load_sweep(sweep_path)
+    bad = [(p, err) for p in points if (err := validate_point(p))]
+    for p, err in bad:
+        values = ", ".join(f"{k} = {v!r}" for k, v in p.values.items())
+        click.echo(f"error: point {p.index} ({values}): {err}", err=True)
+    if bad:
+        _fail(f"{sweep_path}: {len(bad)} of {len(points)} points have invalid configs")
+    click.echo(f"{sweep_path}: valid sweep of {len(points)} points")
+
+
+@sweep.command("validate")
+@click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
+def sweep_validate(sweep_path) -> None:
+    """Check SWEEP.toml and each point's config; exit 0 when all are valid, 2 otherwise."""
+    _validate_sweep(sweep_path)
+
+
 @sweep.command("plan")
 @click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
 def sweep_plan(sweep_path) -> None:
@@ -758,6 +780,18 @@ def config() -> None:
     """Work with config files."""
 
 
+def _is_sweep_file(path) -> bool:
+    """Whether ``path`` is an existing TOML file with a [sweep] table and no [lattice]."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # the config loader names the problem
+    return isinstance(data.get("sweep"), dict) and "lattice" not in data
+
+
 @config.command("validate")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 def validate(config_path) -> None:
@@ -765,6 +799,10 @@ def validate(config_path) -> None:
     problems otherwise."""
     from kmc.preflight import estimate_run
 
+    if _is_sweep_file(config_path):
+        click.echo(f"{config_path} is a sweep file: checking it as `kmc sweep validate`", err=True)
+        _validate_sweep(config_path)
+        return
     config_path = _config_path(config_path)
     cfg, _, model = _checked_config(config_path)
     nx, ny, nz = model.dims

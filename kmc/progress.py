@@ -42,6 +42,7 @@ class Progress:
         self.unit = unit
         self._t0 = time.perf_counter()
         self._last_log = self._t0
+        self._last_logged: tuple | None = None  # what the last log line said
         self._events0: int | None = None
         self._bar = None
         if mode == "bar":
@@ -87,6 +88,7 @@ class Progress:
                 self._log(time_s, events)
 
     def _log(self, time_s: float, events: int) -> None:
+        self._last_logged = (time_s, events, self._cycles)
         if self.unit != "s":
             log.info("%d of %d %s done", time_s, self.total_s, self.unit)
             return
@@ -107,5 +109,5 @@ class Progress:
         if self._bar is not None:
             self.update(time_s, events)
             self._bar.close()
-        elif self.mode == "log":
-            self._log(time_s, events)
+        elif self.mode == "log" and self._last_logged != (time_s, events, self._cycles):
+            self._log(time_s, events)  # unless the last line said just this

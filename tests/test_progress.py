@@ -55,3 +55,18 @@ def test_progress_bar_on_a_terminal(tmp_path, rows, cols):
     text = out.decode(errors="replace")
     assert "100%|" in text and "ev_per_s=" in text
     assert "kmc: t = " not in text
+
+
+def test_the_last_log_line_is_not_repeated(caplog):
+    """close() logs the final state unless the last line said just that (a sweep printed
+    '6 of 6 points done' twice)."""
+    import logging
+
+    from kmc.progress import Progress
+
+    bar = Progress(6.0, "log", unit="points")
+    bar.log_interval_s = 0.0
+    with caplog.at_level(logging.INFO, logger="kmc"):
+        bar.update(6, 6)
+        bar.close(6, 6)
+    assert [r.getMessage() for r in caplog.records].count("6 of 6 points done") == 1

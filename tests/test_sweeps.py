@@ -809,3 +809,17 @@ def test_cpus_per_point_bad_values_are_named(tmp_path):
     res = kmc_cli("sweep", "run", sweep, "-o", tmp_path / "o", "--cpus-per-point", too_many)
     assert res.returncode == 2 and f"cpus_per_point = {too_many} exceeds" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_sweep_validate_and_config_validate_of_a_sweep_file(tmp_path):
+    """`kmc sweep validate` checks the sweep and each point's config; `kmc config
+    validate` given a sweep file checks it the same way (it said 'lattice: required')."""
+    sweep = _sweep(tmp_path, "[1.0, 50.0]")
+    for cmd in (("sweep", "validate"), ("config", "validate")):
+        res = kmc_cli(*cmd, sweep)
+        assert res.returncode == 0, res.stderr
+        assert "valid sweep of 4 points" in res.stdout and "lattice" not in res.stderr
+    sweep.write_text(sweep.read_text().replace("[1.0, 50.0]", "[1.0, -3.0]"))
+    res = kmc_cli("sweep", "validate", sweep)
+    assert res.returncode == 2 and "2 of 4 points have invalid configs" in res.stderr
+    assert "point 2 (species[0].reactions[0].rate_per_s = -3.0)" in res.stderr
