@@ -282,18 +282,26 @@ class ReadOnlyRunFile(OSError):
 
 TWIN_SECTIONS = {
     "lattice": set(), "boundaries": set(), "cathode": set(),
-    "membrane": {"monomer_occupancy", "continuum_cells"},
+    "membrane": {"monomer_occupancy", "continuum_cells"}, "electrodes": set(),
 }  # fmt: skip
 """Config sections (less the keys named) that a pristine run and its polymerized twin
-share: one cell's geometry; the monomer loading is what tells them apart."""
+share: one cell's geometry and its electrodes (their kinds decide blocking at the
+measurement); the monomer loading is what tells them apart."""
+
+
+def _twin_section(config, section: str):
+    """``config``'s section as compared by ``twin_mismatches``: absent [electrodes] is
+    its defaults (a blocking cathode, an ideal Li anode), so the two spellings are twins."""
+    v = config.resolved_electrodes() if section == "electrodes" else getattr(config, section)
+    return None if v is None else v.model_dump(exclude=TWIN_SECTIONS[section])
 
 
 def twin_mismatches(pristine: str | Path, polymerized: str | Path) -> list[str]:
     """How two runs fail to be a pristine and a polymerized twin of one cell (empty: twins).
 
-    Twins share the geometry sections of the config (``TWIN_SECTIONS``), the temperature
-    and the electrodes' initial shape: their first snapshots have the same host phases
-    (same cathode particles and membrane face, which the seed draws).
+    Twins share the geometry and electrode sections of the config (``TWIN_SECTIONS``),
+    the temperature and the electrodes' initial shape: their first snapshots have the
+    same host phases (same cathode particles and membrane face, which the seed draws).
     """
     configs, first = [], []
     for path in (pristine, polymerized):
@@ -302,11 +310,8 @@ def twin_mismatches(pristine: str | Path, polymerized: str | Path) -> list[str]:
             first.append(f["particles/lattice/phase/value"][0])
     a, b = configs
     out = []
-    for section, free in TWIN_SECTIONS.items():
-        va, vb = (
-            None if (v := getattr(c, section)) is None else v.model_dump(exclude=free)
-            for c in (a, b)
-        )
+    for section in TWIN_SECTIONS:
+        va, vb = (_twin_section(c, section) for c in (a, b))
         if va != vb:
             out.append(f"[{section}] differs: {va} vs {vb}")
     if a.conditions.temperature_K != b.conditions.temperature_K:

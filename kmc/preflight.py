@@ -6,8 +6,9 @@ events. :func:`check_run` finds these before anything is allocated; ``kmc config
 validate`` and ``kmc run`` call it (a sweep point is only validated as a config).
 
 The figures behind the estimates are measured (``benchmarks/RESULTS.md``): the engine
-state takes 4 B per site and 32 B per particle slot, and the kernel runs 15-28 M
-attempted events per second on one core.
+state takes 4 B per site and 32 B per particle slot (the sector engine adds its cell
+lists, :func:`sector_bytes`), and the kernel runs 15-28 M attempted events per second on
+one core.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 
 from kmc import geometry
 from kmc.config import ConfigError, RunConfig
+from kmc.kernels import layout as L
+from kmc.kernels import sectors as K
 from kmc.kernels._layout import MAX_PARTICLES
 from kmc.model import Model
 from kmc.protocol import protocol_step_s
@@ -35,6 +38,9 @@ frames of phase and species (2 x 2)."""
 BYTES_PER_PARTICLE_SLOT = 32
 PARTICLE_BAND_BYTES_PER_SITE = 64
 """A particle cathode is drawn on index grids of its band (3 x int64 + float temps)."""
+SECTOR_BYTES_PER_PARTICLE_SLOT = 9
+"""The sector engine's per-particle cell arrays (``kmc.sectors._CELL_PARTICLE_ARRAYS``):
+list position and reaction position (int32 each), reaction channel (int8)."""
 MIN_STEPS_PER_CV_CYCLE = 4
 """With fewer protocol steps per cycle the triangle potential never reaches its vertex."""
 COARSE_STEPS_PER_CV_CYCLE = 20
@@ -116,6 +122,37 @@ def _particle_slots(cfg: RunConfig, n_sites: int) -> int:
     return int(min(max(1, n_init), n_sites, MAX_PARTICLES))
 
 
+def sector_bytes(cfg: RunConfig, model: Model, slots: int) -> int:
+    """Memory the sector engine allocates on top of the serial state (B), as
+    ``SectorEngine.__init__`` sizes it (0 without ``[parallel]``).
+
+    Per cell a particle list per species and a reaction list per species and electrode,
+    each of ``room = max(16, 2 * (slots // cells + 1))`` int32 entries (``cell_members``,
+    ``cell_react_members``: about 3 x 2 x 4 B per particle slot and species, or the floor
+    of 16 entries where cells hold few particles), their counts, a free-id stack and two
+    RNG words; per particle slot ``SECTOR_BYTES_PER_PARTICLE_SLOT``; per sector its
+    deferred-entry room. Lists that widen during the run are not foreseen.
+    """
+    if cfg.parallel is None:
+        return 0
+    nx, ny, _ = model.dims
+    sx, sy = cfg.parallel.sectors
+    ch = ny // (2 * sy) if ny > 1 else 1
+    cells = (2 * sx) * (ny // ch)
+    ns = len(model.species_names)
+    room = max(16, 2 * (slots // cells + 1))
+    per_cell = (
+        4 * ns * (1 + L.N_ELECTRODES) * room  # cell_members, cell_react_members
+        + 8 * ns * (1 + L.N_ELECTRODES)  # cell_counts, cell_react_counts
+        + 4 * 4 * K.REFILL_IDS  # cell_free
+        + 2 * 8
+        + 2 * 8  # cell_rng, cell_ints
+    )
+    per_sector = 256 * 2 * 8 + 8 * (3 + L.N_COUNTERS + 6 * ns + 4) + 1  # deferred_c, ...
+    fixed = 8 * (8 + 3 + 4)  # sector_pos, sector_time, the sector order
+    return cells * per_cell + SECTOR_BYTES_PER_PARTICLE_SLOT * slots + sx * sy * per_sector + fixed
+
+
 def _simulated_time(cfg: RunConfig) -> tuple[float, bool]:
     p = cfg.protocol
     if p.kind == "cv":
@@ -128,9 +165,9 @@ def estimate_run(cfg: RunConfig, model: Model | None = None) -> RunEstimate:
     model = Model.from_config(cfg) if model is None else model
     nx, ny, nz = model.dims
     n_sites = nx * ny * nz
-    memory = SETUP_BYTES_PER_SITE * n_sites + BYTES_PER_PARTICLE_SLOT * _particle_slots(
-        cfg, n_sites
-    )
+    slots = _particle_slots(cfg, n_sites)
+    memory = SETUP_BYTES_PER_SITE * n_sites + BYTES_PER_PARTICLE_SLOT * slots
+    memory += sector_bytes(cfg, model, slots)
     if cfg.cathode.kind == "particles":
         try:
             depth = geometry.particle_layer_depth(model)
@@ -184,10 +221,12 @@ def check_run(cfg: RunConfig, model: Model | None = None) -> list[str]:
     est = estimate_run(cfg, model)
     nx, ny, nz = model.dims
     if est.available_bytes is not None and est.memory_bytes > est.available_bytes:
+        sectors = sector_bytes(cfg, model, _particle_slots(cfg, nx * ny * nz))
+        lists = f", {sectors / 2**30:.3g} GiB of it the sector cell lists" if sectors else ""
         raise ConfigError(
             f"lattice.shape = {list(cfg.lattice.shape)} ({nx * ny * nz} sites) needs about "
             f"{est.memory_bytes / 2**30:.3g} GiB ({SETUP_BYTES_PER_SITE} B per site and "
-            f"{BYTES_PER_PARTICLE_SLOT} B per particle slot); this machine has "
+            f"{BYTES_PER_PARTICLE_SLOT} B per particle slot{lists}); this machine has "
             f"{est.available_bytes / 2**30:.3g} GiB available"
         )
     if est.wall_s > YEAR_S:

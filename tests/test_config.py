@@ -154,3 +154,40 @@ def test_a_bad_base_is_a_named_error(tmp_path, body, message):
     path.write_text(body)
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "config, key, value, message",
+    [
+        ("ss_galvanostatic", "spacing_m", "1e-300", "lattice.spacing_m = 1e-300: must be at least 1e-10"),
+        ("ss_galvanostatic", "spacing_m", "1e-12", "lattice.spacing_m = 1e-12: must be at least 1e-10"),
+        ("lfp_galvanostatic", "particle_diameter_max_m", "inf", "cathode.particle_diameter_max_m = inf: not a finite number"),
+        ("cv_symmetric", "step_s", "inf", "protocol.step_s = inf: not a finite number"),
+        ("cv_symmetric", "step_s", "1e6", "protocol.step_s = 1e+06 exceeds run.duration_s"),
+        ("ss_galvanostatic", "checkpoint_interval_wall_s", "inf", "run.checkpoint_interval_wall_s = inf: not a finite number"),
+        ("ss_galvanostatic", "shape", "[true, 16, 24]", "lattice.shape[0] = true: a boolean is not a number"),
+        ("ss_galvanostatic", "temperature_K", '"333.15"', "conditions.temperature_K = '333.15': a string is not a number"),
+        ("ss_galvanostatic", "temperature_K", "nan", "conditions.temperature_K = nan: not a finite number"),
+        ("ss_galvanostatic", "shape", "[2048, 2048, 2048]", "may hold more than 16777215 particles"),
+    ],
+    ids=["spacing-1e-300", "spacing-1e-12", "diameter-inf", "cv-step-inf", "cv-step-1e6",
+         "checkpoint-inf", "shape-bool", "temperature-string", "temperature-nan", "2048-cubed"],
+)  # fmt: skip
+def test_the_bad_inputs_of_issue_14_are_named(tmp_path, config, key, value, message):
+    """The shipped configs with the values that once crashed, were coerced or ran at
+    nothing (issue 14): each is refused by `kmc config validate`, naming key and value."""
+    import re
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from kmc.cli import main
+
+    text = (Path(__file__).parents[1] / f"configs/zheng2021_{config}.toml").read_text()
+    text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text, count=1)
+    assert n == 1, key
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    res = CliRunner().invoke(main, ["config", "validate", str(path)])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
+    assert "Traceback" not in res.output and message in res.output

@@ -19,6 +19,7 @@ from helpers import kmc_cli
 from kmc import io
 from kmc.cli import main
 from kmc.config import ConfigError, parse_config
+from kmc.model import Model
 from kmc.preflight import check_run, estimate_run
 
 # a run of half an hour: it is always killed or interrupted
@@ -184,6 +185,31 @@ def test_lattice_larger_than_memory_is_refused_with_the_estimate():
         check_run(cfg)
 
 
+def test_memory_estimate_counts_the_sector_engines_cell_lists(monkeypatch):
+    """With [parallel] the estimate adds what SectorEngine allocates for its cells (lists
+    of about 2 x the particles per cell, per species and per reaction channel, and the
+    per-particle cell arrays), and a refusal says how much of it they are."""
+    import kmc.preflight as pre
+    from kmc.sectors import SECTOR_STATE_ARRAYS, SectorEngine
+
+    serial = make_config_text(shape="[16, 16, 12]")
+    cfg = _cfg(serial + "\n[parallel]\nsectors = [2, 2]\n")
+    model = Model.from_config(cfg)
+    engine = SectorEngine(model, 7)
+    engine._allocate_scratch()
+    allocated = sum(getattr(engine, a).nbytes for a in SECTOR_STATE_ARRAYS)
+    allocated += sum(a.nbytes for a in engine._scratch.values())
+    assert pre.sector_bytes(cfg, model, engine.px.size) == pytest.approx(allocated, rel=0.01)
+    slots = pre._particle_slots(cfg, 16 * 16 * 12)
+    extra = estimate_run(cfg).memory_bytes - estimate_run(_cfg(serial)).memory_bytes
+    assert extra == pre.sector_bytes(cfg, model, slots) > 0
+    # many small cells: their lists (at least 16 entries each) outweigh the lattice
+    big = _cfg(make_config_text(shape="[256, 256, 8]") + "\n[parallel]\nsectors = [64, 64]\n")
+    monkeypatch.setattr(pre, "available_memory_bytes", lambda: 2**20)
+    with pytest.raises(ConfigError, match=r"GiB of it the sector cell lists\); this machine"):
+        check_run(big)
+
+
 def test_runs_that_would_take_over_a_year_are_refused_and_over_a_day_warned():
     fast = SLOW_SPECIES.replace("1e-14", "1e-9")
     cfg = _cfg(make_config_text(shape="[64, 64, 64]", species=fast, duration=1e4, sample=1e3))
@@ -337,8 +363,27 @@ def test_compare_refuses_runs_that_are_not_twins(small_run, tmp_path):
     assert "[lattice] differs" in res.stderr
     res = kmc_cli("analyze", "--compare", small_run, other, "--allow-mismatch", "--json")
     assert res.returncode == 0 and "warning: NOT TWINS: [lattice] differs" in res.stderr
+    # Same cell, other electrodes (an intercalation cathode: blocking differs at the
+    # measurement): refused by name, --allow-mismatch still overrides.
+    same = cfg.read_text().replace("[8, 8, 18]", "[8, 8, 16]")
+    lfp = tmp_path / "lfp.toml"
+    lfp.write_text(
+        same + '\n[electrodes]\ncathode = { kind = "intercalation", plateau_V = [3.4, 3.45] }\n'
+    )
+    lfp_run = tmp_path / "lfp.h5"
+    assert kmc_cli("run", lfp, "-o", lfp_run, "--progress", "off").returncode == 0
+    res = kmc_cli("analyze", "--compare", small_run, lfp_run)
+    assert res.returncode == 2
+    assert "[electrodes] differs" in res.stderr and "intercalation" in res.stderr
+    assert "[lattice] differs" not in res.stderr
+    res = kmc_cli("analyze", "--compare", small_run, lfp_run, "--allow-mismatch", "--json")
+    assert res.returncode == 0 and "warning: NOT TWINS: [electrodes] differs" in res.stderr
+    # The defaults spelled out ([electrodes] written as a blocking cathode and a Li anode)
+    # are the absent section: twins.
     seed = tmp_path / "seed.toml"
-    seed.write_text(cfg.read_text().replace("[8, 8, 18]", "[8, 8, 16]"))
+    seed.write_text(
+        same + '\n[electrodes]\ncathode = { kind = "blocking" }\nanode = { kind = "lithium" }\n'
+    )
     twin = tmp_path / "twin.h5"
     assert kmc_cli("run", seed, "-o", twin, "--progress", "off").returncode == 0
     assert kmc_cli("analyze", "--compare", small_run, twin).returncode == 0
