@@ -243,6 +243,36 @@ COMPARE_CIRCUIT = "R0-p(R1,CPE1)"
 resistance and one interfacial arc, as the paper reads its LiFePO4 spectra."""
 
 
+@main.command("info")
+@click.argument("run_path", metavar="RUN.h5", type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--config-out", type=click.Path(dir_okay=False), default=None,
+              help="Write the config the run stored (verbatim) to this file.")  # fmt: skip
+def info_cmd(run_path, as_json, config_out) -> None:
+    """Summary of RUN.h5 (or of the unfinished run in RUN.h5.partial/): config and its
+    hash, seed, versions, complete or how far it got, wall time, final morphology per
+    electrode, stored analyses, and the commands that resume or reproduce it."""
+    import json
+    from pathlib import Path
+
+    from kmc.io import RunFileError
+    from kmc.summary import describe, run_info, stored_config
+
+    try:
+        info = run_info(run_path)
+        if config_out:
+            from kmc.io import atomic_write_text
+
+            atomic_write_text(Path(config_out), stored_config(info["path"]))
+    except RunFileError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {config_out}: {exc}")
+    click.echo(json.dumps(info, indent=1, default=str) if as_json else describe(info))
+    if config_out:
+        click.echo(f"wrote the stored config to {config_out}", err=True)
+
+
 @main.command("impedance")
 @click.argument("run_paths", metavar="RUN.h5 [POLYMERIZED.h5]", nargs=-1, required=True,
                 type=click.Path(dir_okay=False))  # fmt: skip
