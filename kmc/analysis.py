@@ -329,7 +329,8 @@ def twin_mismatches(pristine: str | Path, polymerized: str | Path) -> list[str]:
 
 
 def compare(pristine: dict, polymerized: dict) -> dict:
-    """Ratios polymerized / pristine of the key results.
+    """The key results of both runs (``<key>_pristine``, ``<key>_polymerized``, in the
+    key's unit) and their ratios polymerized / pristine (``<key>_ratio``).
 
     A ratio of a quantity with no value in either run (None: the interfacial and total
     resistance of a cell with a blocking electrode) is None, and so is what follows from
@@ -343,6 +344,7 @@ def compare(pristine: dict, polymerized: dict) -> dict:
         "effective_conductivity_S_per_cm",
     ):
         a, b = pristine.get(key), polymerized.get(key)
+        out[key + "_pristine"], out[key + "_polymerized"] = a, b
         if a is None or b is None:
             out[key + "_ratio"] = None
         else:

@@ -220,7 +220,8 @@ def analyze(
             if value is None:  # a DC resistance (or its ratio) of a blocking cell
                 click.echo(f"{key:40s} {NO_DC_VALUE}")
                 continue
-            unit = analysis.UNITS.get(key, "")
+            base = key.removesuffix("_pristine").removesuffix("_polymerized")
+            unit = analysis.UNITS.get(base, "")
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
             click.echo(f"{key:40s} {shown:>14s} {unit}")
     if json_out is not None:

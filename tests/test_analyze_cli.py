@@ -52,6 +52,11 @@ def test_analyze_compare(run_file, tmp_path):
     out = json.loads(res.stdout)
     assert out["membrane_resistance_ohm_ratio"] == pytest.approx(1.0)
     assert out["membrane_resistance_reduction_percent"] == pytest.approx(0.0, abs=1e-9)
+    r = out["membrane_resistance_ohm_pristine"]
+    assert r > 0 and out["membrane_resistance_ohm_polymerized"] == r
+    table = kmc_cli("analyze", "--compare", run_file, run_file).stdout
+    assert any(line.startswith("membrane_resistance_ohm_pristine") and line.endswith("ohm")
+               for line in table.splitlines())  # fmt: skip
 
 
 def test_analyze_errors(run_file, tmp_path):

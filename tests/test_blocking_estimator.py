@@ -88,6 +88,10 @@ def test_compare_with_no_dc_value_gives_none():
         assert out["interfacial_resistance_fold_reduction"] is None
         assert out["membrane_resistance_ohm_ratio"] == pytest.approx(1.0, rel=1e-9)
         assert out["membrane_resistance_reduction_percent"] == pytest.approx(0.0, abs=1e-6)
+        # both values beside the ratio (None where a run has none)
+        assert out["membrane_resistance_ohm_pristine"] == a["membrane_resistance_ohm"]
+        assert out["membrane_resistance_ohm_polymerized"] == b["membrane_resistance_ohm"]
+        assert out["interfacial_resistance_ohm_polymerized"] == b["interfacial_resistance_ohm"]
         json.dumps(out)
     both = analysis.compare(reversible, reversible)
     assert both["interfacial_resistance_fold_reduction"] == pytest.approx(1.0)
