@@ -4,6 +4,7 @@ from kmc.transport._estimator import ConductionResult, effective_conductivity
 from kmc.transport._faces import faces_from_conductivity
 from kmc.transport._impedance import ImpedanceSpectrum, frequencies, impedance
 from kmc.transport._morphology import MorphologyTransport, TransportParameters, analyze_morphology
+from kmc.transport._params import load_transport_parameters
 from kmc.transport._percolation import label_periodic, spanning_mask
 from kmc.transport._solver import Faces, Solution, solve
 
@@ -20,6 +21,7 @@ __all__ = [
     "frequencies",
     "impedance",
     "label_periodic",
+    "load_transport_parameters",
     "solve",
     "spanning_mask",
 ]
