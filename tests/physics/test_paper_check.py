@@ -15,7 +15,9 @@ current (pristine LiFePO4||Li R_i = 13040 ohm, 80 seeds). The test checks that t
 shipped values reproduce those targets on the means here.
 
 The predictions (the LiFePO4 cell's membrane drop and interfacial ratio) need the
-polymerized LiFePO4 run, whose full protocol takes ~40 min on one core: too long for CI.
+polymerized LiFePO4 runs, 11-12 min each on one core (benchmarks/RESULTS.md, "Paper
+configs"); two seeds with their analyses are ~25 min of CPU, which the CI run (already
+about an hour) has no room for.
 docs/paper_check.py computes them (mean +- SE over seeds) and docs/CHEMISTRY.md records
 them with the command.
 
