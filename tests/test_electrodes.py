@@ -200,3 +200,38 @@ def test_film_doping_plateau_passes_on_the_protocol_clock_when_the_lattice_is_fr
         frozen = st[P_FROZEN_S]
         assert drv.protocol_time_s() == eng.time_s * drv.lam + frozen
         assert (frozen > 0) == freeze
+
+
+def test_run_file_holds_each_electrodes_potential_and_currents(tmp_path):
+    """The stored per-electrode series of a galvanostatic run: units; at every sample the
+    cathode's faradaic + capacitive current is the cell current, the Li anode's faradaic
+    current its opposite (charge balance, exact to rounding); the mean cell current over
+    an interval never exceeds the set I / A and reaches it (1e-9) where the interval has
+    one sign; the Li anode's potential is its Butler-Volmer overpotential at a current
+    density in [-I/A, I/A] (ordering only: the sample is instantaneous, the current a mean)."""
+    import h5py
+    from helpers import kmc_cli
+
+    # half-cycles of ~0.7 s (C_dl 0.2 F/m^2 x 0.7 V x 1e-4 m^2 at 2e-5 A): samples of 0.02 s
+    text = chem_text(protocol="galvanostatic", current=2e-5, k0=1e-6, cycles=3, duration=30.0,
+                     sample=0.02) + ELECTRODES  # fmt: skip
+    cfg = tmp_path / "galv.toml"
+    cfg.write_text(text)
+    out = tmp_path / "galv.h5"
+    res = kmc_cli("run", cfg, "-o", out, "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    with h5py.File(out) as f:
+        obs = f["observables"]
+        far, cap = obs["faradaic_current/value"][1:], obs["capacitive_current/value"][1:]
+        total = obs["current_density/value"][1:]
+        pot = obs["electrode_potential/value"][1:]
+        assert obs["electrode_potential/value"].attrs["unit"] == "V"
+        assert obs["faradaic_current/value"].attrs["unit"] == "A/m^2"
+        assert obs["capacitive_current/value"].attrs["unit"] == "A/m^2"
+    i_set = 2e-5 / 1e-4
+    np.testing.assert_allclose(far[:, 0] + cap[:, 0], total, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(far[:, 1], -total, rtol=1e-12, atol=1e-15)
+    assert np.all(np.abs(total) <= i_set * (1 + 1e-9))
+    assert np.abs(total).max() == pytest.approx(i_set, rel=1e-9)
+    eta_max = butler_volmer_overpotential_V(i_set, I0_ANODE, 0.5, F_RT)
+    assert np.all(np.abs(pot[:, 1]) <= eta_max + 1e-12)
