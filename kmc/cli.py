@@ -842,6 +842,23 @@ def validate(config_path) -> None:
     click.echo(f"  estimate: {estimate_run(cfg, model).describe()}")
 
 
+@config.command("show")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def config_show(config_path, as_json) -> None:
+    """The resolved model of CONFIG: every per-site rate with the physical quantity it
+    stands for at this lattice spacing (k0, the bimolecular coupling constant,
+    concentrations), the packet size, Da, u, and the monomer units expected per window."""
+    import json
+
+    from kmc.resolved import describe, resolved_model
+
+    config_path = _config_path(config_path)
+    _, _, model = _checked_config(config_path)
+    info = resolved_model(model)
+    click.echo(json.dumps(info, indent=1) if as_json else describe(info))
+
+
 @config.command("list")
 def config_list() -> None:
     """List the configs, sweeps and transport file shipped with kmc (name, kind, what it is)."""

@@ -191,3 +191,41 @@ def test_the_bad_inputs_of_issue_14_are_named(tmp_path, config, key, value, mess
     res = CliRunner().invoke(main, ["config", "validate", str(path)])
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
     assert "Traceback" not in res.output and message in res.output
+
+
+def test_config_show_gives_each_per_site_rate_with_its_physical_meaning():
+    """`kmc config show`: Gamma = D/a^2, k0 = k a, k_bi = k_c N_A a^3 (x 1e3 in L), the
+    packet and concentrations c = c_site n / (N_A a^3), exact."""
+    import json
+
+    from helpers import kmc_cli
+
+    res = kmc_cli("config", "show", "zheng2021_ss_galvanostatic", "--json")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
+    a, n_a = 25e-9, 6.02214076e23
+    bt = info["species"]["BT"]
+    assert bt["hop_rate_per_s"] == pytest.approx(1.0e-12 / a**2, rel=1e-12)
+    assert bt["reactions"]["cathode"]["rate_constant_m_per_s"] == pytest.approx(1.0 * a)
+    assert bt["reactions"]["cathode"]["damkohler"] == pytest.approx(1.0 / 1600)
+    ch = info["chemistry"]
+    assert ch["molecules_per_unit"] == 67700
+    assert ch["coupling_rate_constant_L_per_mol_s"] == pytest.approx(1.0e4 * n_a * a**3 * 1e3)
+    assert bt["initial_concentration_mol_per_m3"] == pytest.approx(0.02 * 67700 / (n_a * a**3))
+    text = kmc_cli("config", "show", "zheng2021_ss_galvanostatic").stdout
+    assert "k0 2.5e-08 m/s" in text and "L/(mol s)" in text
+
+
+def test_config_show_at_twice_the_spacing(tmp_path):
+    """The per-site rates do not follow the spacing (yet): at 50 nm the same k per site
+    is a k0 twice as large and a Da four times as large, and `config show` says so."""
+    import json
+
+    from helpers import kmc_cli
+
+    cfg = tmp_path / "coarse.toml"
+    cfg.write_text('base = "zheng2021_ss_galvanostatic"\n[lattice]\nspacing_m = 50e-9\n')
+    info = json.loads(kmc_cli("config", "show", cfg, "--json").stdout)
+    bt = info["species"]["BT"]["reactions"]["cathode"]
+    assert bt["damkohler"] == pytest.approx(4 / 1600)  # the same k per site, D/a^2 / 4
+    assert bt["rate_constant_m_per_s"] == pytest.approx(2 * 25e-9)  # k0 doubles silently
