@@ -14,6 +14,8 @@ value (``kmc impedance`` shows the interface); an aggregate counts such seeds in
     python docs/paper_check.py                       # seeds 1-4, all cells: ~45 min
     python docs/paper_check.py --n-seeds 2 --cells ss,lfp   # ~10 min
     python docs/paper_check.py --seeds 1,2,3,4,5,6 --reuse  # reuse runs in docs/figures/runs/
+    python docs/paper_check.py --cells ss --sectors 2,2 --runs-dir docs/figures/runs/sectors_2x2
+        # the same configs on the sector engine ([parallel] sectors = [2, 2], one thread)
 
 Cost on 2 cores at --jobs 2 (the default; one core per run, benchmarks/RESULTS.md): per
 seed the ss pair 170 + 26 s, the lfp pair 323 + 17 s, the cv pair ~570 + ~100 s of runs
@@ -210,6 +212,23 @@ def check(cells, seeds, reuse: bool = False, jobs: int = 2, runs_dir: Path = RUN
     return out
 
 
+def _use_sector_configs(sectors: list[int], runs_dir: Path, cells) -> None:
+    """Point the run helpers at configs that extend the shipped ones with
+    ``[parallel] sectors = [sx, sy]`` (written to RUNS_DIR/configs/)."""
+    import calibrate_transport
+
+    if len(sectors) != 2:
+        raise SystemExit(f"--sectors takes SX,SY (got {sectors})")
+    d = Path(runs_dir) / "configs"
+    d.mkdir(parents=True, exist_ok=True)
+    for cell in cells:
+        for name in (CELLS[cell], CELLS[cell] + "_pristine"):
+            text = (f'base = "zheng2021_{name}"\n\n[parallel]\n'
+                    f"sectors = [{sectors[0]}, {sectors[1]}]\n")  # fmt: skip
+            (d / f"zheng2021_{name}.toml").write_text(text)
+    calibrate_transport.CONFIGS = d
+
+
 def _seed_list(text: str) -> list[int]:
     return [int(s) for s in text.replace(" ", "").split(",") if s]
 
@@ -226,8 +245,16 @@ def main(argv=None) -> list[dict]:
                    help="comma list of ss, lfp, cv (default all)")  # fmt: skip
     p.add_argument("--jobs", type=int, default=2, help="parallel runs and analyses (default 2)")
     p.add_argument("--runs-dir", type=Path, default=RUNS)
-    p.add_argument("-o", "--output", type=Path, default=RUNS / "paper_check.json")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="JSON report (default RUNS_DIR/paper_check.json)")  # fmt: skip
+    p.add_argument("--sectors", type=_seed_list, default=None,
+                   help="SX,SY: run every config on the sector engine with this layout "
+                        "(configs in RUNS_DIR/configs/ extend the shipped ones)")  # fmt: skip
     args = p.parse_args(argv)
+    if args.output is None:
+        args.output = args.runs_dir / "paper_check.json"
+    if args.sectors is not None:
+        _use_sector_configs(args.sectors, args.runs_dir, args.cells)
     bad = set(args.cells) - set(CELLS)
     if bad:
         p.error(f"unknown cell(s) {sorted(bad)}; choose from {list(CELLS)}")
