@@ -121,6 +121,16 @@ def test_local_pool_matches_serial_runs_and_collect(tmp_path):
         assert 0 < int(r["deposit_largest_cluster_cathode"]) <= float(r["deposit_sites_cathode"])
         assert int(r["deposit_clusters_cathode"]) >= 1
     assert (out / "results.h5").exists()
+    # every number's unit: a units row beside the table (same columns), and in results.h5
+    (units,) = list(csv.DictReader(open(out / "results_units.csv")))
+    assert list(units) == list(rows[0])
+    assert units["film_thickness_mean_cathode"] == "m" and units["wall_seconds"] == "s"
+    assert units["in:species[0].reactions[0].rate_per_s"] == "1/s"
+    assert units["damkohler_monomer_cathode"] == "1" and units["deposit_sites_cathode"] == "sites"
+    import h5py
+
+    with h5py.File(out / "results.h5") as f:
+        assert f["results/film_thickness_mean_cathode"].attrs["unit"] == "m"
     # running again skips every complete point
     res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "2", "--progress", "off")
     assert res.returncode == 0 and "4 complete, 0 failed" in res.stderr

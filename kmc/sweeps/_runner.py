@@ -642,6 +642,14 @@ def collect(directory: Path) -> list[dict]:
                 row["status"], row["error"] = "failed", str(exc)
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
+    units = {col: column_unit(col) for col in columns}
+    with (
+        atomic_path(directory / "results_units.csv") as tmp,
+        open(tmp, "w", newline="", encoding="utf-8") as fh,
+    ):
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerow(units)
     with (
         atomic_path(directory / "results.csv") as tmp,
         open(tmp, "w", newline="", encoding="utf-8") as fh,
@@ -658,4 +666,36 @@ def collect(directory: Path) -> list[dict]:
                 g[col.replace("/", "_")] = np.array(vals, dtype=float)
             else:
                 g[col.replace("/", "_")] = np.array([str(v) for v in vals], dtype="S")
+            g[col.replace("/", "_")].attrs["unit"] = units[col]
     return rows
+
+
+_COLUMN_UNITS = (
+    ("film_thickness_", "m"), ("coverage_", "1 (fraction of the electrode face)"),
+    ("deposit_sites_", "sites"), ("deposit_largest_cluster_", "sites"),
+    ("deposit_clusters_", "1"), ("deposit_box_dimension_", "1"), ("damkohler_", "1"),
+    ("crystalline_fraction", "1"), ("diluent_volume_fraction", "1"),
+)  # fmt: skip
+
+
+_SUFFIX_UNITS = (
+    ("_ohm", "ohm"), ("_S_per_cm", "S/cm"), ("_S_per_m", "S/m"), ("_m2_per_s", "m^2/s"),
+    ("_per_s", "1/s"), ("_seconds", "s"), ("_s", "s"), ("_m", "m"), ("_V", "V"),
+    ("_A", "A"), ("_K", "K"),
+)  # fmt: skip
+
+
+def column_unit(column: str) -> str:
+    """Unit of a results-table column (``results_units.csv``, ``results.h5`` attrs): from
+    its name's suffix (``_ohm``, ``_s``, ``_S_per_cm``), its kind, or for an input
+    ``in:PATH`` the config key's own unit suffix; "" for labels and flags."""
+    name = column.removeprefix("in:").split(".")[-1].split("[")[0]
+    for suffix, unit in _SUFFIX_UNITS:
+        if name.endswith(suffix):
+            return unit
+    for prefix, unit in _COLUMN_UNITS:
+        if name.startswith(prefix):
+            return unit
+    if column.startswith("in:") and ("occupancy" in name or "fraction" in name):
+        return "1"
+    return "1" if column in ("threads", "replica") else ""
