@@ -72,13 +72,13 @@ DEFAULT_SEEDS = (1, 2, 3, 4)
 PAIRS = (  # [pristine, polymerized] quantities of the analysis summaries
     "membrane_resistance_ohm", "interfacial_resistance_ohm", "crystalline_fraction",
     "diluent_volume_fraction", "crystallization_half_time_s", "pt_layer_thickness_m",
-    "electroactive_area_fraction_cathode", "contact_fraction_cathode", "short_circuit",
+    "electroactive_area_ratio_cathode", "contact_fraction_cathode", "short_circuit",
 )  # fmt: skip
 # what the summary table prints per cell (the JSON has every key)
 SHOWN = (
     "membrane_ratio", "membrane_reduction_percent", "membrane_ratio_pt_only",
     "membrane_ratio_crystallinity", "interfacial_fold_reduction", "membrane_resistance_ohm",
-    "interfacial_resistance_ohm", "crystalline_fraction", "electroactive_area_fraction_cathode",
+    "interfacial_resistance_ohm", "crystalline_fraction", "electroactive_area_ratio_cathode",
     "contact_fraction_cathode", "pt_sites_cathode", "pt_sites_anode", "pt_sites_floating",
     "cathode_pt_clusters", "short_circuit",
 )  # fmt: skip

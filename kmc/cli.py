@@ -216,9 +216,12 @@ def analyze(
     if as_json:
         click.echo(json.dumps(out, indent=1))
     else:
+        from kmc.transport._morphology import TORTUOSITY_WINDOWED
+
         for key, value in out.items():
             if value is None:  # a DC resistance (or its ratio) of a blocking cell
-                click.echo(f"{key:40s} {NO_DC_VALUE}")
+                why = TORTUOSITY_WINDOWED if key.startswith("tortuosity") else NO_DC_VALUE
+                click.echo(f"{key:40s} {why}")
                 continue
             base = key.removesuffix("_pristine").removesuffix("_polymerized")
             unit = analysis.UNITS.get(base, "")

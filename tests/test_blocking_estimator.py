@@ -69,8 +69,12 @@ def test_reversible_slab_interfacial_resistance_is_both_faces_charge_transfer():
     res = analyze_morphology(_slab(), 1e-6, p, **TIGHT)
     exact = RT_F / I0[0] + RT_F / I0[1]
     assert res.interfacial_resistance_ohm * p.electrode_area_m2 == pytest.approx(exact, rel=5e-3)
-    assert res.total_resistance_ohm == pytest.approx(
+    assert res.box_resistance_ohm == pytest.approx(
         res.bulk_resistance_ohm + res.interfacial_resistance_ohm, rel=1e-12
+    )
+    # the cell's total adds the parts the output lists
+    assert res.total_resistance_ohm == pytest.approx(
+        res.membrane_resistance_ohm + res.interfacial_resistance_ohm, rel=1e-12
     )
     d = res.as_dict()
     assert d["blocking_cathode"] is False and d["blocking_anode"] is False
@@ -190,3 +194,24 @@ def test_impedance_run_of_a_blocking_cell_has_no_dc_resistance(ss_run):
     analysis.write_impedance(ss_run, info["snapshot"], spectrum, info)
     _, stored = kmc.open(ss_run).impedance(-1)
     assert "dc_total_resistance_ohm" not in stored and stored["blocking_cathode"]
+
+
+def test_windowed_cell_reports_no_tortuosity_and_a_total_of_its_parts():
+    """Two windows joined by the membrane-gate plane: the probed conductivity is the
+    continuum's, so no tortuosity (None, and `kmc analyze` says why); the total is the
+    membrane plus the interfaces, the box resistance the window's own."""
+    from kmc.transport._morphology import TORTUOSITY_WINDOWED
+
+    ph = np.full((20, 4, 4), phases.AMORPHOUS_PEO, dtype=np.uint8)
+    ph[0], ph[-1], ph[10] = phases.CATHODE, phases.ANODE, phases.MEMBRANE_GATE
+    params = _params()
+    params.conductivity_S_per_m[phases.MEMBRANE_GATE] = 2.84e-3
+    res = analyze_morphology(ph, 1e-6, params, **TIGHT)
+    assert res.continuum_conductivity_S_per_m is not None and res.tortuosity is None
+    assert res.as_dict()["tortuosity"] is None and "windowed run" in TORTUOSITY_WINDOWED
+    assert res.total_resistance_ohm == pytest.approx(
+        res.membrane_resistance_ohm + res.interfacial_resistance_ohm, rel=1e-12
+    )
+    flat = analyze_morphology(np.where(ph == phases.MEMBRANE_GATE, phases.AMORPHOUS_PEO, ph),
+                              1e-6, _params(), **TIGHT)  # fmt: skip
+    assert flat.tortuosity == pytest.approx(1.0, rel=1e-3)  # a straight, uniform electrolyte

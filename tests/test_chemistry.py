@@ -308,7 +308,7 @@ def test_undoped_anode_pt_is_no_electrode_in_the_estimator():
     phase[-8:-1, :, ::2] = phases.DEPOSIT_ANODE
     undoped = analyze_morphology(phase, 25e-9, params)
     doped = analyze_morphology(phase, 25e-9, dataclasses.replace(params, pt_doped=(True, True)))
-    assert doped.electroactive_area_fraction[1] == 8.0
-    assert undoped.electroactive_area_fraction[1] == 0.5
+    assert doped.electroactive_area_ratio[1] == 8.0
+    assert undoped.electroactive_area_ratio[1] == 0.5
     # doped fingers also carry current electronically, shortening the ionic path
     assert undoped.total_resistance_ohm > doped.total_resistance_ohm

@@ -107,7 +107,7 @@ def test_zero_frequency_limit_is_the_dc_total_and_spectra_pass_kramers_kronig():
     ph = _rough_cell()
     dc = analyze_morphology(ph, H, params, rtol=1e-12, balance_tol=1e-10)
     low = impedance(ph, H, params, np.array([1e-9])).impedance_ohm[0]
-    assert abs(low.real / dc.total_resistance_ohm - 1) <= 1e-6
+    assert abs(low.real / dc.box_resistance_ohm - 1) <= 1e-6
     spec = impedance(ph, H, params, frequencies(1e-2, 1e6, 5))
     kk = kramers_kronig(spec)
     assert kk["kk_max_residual"] <= 1e-3, kk

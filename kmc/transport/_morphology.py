@@ -93,7 +93,9 @@ class MorphologyTransport:
     params: TransportParameters
     probe_planes: tuple[int, int]
     short_circuit: bool
-    electroactive_area_fraction: tuple[float, float]
+    electroactive_area_ratio: tuple[float, float]
+    """Electroactive area per geometric electrode area (cathode, anode): above 1 where
+    connected PT or a rough electrode offers more face than the flat one."""
     contact_fraction: tuple[float, float]
     ionic_fraction: float
     warnings: list[str] = field(default_factory=list)
@@ -108,11 +110,21 @@ class MorphologyTransport:
         return any(self.params.blocking)
 
     @property
-    def total_resistance_ohm(self) -> float | None:
-        """DC resistance of the real cell (ohm); None with a blocking electrode."""
+    def box_resistance_ohm(self) -> float | None:
+        """DC resistance of the simulated box (electrode to electrode, or to the membrane
+        gate in a windowed run) scaled to the real electrode area (ohm); None with a
+        blocking electrode. Its zero-frequency impedance."""
         if self.blocking:
             return None
         return self.total.resistance_ohm * self.area_box_m2 / self.params.electrode_area_m2
+
+    @property
+    def total_resistance_ohm(self) -> float | None:
+        """DC resistance of the real cell: the membrane and the interfaces in series,
+        ``membrane_resistance_ohm + interfacial_resistance_ohm`` (ohm); None with a
+        blocking electrode."""
+        r_i = self.interfacial_resistance_ohm
+        return None if r_i is None else self.membrane_resistance_ohm + r_i
 
     @property
     def bulk_resistance_ohm(self) -> float:
@@ -122,8 +134,8 @@ class MorphologyTransport:
     def interfacial_resistance_ohm(self) -> float | None:
         """Charge-transfer (interfacial) resistance of the real cell, both electrodes (ohm);
         None with a blocking electrode (no DC value: see ``kmc impedance``)."""
-        total = self.total_resistance_ohm
-        return None if total is None else total - self.bulk_resistance_ohm
+        box = self.box_resistance_ohm
+        return None if box is None else box - self.bulk_resistance_ohm
 
     @property
     def effective_conductivity_S_per_m(self) -> float:
@@ -152,8 +164,12 @@ class MorphologyTransport:
         return thickness / (self.effective_conductivity_S_per_m * self.params.electrode_area_m2)
 
     @property
-    def tortuosity(self) -> float:
-        """tau = eps sigma_amorphous / sigma_eff between the probe planes (1 = straight)."""
+    def tortuosity(self) -> float | None:
+        """tau = eps sigma_amorphous / sigma_eff of the resolved electrolyte between the
+        probe planes (1 = straight); None in a windowed run, whose probed conductivity is
+        the continuum membrane's (``TORTUOSITY_WINDOWED`` says why)."""
+        if self.continuum_conductivity_S_per_m is not None:
+            return None
         s_a = self.params.conductivity_S_per_m.get(phases.AMORPHOUS_PEO, 0.0)
         return self.ionic_fraction * s_a / self.effective_conductivity_S_per_m
 
@@ -163,16 +179,17 @@ class MorphologyTransport:
             "membrane_resistance_ohm": self.membrane_resistance_ohm,
             "interfacial_resistance_ohm": self.interfacial_resistance_ohm,
             "total_resistance_ohm": self.total_resistance_ohm,
+            "box_resistance_ohm": self.box_resistance_ohm,
             "bulk_resistance_ohm": self.bulk_resistance_ohm,
             "effective_conductivity_S_per_cm": self.effective_conductivity_S_per_cm,
             "effective_conductivity_S_per_m": self.effective_conductivity_S_per_m,
             "tortuosity": self.tortuosity,
             "pt_layer_thickness_m": self.pt_thickness_m,
-            "electroactive_area_fraction_cathode": self.electroactive_area_fraction[0],
-            "electroactive_area_fraction_anode": self.electroactive_area_fraction[1],
-            "electroactive_area_m2_cathode": self.electroactive_area_fraction[0]
+            "electroactive_area_ratio_cathode": self.electroactive_area_ratio[0],
+            "electroactive_area_ratio_anode": self.electroactive_area_ratio[1],
+            "electroactive_area_m2_cathode": self.electroactive_area_ratio[0]
             * self.params.electrode_area_m2,
-            "electroactive_area_m2_anode": self.electroactive_area_fraction[1]
+            "electroactive_area_m2_anode": self.electroactive_area_ratio[1]
             * self.params.electrode_area_m2,
             "contact_fraction_cathode": self.contact_fraction[0],
             "contact_fraction_anode": self.contact_fraction[1],
@@ -189,6 +206,12 @@ class MorphologyTransport:
             ),
             "warnings": list(self.warnings),
         }
+
+
+TORTUOSITY_WINDOWED = (
+    "not reported: in a windowed run the probed conductivity is the continuum membrane's, "
+    "not the resolved electrolyte's"
+)
 
 
 def _electrode_map(phase: np.ndarray) -> np.ndarray:
@@ -333,7 +356,7 @@ def analyze_morphology(
         params=params,
         probe_planes=(z1, z2),
         short_circuit=short,
-        electroactive_area_fraction=(ea_faces[0] / (nx * ny), ea_faces[1] / (nx * ny)),
+        electroactive_area_ratio=(ea_faces[0] / (nx * ny), ea_faces[1] / (nx * ny)),
         contact_fraction=(contact[0], contact[1]),
         ionic_fraction=ionic_fraction,
         warnings=warnings,
