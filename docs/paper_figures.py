@@ -28,6 +28,7 @@ from calibrate_transport import ensure_runs  # noqa: E402  (docs/ is on the path
 
 import kmc  # noqa: E402
 from kmc import plot as kplot  # noqa: E402
+from kmc.analysis import impedance_comparison  # noqa: E402
 
 HERE = Path(__file__).parent
 FIGURES = HERE / "figures"
@@ -105,10 +106,7 @@ def _nyquist(pristine: Path, polymerized: Path, cell: str, label: str) -> dict:
     for role, path in (("pristine", pristine), ("polymerized", polymerized)):
         _, info = kmc.open(path).impedance(-1)
         out[role] = {k: info.get(k) for k in keys} | {"run": path.name}
-    for k in ("fit_bulk_resistance_ohm", "fit_interfacial_resistance_ohm",
-              "dc_membrane_resistance_ohm", "dc_interfacial_resistance_ohm"):  # fmt: skip
-        a, b = out["pristine"][k], out["polymerized"][k]
-        out[k.replace("_ohm", "_ratio")] = b / a if a and b is not None else None
+    out["resistances"] = impedance_comparison(out["pristine"], out["polymerized"])
     return out
 
 

@@ -365,6 +365,33 @@ def compare(pristine: dict, polymerized: dict) -> dict:
     return out
 
 
+IMPEDANCE_COMPARISON = (
+    ("fit R_b (series)", "fit_bulk_resistance_ohm", "fit_bulk_resistance_error_ohm"),
+    ("fit R_i (arcs)", "fit_interfacial_resistance_ohm", "fit_interfacial_resistance_error_ohm"),
+    ("DC membrane resistance", "dc_membrane_resistance_ohm", None),
+    ("DC interfacial resistance", "dc_interfacial_resistance_ohm", None),
+    ("DC total resistance", "dc_total_resistance_ohm", None),
+)
+"""(label, key, error key) of what `kmc impedance --compare` sets side by side."""
+
+
+def impedance_comparison(pristine: dict, polymerized: dict) -> dict:
+    """Fitted and DC resistances (ohm) of a pristine and a polymerized run's impedance
+    summaries (as :func:`impedance_run` and the fit give them) and their ratios
+    polymerized / pristine: ``{key: {pristine, polymerized, ratio, unit[, errors]}}``;
+    a ratio is None where either value is (or the pristine one is 0)."""
+    table = {}
+    for _, key, err_key in IMPEDANCE_COMPARISON:
+        a, b = pristine.get(key), polymerized.get(key)
+        ratio = b / a if a and b is not None else None
+        entry = {"pristine": a, "polymerized": b, "ratio": ratio, "unit": "ohm"}
+        if err_key:
+            entry |= {"pristine_error": pristine.get(err_key),
+                      "polymerized_error": polymerized.get(err_key)}  # fmt: skip
+        table[key] = entry
+    return table
+
+
 def impedance_run(
     path: str | Path, params: TransportParameters, snapshot: int, frequency_Hz: np.ndarray
 ) -> tuple[ImpedanceSpectrum, dict]:

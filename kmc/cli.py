@@ -425,23 +425,9 @@ def _print_impedance_comparison(paths, infos, as_json) -> None:
     """Fitted and DC resistances of a pristine/polymerized pair, and their ratios."""
     import json
 
-    rows = [
-        ("fit R_b (series)", "fit_bulk_resistance_ohm", "fit_bulk_resistance_error_ohm"),
-        ("fit R_i (arcs)", "fit_interfacial_resistance_ohm",
-         "fit_interfacial_resistance_error_ohm"),
-        ("DC membrane resistance", "dc_membrane_resistance_ohm", None),
-        ("DC interfacial resistance", "dc_interfacial_resistance_ohm", None),
-        ("DC total resistance", "dc_total_resistance_ohm", None),
-    ]  # fmt: skip
-    table = {}
-    for _, key, err_key in rows:
-        a, b = (info.get(key) for info in infos)
-        ratio = b / a if a and b is not None else None
-        entry = {"pristine": a, "polymerized": b, "ratio": ratio, "unit": "ohm"}
-        if err_key:
-            entry |= {"pristine_error": infos[0].get(err_key),
-                      "polymerized_error": infos[1].get(err_key)}  # fmt: skip
-        table[key] = entry
+    from kmc.analysis import IMPEDANCE_COMPARISON, impedance_comparison
+
+    table = impedance_comparison(*infos)
     if as_json:
         meta = {"pristine": str(paths[0]), "polymerized": str(paths[1]),
                 "circuit": infos[1].get("fit", {}).get("circuit")}  # fmt: skip
@@ -455,7 +441,7 @@ def _print_impedance_comparison(paths, infos, as_json) -> None:
 
     click.echo(f"pristine:    {paths[0]}\npolymerized: {paths[1]}")
     click.echo(f"{'':28s} {'pristine (ohm)':>22s} {'polymerized (ohm)':>22s} {'ratio':>8s}")
-    for label, key, _ in rows:
+    for label, key, _ in IMPEDANCE_COMPARISON:
         t = table[key]
         ratio = f"{t['ratio']:8.3g}" if t["ratio"] is not None else f"{'-':>8s}"
         click.echo(f"{label:28s} {shown(t['pristine'], t.get('pristine_error'))} "
@@ -581,6 +567,13 @@ def sweep() -> None:
     """Parameter sweeps on a local pool, a Dask cluster or Slurm."""
 
 
+_cpus_per_point = click.option(
+    "--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
+    help="Cores of each point (default: the sweep's cpus_per_point, 1): a config with "
+    "[parallel] runs on that many threads.",
+)  # fmt: skip
+
+
 def _load_sweep(path):
     from kmc.config import ConfigError
     from kmc.sweeps import load_sweep, plan
@@ -658,9 +651,7 @@ def _report(statuses) -> None:
 @click.option("--memory", default=None)
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Batch jobs to start.")
 @click.option("--progress", type=click.Choice(["auto", "bar", "log", "off"]), default="auto")
-@click.option("--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
-              help="Cores of each point (default: the sweep's cpus_per_point, 1): a "
-              "config with [parallel] runs on that many threads.")  # fmt: skip
+@_cpus_per_point
 def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, account, walltime,
               memory, jobs, progress, cpus) -> None:  # fmt: skip
     """Run every point of SWEEP.toml into DIR (skips complete points, resumes partial ones).
@@ -710,9 +701,7 @@ def sweep_run(sweep_path, directory, workers, scheduler, slurm, pbs, queue, acco
 @click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
 @click.option("--index", type=int, required=True, help="Point index (as in `kmc sweep plan`).")
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
-@click.option("--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
-              help="Cores of each point (default: the sweep's cpus_per_point, 1): a "
-              "config with [parallel] runs on that many threads.")  # fmt: skip
+@_cpus_per_point
 def sweep_run_point(sweep_path, index, directory, cpus) -> None:
     """Run one point (what each Slurm array task does)."""
     from pathlib import Path
@@ -740,9 +729,7 @@ def sweep_run_point(sweep_path, index, directory, cpus) -> None:
 @sweep.command("emit-slurm")
 @click.argument("sweep_path", metavar="SWEEP.toml", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False))
-@click.option("--cpus-per-point", "cpus", type=click.IntRange(1, 1024), default=None,
-              help="Cores of each point (default: the sweep's cpus_per_point, 1): a "
-              "config with [parallel] runs on that many threads.")  # fmt: skip
+@_cpus_per_point
 def sweep_emit_slurm(sweep_path, directory, cpus) -> None:
     """Write DIR/manifest.json, the point configs and an sbatch job-array script."""
     from pathlib import Path

@@ -21,7 +21,6 @@ import numpy as np
 from kmc import geometry
 from kmc.config import ConfigError, RunConfig
 from kmc.kernels import layout as L
-from kmc.kernels import sectors as K
 from kmc.kernels._layout import MAX_PARTICLES
 from kmc.model import Model
 from kmc.protocol import protocol_step_s
@@ -135,16 +134,17 @@ def sector_bytes(cfg: RunConfig, model: Model, slots: int) -> int:
     """
     if cfg.parallel is None:
         return 0
+    from kmc.sectors import CELL_FREE_IDS, cell_layout, initial_list_room
+
     nx, ny, _ = model.dims
     sx, sy = cfg.parallel.sectors
-    ch = ny // (2 * sy) if ny > 1 else 1
-    cells = (2 * sx) * (ny // ch)
+    _, _, cells = cell_layout(nx, ny, cfg.parallel.sectors)
     ns = len(model.species_names)
-    room = max(16, 2 * (slots // cells + 1))
+    room = initial_list_room(slots, cells)
     per_cell = (
         4 * ns * (1 + L.N_ELECTRODES) * room  # cell_members, cell_react_members
         + 8 * ns * (1 + L.N_ELECTRODES)  # cell_counts, cell_react_counts
-        + 4 * 4 * K.REFILL_IDS  # cell_free
+        + 4 * CELL_FREE_IDS  # cell_free
         + 2 * 8
         + 2 * 8  # cell_rng, cell_ints
     )

@@ -30,6 +30,25 @@ _CELL_PARTICLE_ARRAYS = {
 }
 
 
+CELL_FREE_IDS = 4 * K.REFILL_IDS
+"""Room of a cell's own free-id stack (it spills half onto the run's when full)."""
+
+
+def cell_layout(nx: int, ny: int, sectors) -> tuple[int, int, int]:
+    """Cell width and height (columns) and number of cells of ``sectors = (sx, sy)``:
+    2 x 2 cells per sector (a 2D lattice: one row of cells, 2 per sector along x)."""
+    sx, sy = sectors
+    cw = nx // (2 * sx)
+    ch = ny // (2 * sy) if ny > 1 else 1
+    return cw, ch, (2 * sx) * (ny // ch)
+
+
+def initial_list_room(slots: int, n_cells: int) -> int:
+    """Entries of each cell list at the start (twice a cell's share of the particle
+    slots, at least 16); the lists widen when a cell needs more."""
+    return max(16, 2 * (slots // n_cells + 1))
+
+
 def substep_s(model: Model) -> float:
     """Sub-step length tau (s): ``parallel.substep_hops`` hops of the fastest species."""
     fastest = float(np.max(np.asarray(model.hop_rate_per_s).sum(axis=1)))
@@ -55,13 +74,11 @@ class SectorEngine(LatticeEngine):
         if par is None:
             raise ValueError("SectorEngine needs a config with a [parallel] section")
         self.sx, self.sy = par.sectors
-        self.cw = self.nx // (2 * self.sx)
-        self.ch = self.ny // (2 * self.sy) if self.ny > 1 else 1  # 2D: one row of cells
+        self.cw, self.ch, n_cells = cell_layout(self.nx, self.ny, par.sectors)
         self.threads: int | None = None
         self._scratch: dict[str, np.ndarray] | None = None
         if _empty:
             return
-        n_cells = (2 * self.sx) * (self.ny // self.ch)
         self.cell_rng = np.zeros((n_cells, 2), dtype=np.uint64)
         for c in range(n_cells):
             self.cell_rng[c, 0] = K.cell_key(self.rng[0], c)
@@ -70,7 +87,7 @@ class SectorEngine(LatticeEngine):
         self.sector_pos[K.P_DIRTY] = 1  # cell lists are built at the first run
         self.sector_time = np.array([substep_s(model), 0.0, 0.0])
         ns = len(model.species_names)
-        room = max(16, 2 * (self.px.size // n_cells + 1))
+        room = initial_list_room(self.px.size, n_cells)
         self.cell_members = np.zeros((n_cells, ns, room), dtype=np.int32)
         self.cell_react_members = np.zeros((n_cells, ns * L.N_ELECTRODES, room), dtype=np.int32)
         self.cell_counts = np.zeros((n_cells, ns), dtype=np.int64)
@@ -78,7 +95,7 @@ class SectorEngine(LatticeEngine):
         for name, dtype in _CELL_PARTICLE_ARRAYS.items():
             setattr(self, name, np.zeros(self.px.size, dtype=dtype))
         self.cell_react_chan[:] = -1
-        self.cell_free = np.zeros((n_cells, 4 * K.REFILL_IDS), dtype=np.int32)
+        self.cell_free = np.zeros((n_cells, CELL_FREE_IDS), dtype=np.int32)
         self.cell_ints = np.zeros((n_cells, 2), dtype=np.int64)
 
     # ------------------------------------------------------------------ edits
@@ -202,9 +219,10 @@ class SectorEngine(LatticeEngine):
                 return code
 
 
-def resolve_threads(model: Model, requested: int | None) -> int:
-    """Threads a run uses: ``requested`` (checked), or by default the cores this process
-    may use, at most one per sector and at most Numba's ``NUMBA_NUM_THREADS``."""
+def resolve_threads(model: Model, requested: int | None, cores: int | None = None) -> int:
+    """Threads a run uses: ``requested`` (checked), or by default ``cores`` (the cores
+    this process may use), at most one per sector and at most Numba's
+    ``NUMBA_NUM_THREADS``; a config without ``[parallel]`` uses one."""
     from kmc.sweeps._runner import usable_cores
 
     most = int(numba.config.NUMBA_NUM_THREADS)
@@ -213,7 +231,7 @@ def resolve_threads(model: Model, requested: int | None) -> int:
         return 1
     n_sectors = par.sectors[0] * par.sectors[1]
     if requested is None:
-        return max(1, min(usable_cores(), n_sectors, most))
+        return max(1, min(usable_cores() if cores is None else cores, n_sectors, most))
     if requested < 1:
         raise ValueError(f"--threads {requested}: at least 1 thread")
     if requested > n_sectors:

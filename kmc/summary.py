@@ -118,20 +118,24 @@ def _finished(final: Path) -> dict:
         info["wall_seconds"] = float(prov.get("wall_seconds", float("nan")))
         info["finished_utc"] = prov.get("finished_utc")
         info["resumed"] = len(json.loads(prov.get("resume_command_lines", "[]")))
-        info["morphology"] = {
-            name: {
-                "unit": unit,
-                "cathode": float(obs[name]["value"][-1][0]),
-                "anode": float(obs[name]["value"][-1][1]),
-            }
-            for name, unit in MORPHOLOGY
-            if name in obs
-        }
+        info["morphology"] = _morphology(obs, "{}/value")
         if "pt_units" in obs:
             info["pt_units"] = float(obs["pt_units/value"][-1])
         info["analyses"] = _analyses(f)
     info["protocol_cycles_total"] = _cycles_total(text)
     return info | {"commands": _commands(info, final, complete=True)}
+
+
+def _morphology(group: h5py.Group, dataset: str) -> dict:
+    """``MORPHOLOGY`` at the last sample, per electrode; ``dataset.format(name)`` is a
+    series' [sample, electrode] dataset in ``group`` (a run file nests it in ``value``,
+    a segment does not)."""
+    out = {}
+    for name, unit in MORPHOLOGY:
+        if name in group:
+            last = group[dataset.format(name)][-1]
+            out[name] = {"unit": unit, "cathode": float(last[0]), "anode": float(last[1])}
+    return out
 
 
 def _analyses(f: h5py.File) -> dict:
@@ -191,15 +195,7 @@ def _last_sample(part: Path, n_segments: int) -> dict:
             out: dict = {"last_sample_time_s": float(f["time"][-1])} if "time" in f else {}
             if "cycles" in obs:
                 out["protocol_cycles_done"] = int(obs["cycles"][-1])
-            out["morphology"] = {
-                name: {
-                    "unit": unit,
-                    "cathode": float(obs[name][-1][0]),
-                    "anode": float(obs[name][-1][1]),
-                }  # fmt: skip
-                for name, unit in MORPHOLOGY
-                if name in obs
-            }
+            out["morphology"] = _morphology(obs, "{}")
             return out
     return {}
 

@@ -6,6 +6,7 @@ import signal
 import numpy as np
 import pytest
 from chem import chem_config, chem_text
+from conftest import make_config_text
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 from physics._systems import displacement, walkers
 
@@ -179,25 +180,10 @@ def test_biased_walk_drift_and_dispersion_with_sectors():
     assert d[:, :, 0].var() / 20.0 == pytest.approx(1.0, rel=0.01)
 
 
-SMALL_RESERVOIR_CELL = """
-[lattice]
-shape = [8, 8, 16]
-spacing_m = 1e-8
-[boundaries]
-bottom = "cathode"
-top = "reservoir"
-[[species]]
-name = "monomer"
-diffusivity_m2_per_s = 1e-16
-initial_occupancy = 0.1
-reservoir_occupancy = 0.1
-reactions = [{ electrode = "cathode", rate_per_s = 5.0 }]
-[run]
-duration_s = 20.0
-sample_interval_s = 1.0
-[parallel]
-sectors = [2, 2]
-"""
+# the sweep test's cell (conftest's monomer at a reservoir) on 2 x 2 sectors
+SMALL_RESERVOIR_CELL = make_config_text(shape="[8, 8, 16]", duration=20.0, sample=1.0) + (
+    "[parallel]\nsectors = [2, 2]\n"
+)
 
 
 def test_a_small_lattice_has_ids_for_the_cells_stacks():

@@ -103,14 +103,12 @@ def running_marker(directory: Path, name: str):
 
 
 def point_threads(config, cpus: int) -> int:
-    """Threads a point of ``config`` runs on with ``cpus`` cores: the sector engine uses
-    at most one per sector and at most Numba's pool; a serial config one."""
-    import numba
+    """Threads a point of ``config`` runs on with ``cpus`` cores (``resolve_threads``'s
+    default with those cores: at most one per sector and Numba's pool; serial: one)."""
+    from kmc.model import Model
+    from kmc.sectors import resolve_threads
 
-    if config.parallel is None:
-        return 1
-    sx, sy = config.parallel.sectors
-    return max(1, min(cpus, sx * sy, int(numba.config.NUMBA_NUM_THREADS)))
+    return resolve_threads(Model.from_config(config), None, cores=cpus)
 
 
 def run_point(directory: str, record: dict, analyze: bool, cpus: int = 1) -> dict:
