@@ -41,10 +41,13 @@ def test_package_data_covers_every_shipped_file():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert project["package-dir"]["kmc.configs"] == "configs"
     assert "kmc.configs" in project["packages"]
-    patterns = project["package-data"]["kmc.configs"]
     for path in REPO_CONFIGS:
-        rel = path.relative_to(ROOT / "configs").as_posix()
-        assert any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/") for p in patterns)
+        # a file in configs/FOLDER/ belongs to the data package kmc.configs.FOLDER
+        folder = path.parent.relative_to(ROOT / "configs").parts
+        package = ".".join(("kmc", "configs", *folder))
+        assert package in project["packages"], package
+        patterns = project["package-data"][package]
+        assert any(fnmatch.fnmatch(path.name, p) and "/" not in p for p in patterns), path
     assert "*.toml" in project["package-data"]["kmc.data"]
 
 
