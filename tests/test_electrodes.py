@@ -187,14 +187,14 @@ def test_film_doping_plateau_passes_on_the_protocol_clock_when_the_lattice_is_fr
     from kmc.protocol import P_FROZEN_S
 
     base = chem_text(
-        protocol="galvanostatic", current=5e-6, k0=0.03, duration=30.0, cycles=4,
+        nx=8, protocol="galvanostatic", current=5e-6, k0=0.1, duration=15.0, cycles=1,
         doping=0.8, doping_charge=0.25, rings=2,
     )  # fmt: skip
     for freeze in (False, True):
         text = base.replace("step_s = ", f"freeze_lattice_for_film_charge = {str(freeze).lower()}"
                             "\nstep_s = ")  # fmt: skip
         model, eng, drv = _driver(text)
-        drv.run_to(30.0, lambda ts, eng=eng: eng.run(ts, 10**12))
+        drv.run_to(15.0, lambda ts, eng=eng: eng.run(ts, 10**12))
         st = eng.protocol_state
         assert drv.done and eng.counters[L.C_PT_UNITS] > 0
         frozen = st[P_FROZEN_S]

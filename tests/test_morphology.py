@@ -22,19 +22,19 @@ def test_box_counting_known_shapes():
 
 
 def test_box_counting_separates_growth_regimes():
-    """Box counting (boxes 1..16) of 3000-site 2D clusters: DLA (Da = 1e6) scores well
+    """Box counting (boxes 1..16) of 1500-site 2D clusters: DLA (Da = 1e6) scores well
     below a compact low-Da cluster (Da = 1e-2). Small clusters bias box counting low
-    (measured 1.35 vs 1.75), so the test asks for the order and a gap > 0.2, not for
-    the asymptotic 1.71 and 2."""
+    (measured: DLA 1.34-1.36, gap 0.32-0.36 over seeds 2-4; 0.39-0.40 at 3000 sites),
+    so the test asks for the order and a gap > 0.2, not for the asymptotic 1.71 and 2."""
     from kmc.clusters import grow_cluster_2d
 
-    def dim(growth, box=512):
+    def dim(growth, box=256):
         img = np.zeros((box, box), dtype=bool)
         img[growth.sites[:, 1], growth.sites[:, 0]] = True
         return box_counting_dimension(img, max_box=16)
 
-    dla = grow_cluster_2d(3000, 1e6, seed=2, box=512)
-    compact = grow_cluster_2d(3000, 1e-2, seed=2, box=512, launch_gap=2.0)
+    dla = grow_cluster_2d(1500, 1e6, seed=2, box=256)
+    compact = grow_cluster_2d(1500, 1e-2, seed=2, box=256, launch_gap=2.0)
     assert dim(compact) - dim(dla) > 0.2
 
 

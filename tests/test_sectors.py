@@ -77,8 +77,10 @@ def test_units_and_charge_conserved_exactly_with_sectors(protocol):
     radical and oligomer units + PT + decayed = start + injected - exited, exactly; every
     oxidation made one radical. Galvanostatic: the scheduled oxidations run in the merge,
     one per scheduled time, over the whole electrode."""
+    # 2 s of potentiostatic growth already forms ~600 PT units; galvanostatic needs 4 s
+    duration = {"potentiostatic": 2.0, "galvanostatic": 4.0}[protocol]
     cfg = _sector_chem(
-        decay=50.0, duration=4.0, protocol=protocol, current=5e-6, k0=50.0, cycles=1,
+        decay=50.0, duration=duration, protocol=protocol, current=5e-6, k0=50.0, cycles=1,
         doping_charge=0.25, rings=2,
     )  # fmt: skip
     model = Model.from_config(cfg)
@@ -88,7 +90,7 @@ def test_units_and_charge_conserved_exactly_with_sectors(protocol):
     units0 = _units(eng)
     # the lists are checked after every protocol step: a stale entry (a radical of an
     # idle cell coupled with, its id reused before the merge) once hid in the middle
-    drv.run_to(4.0, lambda ts: eng.run(ts, 10**12), lambda: _check_lists(eng))
+    drv.run_to(duration, lambda ts: eng.run(ts, 10**12), lambda: _check_lists(eng))
     _check_lists(eng)
     c = eng.counters
     mono, rad, _ = model.chem_species
@@ -276,20 +278,15 @@ SUBSTEP_SEEDS = (1, 2, 3, 4)
 def test_morphology_converges_when_the_substep_is_halved():
     """The sector engine's one approximation is the sub-step. The small chemistry cell
     (16 x 16 columns, 2 x 2 sectors of 4-column cells, 1.5 s at 1.0 V, k0 = 50/s) at
-    substep_hops = 1 and 0.5, and the serial engine, four seeds each (on two processes):
+    substep_hops = 1 and 0.5, and the serial engine, four seeds each:
     the seed means of PT units, cathode PT sites, coverage and film thickness agree
     within 3 standard errors of their difference (statistical equality; the replicas
     spread by 1-3 % here). The larger study behind the shipped default (docs/ENGINE.md)
     found every difference below one replica standard deviation."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     layouts = (((2, 2), 1.0), ((2, 2), 0.5), (None, 0.0))
-    jobs = [(s, h, seed) for s, h in layouts for seed in SUBSTEP_SEEDS]
-    # spawned, not forked: Numba's OpenMP pool, started by the tests before, refuses to
-    # run in a forked child (docs/ENGINE.md, "Threads")
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        runs = list(pool.map(_deposit_metrics, jobs))
+    # in this process, one after the other: a spawned worker would compile the sector
+    # kernels again (minutes on a CI core) for runs of about a second each
+    runs = [_deposit_metrics((s, h, seed)) for s, h in layouts for seed in SUBSTEP_SEEDS]
     n = len(SUBSTEP_SEEDS)
     coarse, fine, serial = (
         {k: np.array([r[k] for r in runs[i * n : (i + 1) * n]]) for k in runs[0]} for i in range(3)
