@@ -54,7 +54,7 @@ def test_axes_carry_units(run_file, kind):
         assert "(" in label and label.endswith(")"), label
     plt.close(ax.figure)
     axes = kplot.timeseries(run)
-    assert axes[-1].get_xlabel() == "time (s)"
+    assert axes[-1].get_xlabel() == "simulated time (s)"
     assert all("(" in a.get_ylabel() for a in axes)
     plt.close(axes[0].figure)
 
@@ -123,10 +123,28 @@ def test_timeseries_against_cycle_shows_each_cycle_end(run_file, tmp_path):
     ends = [next(i for i, c in enumerate(completed) if c >= n) for n in (1, 2, 3)]
     axes = kplot.timeseries(run, against="cycle")
     assert axes[-1].get_xlabel().startswith("cycle number")
-    charge_ax = axes[[a.get_ylabel() for a in axes].index("charge (C)")]
+    (charge_ax,) = [a for a in axes if a.get_ylabel().startswith("charge through the")]
+    assert "simulated 400 × 400 nm face (C)" in charge_ax.get_ylabel()  # 16 x 25 nm
     (line,) = charge_ax.get_lines()
     np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3])
     np.testing.assert_array_equal(line.get_ydata(), run.series("charge").values[ends])
+    plt.close(axes[0].figure)
+
+    # Against time: a 1.4 s cycle (C_dl A x 0.7 V x 2 / I) sampled every 0.2 s is 7
+    # samples per cycle, below the 8 that resolve it: the potentials are dots, not a line
+    # through aliased samples, and the panel says so; the window is drawn dashed.
+    axes = kplot.timeseries(run)
+    assert axes[-1].get_xlabel().startswith("protocol time (s)")
+    panels = {a.get_ylabel().split(" (")[0]: a for a in axes}
+    pot = panels["potential"]
+    dots = [ln for ln in pot.get_lines() if ln.get_marker() == "."]
+    assert len(dots) == 1 and dots[0].get_linestyle() == "None"
+    window = [ln for ln in pot.get_lines() if ln.get_linestyle() == "--" and len(ln.get_ydata())]
+    assert sorted(round(ln.get_ydata()[0], 9) for ln in window) == [0.5, 1.2]
+    # 7 and up to one sample more: a cycle's end is counted at the sample after it
+    (note,) = [t.get_text() for t in pot.texts]
+    assert "samples per cycle: cycles not resolved" in note and 7 <= float(note.split()[0]) < 8
+    assert any("current density" in k and "anodic > 0" in k for k in panels)
     plt.close(axes[0].figure)
 
     png = tmp_path / "cycles.png"
@@ -135,3 +153,29 @@ def test_timeseries_against_cycle_shows_each_cycle_end(run_file, tmp_path):
     assert mpimg.imread(png)[..., :3].std() > 0.02
     res = kmc_cli("plot", run_file, "timeseries", "--against", "cycle", "-o", png)
     assert res.returncode == 2 and "no electrochemical protocol" in res.stderr
+
+
+def test_legends_list_only_what_the_image_holds(run_file):
+    """The cross-section key lists the phases and species of its slice, no others; the
+    montage has one key (on its last panel) for all its panels; times on the titles are
+    on the figures' convention (simulated time for a run without a protocol)."""
+    import dataclasses
+
+    from kmc.plot._morphology import _present
+
+    run = kmc.open(run_file)
+    snap = run.snapshot(-1)
+    codes, species = _present(run, snap, 6, [0])
+    assert species == {0: "monomer"} and set(codes) == set(np.unique(snap.phase[:, 6, :]))
+    empty = dataclasses.replace(snap, species=np.zeros_like(snap.species))
+    assert _present(run, empty, 6, [0])[1] == {}  # an absent species is not in the key
+    ax = kplot.cross_section(run)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [kplot.PHASE_LABELS[c] for c in sorted(codes)] + ["monomer"]
+    assert "simulated t = " in ax.get_title()
+    plt.close(ax.figure)
+    axes = kplot.montage(run)
+    assert axes[-1].get_legend() is not None
+    assert all(a.get_legend() is None for a in axes[:-1])
+    assert all(a.get_title().startswith("simulated t = ") for a in axes)
+    plt.close(axes[0].figure)

@@ -7,6 +7,7 @@ import numpy as np
 
 from kmc import phases
 from kmc.observables import deposit_height
+from kmc.plot._series import clock_label
 from kmc.plot._style import add_scale_bar, length_unit, nice_length, phase_legend, phase_rgb
 from kmc.runfile import Run
 
@@ -49,12 +50,20 @@ def cross_section(run: Run, ax=None, *, snapshot: int = -1, y: int | None = None
               interpolation="nearest")  # fmt: skip
     ax.set_xlabel(f"x ({unit})")
     ax.set_ylabel(f"z ({unit})")
-    ax.set_title(f"cross-section at y = {y * a * scale:.3g} {unit}, t = {snap.time_s:.4g} s")
+    ax.set_title(f"cross-section at y = {y * a * scale:.3g} {unit}, "
+                 f"{clock_label(run, snap.time_s)}")  # fmt: skip
     add_scale_bar(ax, nice_length(nx * a * scale), unit)
     if legend:
-        names = run.species_names
-        phase_legend(ax, np.unique(snap.phase[:, y, :]), {s: names[s] for s in show})
+        phase_legend(ax, *_present(run, snap, y, show))
     return ax
+
+
+def _present(run: Run, snap, y: int, show) -> tuple[np.ndarray, dict[int, str]]:
+    """Phase codes and {index: name} of the shown species that occur in the slice at
+    ``y``: a legend lists only what the image contains."""
+    names = run.species_names
+    occurring = set(np.unique(snap.species[:, y, :]).tolist())
+    return np.unique(snap.phase[:, y, :]), {s: names[s] for s in show if s + 1 in occurring}
 
 
 def _first_layer(run: Run, electrode: str) -> int:
@@ -137,14 +146,22 @@ def profile(run: Run, ax=None, *, snapshot: int = -1):
 
 
 def montage(run: Run, snapshots=None, *, y: int | None = None, fig=None):
-    """Cross-sections at several snapshots side by side; returns the array of Axes."""
+    """Cross-sections at several snapshots side by side, one colour key for all (the
+    phases and species present in any of them); returns the array of Axes."""
     if snapshots is None:
         n = run.n_snapshots
         snapshots = sorted(set(np.linspace(0, n - 1, min(n, 4)).round().astype(int).tolist()))
     if fig is None:
         fig = plt.figure(figsize=(3.2 * len(snapshots), 3.6), layout="constrained")
     axes = fig.subplots(1, len(snapshots), squeeze=False)[0]
+    codes, species = set(), {}
     for ax, i in zip(axes, snapshots, strict=True):
         cross_section(run, ax, snapshot=i, y=y, legend=False)
-        ax.set_title(f"t = {run.snapshot(i).time_s:.3g} s", fontsize=9)
+        snap = run.snapshot(i)
+        ax.set_title(clock_label(run, snap.time_s), fontsize=9)
+        c, sp = _present(run, snap, snap.phase.shape[1] // 2 if y is None else y,
+                         range(len(run.species_names)))  # fmt: skip
+        codes.update(c.tolist())
+        species.update(sp)
+    phase_legend(axes[-1], np.array(sorted(codes)), dict(sorted(species.items())))
     return axes

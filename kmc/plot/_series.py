@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from kmc.plot._style import length_unit
 from kmc.runfile import Run
 
 DEFAULT_SERIES = ("species_count", "deposit_sites", "film_thickness_mean", "coverage")
@@ -16,6 +17,12 @@ PROTOCOL_SERIES = (
 # current of the first sample after a cycle's end say nothing about the cycle)
 CYCLE_SERIES = ("charge", "pt_sites", "film_thickness_mean", "coverage", "contact_fraction")
 _LENGTH_SCALE = {"m": (1e9, "nm")}
+# dimensionless series ("1" in the run file) by what they count or measure
+_COUNT_UNITS = {"species_count": "particles", "deposit_sites": "count", "pt_sites": "count",
+                "cycles": "count"}  # fmt: skip
+# below this many samples per protocol cycle a line through the instantaneous potential
+# samples draws aliasing, not the cycles: dots instead, and a note
+SAMPLES_PER_CYCLE_RESOLVED = 8
 
 
 def _has_protocol(run: Run) -> bool:
@@ -35,12 +42,49 @@ def cycle_ends(run: Run) -> np.ndarray:
     return np.searchsorted(completed, np.arange(1, n + 1), side="left")
 
 
+def clock_label(run: Run, time_s: float) -> str:
+    """``"t = ... s"`` of a simulated time on the figures' one time convention: the
+    protocol clock (simulated time x compression, plus frozen plateaus) for a run with an
+    electrochemical protocol, simulated time otherwise."""
+    if not _has_protocol(run):
+        return f"simulated t = {time_s:.4g} s"
+    s = run.series("protocol_time")
+    return f"protocol t = {float(np.interp(time_s, s.time_s, s.values)):.4g} s"
+
+
+def _ylabel(run: Run, name: str, unit: str) -> str:
+    if name == "current_density":
+        return "cathode current density\n(A/m², anodic > 0; interval mean)"
+    if name == "charge":
+        _, ny, nx = run.shape_zyx
+        scale, lu = length_unit(max(nx, ny) * run.spacing_m)
+        w, h = nx * run.spacing_m * scale, ny * run.spacing_m * scale
+        return f"charge through the\nsimulated {w:.3g} × {h:.3g} {lu} face (C)"
+    if unit == "1":
+        unit = _COUNT_UNITS.get(name, "fraction" if "fraction" in name or name == "coverage"
+                                else "dimensionless")  # fmt: skip
+    return f"{name.replace('_', ' ')} ({unit})"
+
+
+def _samples_per_cycle(run: Run, clock: np.ndarray) -> float | None:
+    """Samples per completed protocol cycle (None before the first cycle ends)."""
+    completed = np.asarray(run.series("cycles").values) if "cycles" in run.series_names else []
+    if len(completed) < 2 or completed[-1] < 1:
+        return None
+    end = int(np.searchsorted(completed, completed[-1], side="left"))
+    period = clock[end] / completed[-1]
+    return float(period / np.median(np.diff(clock)))
+
+
 def timeseries(run: Run, names=None, *, fig=None, against: str = "time"):
     """One panel per time series; returns the Axes array.
 
     Series with a per-electrode or per-species axis get one line per entry. Runs with an
     electrochemical protocol show potential, current, charge, PT and contact against the
-    protocol clock (simulated time x compression); others against simulated time. With
+    protocol clock (simulated time x compression); others against simulated time. Where
+    the samples are too sparse to resolve the protocol's cycles (fewer than
+    ``SAMPLES_PER_CYCLE_RESOLVED`` per cycle), the instantaneous potentials are drawn as
+    dots, not lines, and the panel says so; a galvanostatic window is drawn dashed. With
     ``against="cycle"`` each series is shown at the first sample after the end of every
     completed cycle (so up to one sample interval late) against the cycle number: by
     default the charge passed and the film's state (PT, thickness, coverage, contact).
@@ -60,6 +104,8 @@ def timeseries(run: Run, names=None, *, fig=None, against: str = "time"):
         fig = plt.figure(figsize=(6.4, 2.2 * len(names)), layout="constrained")
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     clock = run.series("protocol_time").values if protocol else None
+    per_cycle = _samples_per_cycle(run, clock) if protocol and ends is None else None
+    sparse = per_cycle is not None and per_cycle < SAMPLES_PER_CYCLE_RESOLVED
     for ax, name in zip(axes, names, strict=True):
         s = run.series(name)
         scale, unit = _LENGTH_SCALE.get(s.unit, (1.0, s.unit))
@@ -70,17 +116,40 @@ def timeseries(run: Run, names=None, *, fig=None, against: str = "time"):
             x, flat, style = np.arange(1, ends.size + 1), flat[ends], {"marker": "o", "ms": 3}
         else:
             x, style = (s.time_s if clock is None else clock), {}
+            if sparse and name in ("potential", "electrode_potential", "current_density"):
+                style = {"ls": "none", "marker": ".", "ms": 3}
+        drawn = 0
         for j in range(flat.shape[1]):
             if np.any(flat[:, j]):
                 ax.plot(x, flat[:, j], label=labels[j], **style)
-        ax.set_ylabel(f"{name.replace('_', ' ')} ({unit})")
-        if flat.shape[1] > 1:
+                drawn += 1
+        if name == "potential" and ends is None:
+            _window(run, ax)
+        if sparse and name in ("potential", "electrode_potential", "current_density"):
+            ax.text(0.01, 0.97, f"{per_cycle:.2g} samples per cycle: cycles not resolved "
+                    "(dots: samples; see --against cycle)", transform=ax.transAxes,
+                    fontsize=7, va="top")  # fmt: skip
+        ax.set_ylabel(_ylabel(run, name, unit))
+        if drawn > 1 or (name == "potential" and ax.get_legend_handles_labels()[1]):
             ax.legend(fontsize=8)
+        elif drawn == 1 and flat.shape[1] > 1:
+            ax.set_title(labels[next(j for j in range(flat.shape[1]) if np.any(flat[:, j]))],
+                         fontsize=8, loc="left")  # fmt: skip
     if ends is not None:
         axes[-1].set_xlabel("cycle number (value at the end of the cycle)")
     else:
-        axes[-1].set_xlabel("protocol time (s)" if protocol else "time (s)")
+        axes[-1].set_xlabel("protocol time (s): simulated time × compression" if protocol
+                            else "simulated time (s)")  # fmt: skip
     return axes
+
+
+def _window(run: Run, ax) -> None:
+    """The galvanostatic cycling window (cell voltage limits), dashed."""
+    p = run.config.protocol
+    if p.kind == "galvanostatic":
+        for v in (p.lower_V, p.upper_V):
+            ax.axhline(v, color="0.5", ls="--", lw=0.8)
+        ax.plot([], [], color="0.5", ls="--", lw=0.8, label="cycling window")
 
 
 def _labels(run: Run, name: str, shape) -> list[str]:

@@ -57,12 +57,18 @@ def _spectrum_or_none(run: Run, snapshot: int):
         return None
 
 
-def _decade_marks(ax, spectrum, line) -> None:
-    """A dot and a label at each whole decade of frequency on a Nyquist curve."""
-    f, z = spectrum.frequency_Hz, spectrum.impedance_ohm
+def _decade_marks(ax, f, z, line) -> None:
+    """A dot and a label at each whole decade of frequency ``f`` (Hz) on a Nyquist curve
+    of ``z`` (ohm); a label closer than 3 % of the curve's width to the last one
+    labelled is left out (the arc's ends crowd decades together)."""
+    gap = 0.03 * float(np.ptp(z.real) or 1.0)
+    last = None
     for k in range(int(np.ceil(np.log10(f.min()))), int(np.floor(np.log10(f.max()))) + 1):
         zk = np.interp(k, np.log10(f), z.real) + 1j * np.interp(k, np.log10(f), z.imag)
         ax.plot(zk.real, -zk.imag, "o", ms=3, color=line.get_color())
+        if last is not None and abs(zk - last) < gap:
+            continue
+        last = zk
         ax.annotate(f"1e{k} Hz", (zk.real, -zk.imag), fontsize=6, xytext=(3, 3),
                     textcoords="offset points", color=line.get_color())  # fmt: skip
 
@@ -82,7 +88,7 @@ def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
-    omega = np.logspace(-3, 8, 400)
+    omega = 2 * np.pi * np.logspace(-2, 6, 400)  # 10 mHz to 1 MHz, as `kmc impedance`
     cartoon = simulated = no_dc = False
     for r in [x for x in (compare, run) if x is not None]:
         stored = _spectrum_or_none(r, snapshot)
@@ -91,7 +97,7 @@ def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None
             spectrum, info = stored
             z = spectrum.impedance_ohm
             (line,) = ax.plot(z.real, -z.imag, label=f"{r.path.stem}: simulated")
-            _decade_marks(ax, spectrum, line)
+            _decade_marks(ax, spectrum.frequency_Hz, z, line)
             if "fitted_ohm" in info:
                 zf = info["fitted_ohm"]
                 ax.plot(zf.real, -zf.imag, "--", color=line.get_color(), lw=0.8,
@@ -108,16 +114,18 @@ def nyquist(run: Run, ax=None, *, snapshot: int = -1, compare: Run | None = None
         cartoon = True
         area = json.loads(res["parameters_json"])["electrode_area_m2"]
         z = equivalent_circuit_impedance(r_b, r_i, area, omega)
-        ax.plot(z.real, -z.imag, label=f"{r.path.stem}: R_b {r_b:.3g} Ω, "
-                f"R_i {r_i:.3g} Ω (cartoon)")  # fmt: skip
+        (line,) = ax.plot(z.real, -z.imag, label=f"{r.path.stem}: R_b {r_b:.3g} Ω, "
+                          f"R_i {r_i:.3g} Ω (cartoon)")  # fmt: skip
+        _decade_marks(ax, omega / (2 * np.pi), z, line)
     ax.set_xlabel("Z' (Ω)")
     ax.set_ylabel("−Z'' (Ω)")
     ax.set_aspect("equal", adjustable="datalim")
     lines = []
     if cartoon:
         lines.append(
-            "equivalent-circuit cartoon R_b + (R_i ∥ CPE), assumed CPE: run kmc impedance "
-            "for a spectrum"
+            "equivalent-circuit cartoon R_b + (R_i ∥ CPE), assumed CPE "
+            f"Q = {CPE_CAPACITANCE_F_PER_M2:g} F/m² × area, n = {CPE_EXPONENT:g}\n"
+            "(dots: decades of frequency; run kmc impedance for a spectrum)"
         )
     elif simulated:
         lines.append("simulated impedance (dots: decades of frequency)")
