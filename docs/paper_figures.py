@@ -2,6 +2,8 @@
 
     python docs/paper_figures.py           # runs 5 paper configs (~25 min of CPU), plots
     python docs/paper_figures.py --reuse   # plot from runs already in docs/figures/runs/
+    python docs/paper_figures.py --no-nyquist  # the 3 paper runs and their figures only
+                                               # (~20 min of CPU; Nyquist figures kept)
 
 The Nyquist figures are simulated spectra (`kmc impedance`, 1e-1 to 1e6 Hz, 2 per
 decade, fitted with R0-p(R1,CPE1)) of the LiFePO4 and SS pairs, pristine vs polymerized;
@@ -39,8 +41,12 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--reuse", action="store_true", help="plot existing runs, run none")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    p.add_argument("--no-nyquist", action="store_true",
+                   help="skip the pristine twins and the impedance spectra (keep the Nyquist "
+                   "figures as they are)")  # fmt: skip
     args = p.parse_args(argv)
-    pristine = ["lfp_galvanostatic_pristine", "ss_galvanostatic_pristine"]
+    pristine = [] if args.no_nyquist else ["lfp_galvanostatic_pristine",
+                                           "ss_galvanostatic_pristine"]  # fmt: skip
     runs = ensure_runs([*PAPER, *pristine], args.reuse, jobs=args.jobs)
     for name in PAPER:
         out = runs[name]
@@ -58,6 +64,8 @@ def main(argv=None) -> None:
         axes[0].figure.savefig(FIGURES / f"paper_{name}_timeseries.png", dpi=90)
         plt.close(axes[0].figure)
         print("wrote", FIGURES / f"paper_{name}.png")
+    if args.no_nyquist:
+        return
     report = {}
     for cell, label in (("lfp", "LiFePO4||Li, paper R_i: 13040 → 1765 Ω"),
                         ("ss", "SS||Li, SS blocks Li+")):  # fmt: skip

@@ -179,3 +179,13 @@ def test_legends_list_only_what_the_image_holds(run_file):
     assert all(a.get_legend() is None for a in axes[:-1])
     assert all(a.get_title().startswith("simulated t = ") for a in axes)
     plt.close(axes[0].figure)
+
+
+def test_profile_draws_only_the_deposits_present(run_file):
+    """The run file grows PT at its cathode only (no oxidation at the anode): one line,
+    and the title names the absent anode deposit."""
+    run = kmc.open(run_file)
+    ax = kplot.profile(run)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["PT (cathode)"]
+    assert "none: PT (anode)" in ax.get_title()
+    plt.close(ax.figure)

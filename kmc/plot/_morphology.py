@@ -50,7 +50,7 @@ def cross_section(run: Run, ax=None, *, snapshot: int = -1, y: int | None = None
               interpolation="nearest")  # fmt: skip
     ax.set_xlabel(f"x ({unit})")
     ax.set_ylabel(f"z ({unit})")
-    ax.set_title(f"cross-section at y = {y * a * scale:.3g} {unit}, "
+    ax.set_title(f"cross-section at y = {y * a * scale:.3g} {unit}\n"
                  f"{clock_label(run, snap.time_s)}")  # fmt: skip
     add_scale_bar(ax, nice_length(nx * a * scale), unit)
     if legend:
@@ -124,8 +124,9 @@ def height_map(run: Run, ax=None, *, snapshot: int = -1, electrode: str = "catho
 
 
 def profile(run: Run, ax=None, *, snapshot: int = -1):
-    """Deposit (PT, sulfur) fraction of each plane along z for both electrodes: the
-    simulated counterpart of an EDS line scan across the cell."""
+    """Deposit (PT, sulfur) fraction of each plane along z for each electrode's deposit
+    the snapshot holds (an absent one is named in the title, not drawn): the simulated
+    counterpart of an EDS line scan across the cell."""
     ax = _axes(ax)
     snap = run.snapshot(snapshot)
     nz = snap.phase.shape[0]
@@ -134,14 +135,20 @@ def profile(run: Run, ax=None, *, snapshot: int = -1):
     z = (np.arange(nz) + 0.5) * a * scale
     from kmc.plot._style import PHASE_COLORS, PHASE_LABELS
 
+    absent = []
     for code in phases.DEPOSIT_PHASE:
         frac = (snap.phase == code).mean(axis=(1, 2))
+        if not frac.any():
+            absent.append(PHASE_LABELS[int(code)])
+            continue
         ax.plot(z, frac, color=PHASE_COLORS[int(code)], label=PHASE_LABELS[int(code)])
     ax.set_xlabel(f"z ({unit})")
-    ax.set_ylabel("PT (sulfur) fraction of sites (1)")
-    ax.set_title(f"deposit profile, t = {snap.time_s:.4g} s")
+    ax.set_ylabel("PT (sulfur) share of the plane's sites (fraction)")
+    none = f"\nnone: {', '.join(absent)}" if absent else ""
+    ax.set_title(f"deposit profile, {clock_label(run, snap.time_s)}{none}")
     ax.set_ylim(bottom=0)
-    ax.legend()
+    if len(absent) < len(phases.DEPOSIT_PHASE):
+        ax.legend()
     return ax
 
 

@@ -129,7 +129,8 @@ def timeseries(run: Run, names=None, *, fig=None, against: str = "time"):
             ax.text(0.01, 0.97, f"{per_cycle:.2g} samples per cycle: cycles not resolved "
                     "(dots: samples; see --against cycle)", transform=ax.transAxes,
                     fontsize=7, va="top")  # fmt: skip
-        ax.set_ylabel(_ylabel(run, name, unit))
+        ylabel = _ylabel(run, name, unit)
+        ax.set_ylabel(ylabel, fontsize=8 if "\n" in ylabel else None)  # two lines fit a panel
         if drawn > 1 or (name == "potential" and ax.get_legend_handles_labels()[1]):
             ax.legend(fontsize=8)
         elif drawn == 1 and flat.shape[1] > 1:
