@@ -173,3 +173,36 @@ def test_lfp_paper_config_pt_only_at_cathode_and_contact_rises():
     assert pt[0] > 100 and pt[1] == 0, pt
     after = phases.contact_fraction(eng.phase)[0]
     assert after > before + 0.01, (before, after)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="found 2026-12-03: in the CV config the PT film's doping charge passes within one "
+    "protocol step, and the next step's cathode potential takes that step's current through "
+    "the 35.5 ohm drop and the Li overpotential (an explicit lag): E_c swings 3.7-3.9 V above "
+    "and below V on alternate steps from ~1500 s of protocol on (measured max |V - E_c| "
+    "3.887 V, seed 1; doping 2.6e8 electrons on, off, on); "
+    "docs/CHEMISTRY.md, 'Known defect: the CV cathode potential'",
+)
+def test_cv_cathode_potential_stays_near_the_applied_voltage():
+    """The CV paper config over its first 4000 s of protocol (100 s simulated at lambda =
+    40): at every protocol step the cathode sits below the applied cell voltage by the
+    ohmic drop and the Li overpotential only, |V - E_c| < 0.5 V (the paper cell's CV
+    currents are below ~1 mA: 35.5 mV of ohmic drop, and the Li overpotential at
+    4.5 A/m^2 exchange current is below 0.1 V there)."""
+    from kmc.protocol import P_CATHODE_V, P_POTENTIAL
+
+    text = _override((CONFIGS / "zheng2021_cv_symmetric.toml").read_text(), duration_s=100.0)
+    cfg = parse_config(text)
+    model = Model.from_config(cfg)
+    eng = LatticeEngine(model, 1, phase=initial_phase(model, 1))
+    drv = ProtocolDriver(model, eng)
+    worst = [0.0]
+
+    def check():
+        st = eng.protocol_state
+        worst[0] = max(worst[0], abs(st[P_POTENTIAL] - st[P_CATHODE_V]))
+
+    drv.run_to(100.0, lambda ts: eng.run(ts, 10**12), check)
+    assert worst[0] < 0.5, worst[0]
