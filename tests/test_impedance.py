@@ -252,8 +252,15 @@ def test_nyquist_and_bode_draw_the_stored_spectrum(cell_run, tmp_path):
 
     ax = plot.nyquist(kmc.open(cell_run))
     assert "simulated impedance" in ax.get_title()
+    # a dot per decade of the 1e-2..1e6 Hz spectrum; labels where they do not crowd (the
+    # first always, then none closer than 3 % of the curve's width to the last labelled)
+    dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert len(dots) == 9
     labels = [t.get_text() for t in ax.texts]
-    assert "1e0 Hz" in labels and "1e6 Hz" in labels  # one mark per decade
+    assert labels[0] == "1e-2 Hz" and set(labels) <= {f"1e{k} Hz" for k in range(-2, 7)}
+    marked = [complex(t.xy[0], t.xy[1]) for t in ax.texts]
+    width = np.ptp([ln.get_xdata()[0] for ln in dots])
+    assert all(abs(a - b) >= 0.03 * width for a, b in zip(marked, marked[1:], strict=False))
 
 
 def test_straight_pore_follows_the_de_levie_transmission_line():
