@@ -87,7 +87,7 @@ def _nyquist(pristine: Path, polymerized: Path, cell: str, label: str,
     the ratios polymerized / pristine (what `kmc impedance --compare` prints). Where a
     spectrum fails (or with ``spectra=False``) the pair is drawn as the DC cartoon."""
     failed = None if spectra else "spectra not computed (spectra=False)"
-    for path in (pristine, polymerized) if spectra else ():
+    for path in (pristine, polymerized) if failed is None else ():
         res = subprocess.run([sys.executable, "-m", "kmc", "impedance", str(path), *SPECTRUM],
                              capture_output=True, text=True)  # fmt: skip
         if res.returncode != 0:

@@ -251,9 +251,8 @@ def test_thread_counts_the_engine_cannot_use_are_named_errors():
     assert resolve_threads(Model.from_config(chem_config()), None) == 1  # serial
 
 
-def _deposit_metrics(job):
+def _deposit_metrics(sectors, hops, seed):
     """PT amount and film of the small chemistry cell after 1.5 s at 1.0 V, one seed."""
-    sectors, hops, seed = job
     text = chem_text(nx=16, duration=1.5, k0=50.0)
     if sectors is not None:
         text += PARALLEL.format(sx=sectors[0], sy=sectors[1], hops=hops)
@@ -286,7 +285,7 @@ def test_morphology_converges_when_the_substep_is_halved():
     layouts = (((2, 2), 1.0), ((2, 2), 0.5), (None, 0.0))
     # in this process, one after the other: a spawned worker would compile the sector
     # kernels again (minutes on a CI core) for runs of about a second each
-    runs = [_deposit_metrics((s, h, seed)) for s, h in layouts for seed in SUBSTEP_SEEDS]
+    runs = [_deposit_metrics(s, h, seed) for s, h in layouts for seed in SUBSTEP_SEEDS]
     n = len(SUBSTEP_SEEDS)
     coarse, fine, serial = (
         {k: np.array([r[k] for r in runs[i * n : (i + 1) * n]]) for k in runs[0]} for i in range(3)

@@ -38,11 +38,22 @@ def cross_section(run: Run, ax=None, *, snapshot: int = -1, y: int | None = None
     """
     ax = _axes(ax)
     snap = run.snapshot(snapshot)
+    show = _species_indices(run, species)
+    y, scale, unit = _draw_section(run, ax, snap, y, show)
+    ax.set_title(f"cross-section at y = {y * run.spacing_m * scale:.3g} {unit}\n"
+                 f"{clock_label(run, snap.time_s)}")  # fmt: skip
+    if legend:
+        phase_legend(ax, *_present(run, snap, y, show))
+    return ax
+
+
+def _draw_section(run: Run, ax, snap, y: int | None, show) -> tuple[int, float, str]:
+    """The x-z slice of ``snap`` at ``y`` (default: middle) with axes and scale bar, no
+    title or key; returns the ``y`` drawn and the length scale and unit of the axes."""
     nz, ny, nx = snap.phase.shape
     y = ny // 2 if y is None else y
     if not 0 <= y < ny:
         raise ValueError(f"y = {y} outside the lattice (0..{ny - 1})")
-    show = _species_indices(run, species)
     rgb = phase_rgb(snap.phase[:, y, :], snap.species[:, y, :], show)
     a = run.spacing_m
     scale, unit = length_unit(max(nx, nz) * a)
@@ -50,12 +61,8 @@ def cross_section(run: Run, ax=None, *, snapshot: int = -1, y: int | None = None
               interpolation="nearest")  # fmt: skip
     ax.set_xlabel(f"x ({unit})")
     ax.set_ylabel(f"z ({unit})")
-    ax.set_title(f"cross-section at y = {y * a * scale:.3g} {unit}\n"
-                 f"{clock_label(run, snap.time_s)}")  # fmt: skip
     add_scale_bar(ax, nice_length(nx * a * scale), unit)
-    if legend:
-        phase_legend(ax, *_present(run, snap, y, show))
-    return ax
+    return y, scale, unit
 
 
 def _present(run: Run, snap, y: int, show) -> tuple[np.ndarray, dict[int, str]]:
@@ -161,13 +168,13 @@ def montage(run: Run, snapshots=None, *, y: int | None = None, fig=None):
     if fig is None:
         fig = plt.figure(figsize=(3.2 * len(snapshots), 3.6), layout="constrained")
     axes = fig.subplots(1, len(snapshots), squeeze=False)[0]
+    show = list(range(len(run.species_names)))
     codes, species = set(), {}
     for ax, i in zip(axes, snapshots, strict=True):
-        cross_section(run, ax, snapshot=i, y=y, legend=False)
         snap = run.snapshot(i)
+        drawn_y, _, _ = _draw_section(run, ax, snap, y, show)
         ax.set_title(clock_label(run, snap.time_s), fontsize=9)
-        c, sp = _present(run, snap, snap.phase.shape[1] // 2 if y is None else y,
-                         range(len(run.species_names)))  # fmt: skip
+        c, sp = _present(run, snap, drawn_y, show)
         codes.update(c.tolist())
         species.update(sp)
     phase_legend(axes[-1], np.array(sorted(codes)), dict(sorted(species.items())))

@@ -23,10 +23,19 @@ _COUNT_UNITS = {"species_count": "particles", "deposit_sites": "count", "pt_site
 # below this many samples per protocol cycle a line through the instantaneous potential
 # samples draws aliasing, not the cycles: dots instead, and a note
 SAMPLES_PER_CYCLE_RESOLVED = 8
+_CYCLE_SIGNALS = ("potential", "electrode_potential", "current_density")
 
 
 def _has_protocol(run: Run) -> bool:
     return "potential" in run.series_names and bool(np.any(run.series("potential").values))
+
+
+def _cycle_end_samples(run: Run) -> np.ndarray:
+    """For cycle n = 1, 2, ... the first sample whose ``cycles`` count has reached n
+    (empty before the first cycle ends)."""
+    completed = np.asarray(run.series("cycles").values)
+    n = int(completed.max()) if completed.size else 0
+    return np.searchsorted(completed, np.arange(1, n + 1), side="left")
 
 
 def cycle_ends(run: Run) -> np.ndarray:
@@ -35,11 +44,10 @@ def cycle_ends(run: Run) -> np.ndarray:
     if "cycles" not in run.series_names or not _has_protocol(run):
         raise ValueError(f"{run.path}: no electrochemical protocol, so no cycles; "
                          "plot against time")  # fmt: skip
-    completed = np.asarray(run.series("cycles").values)
-    n = int(completed.max()) if completed.size else 0
-    if n == 0:
+    ends = _cycle_end_samples(run)
+    if ends.size == 0:
         raise ValueError(f"{run.path}: no protocol cycle completed yet; plot against time")
-    return np.searchsorted(completed, np.arange(1, n + 1), side="left")
+    return ends
 
 
 def clock_label(run: Run, time_s: float) -> str:
@@ -68,11 +76,12 @@ def _ylabel(run: Run, name: str, unit: str) -> str:
 
 def _samples_per_cycle(run: Run, clock: np.ndarray) -> float | None:
     """Samples per completed protocol cycle (None before the first cycle ends)."""
-    completed = np.asarray(run.series("cycles").values) if "cycles" in run.series_names else []
-    if len(completed) < 2 or completed[-1] < 1:
+    if "cycles" not in run.series_names or clock.size < 2:
         return None
-    end = int(np.searchsorted(completed, completed[-1], side="left"))
-    period = clock[end] / completed[-1]
+    ends = _cycle_end_samples(run)
+    if ends.size == 0:
+        return None
+    period = clock[ends[-1]] / ends.size
     return float(period / np.median(np.diff(clock)))
 
 
@@ -116,26 +125,24 @@ def timeseries(run: Run, names=None, *, fig=None, against: str = "time"):
             x, flat, style = np.arange(1, ends.size + 1), flat[ends], {"marker": "o", "ms": 3}
         else:
             x, style = (s.time_s if clock is None else clock), {}
-            if sparse and name in ("potential", "electrode_potential", "current_density"):
+            if sparse and name in _CYCLE_SIGNALS:
                 style = {"ls": "none", "marker": ".", "ms": 3}
-        drawn = 0
-        for j in range(flat.shape[1]):
-            if np.any(flat[:, j]):
-                ax.plot(x, flat[:, j], label=labels[j], **style)
-                drawn += 1
+        drawn = [j for j in range(flat.shape[1]) if np.any(flat[:, j])]
+        for j in drawn:
+            ax.plot(x, flat[:, j], label=labels[j], **style)
         if name == "potential" and ends is None:
             _window(run, ax)
-        if sparse and name in ("potential", "electrode_potential", "current_density"):
+        if sparse and name in _CYCLE_SIGNALS:
             ax.text(0.01, 0.97, f"{per_cycle:.2g} samples per cycle: cycles not resolved "
                     "(dots: samples; see --against cycle)", transform=ax.transAxes,
                     fontsize=7, va="top")  # fmt: skip
         ylabel = _ylabel(run, name, unit)
         ax.set_ylabel(ylabel, fontsize=8 if "\n" in ylabel else None)  # two lines fit a panel
-        if drawn > 1 or (name == "potential" and ax.get_legend_handles_labels()[1]):
+        shown = ax.get_legend_handles_labels()[1]
+        if len(drawn) > 1 or (name == "potential" and shown):  # the window has an entry
             ax.legend(fontsize=8)
-        elif drawn == 1 and flat.shape[1] > 1:
-            ax.set_title(labels[next(j for j in range(flat.shape[1]) if np.any(flat[:, j]))],
-                         fontsize=8, loc="left")  # fmt: skip
+        elif len(drawn) == 1 and flat.shape[1] > 1:  # one entry of several: name it
+            ax.set_title(labels[drawn[0]], fontsize=8, loc="left")
     if ends is not None:
         axes[-1].set_xlabel("cycle number (value at the end of the cycle)")
     else:
@@ -148,9 +155,8 @@ def _window(run: Run, ax) -> None:
     """The galvanostatic cycling window (cell voltage limits), dashed."""
     p = run.config.protocol
     if p.kind == "galvanostatic":
-        for v in (p.lower_V, p.upper_V):
-            ax.axhline(v, color="0.5", ls="--", lw=0.8)
-        ax.plot([], [], color="0.5", ls="--", lw=0.8, label="cycling window")
+        for v, label in ((p.lower_V, "cycling window"), (p.upper_V, None)):
+            ax.axhline(v, color="0.5", ls="--", lw=0.8, label=label)
 
 
 def _labels(run: Run, name: str, shape) -> list[str]:
