@@ -14,8 +14,11 @@ the gate and diffuses. Rules (see docs/CHEMISTRY.md, "Electrode potentials" and
   electrode's potential; under current control only at an electrode whose set current
   is anodic.
 * potentiostatic: V constant; cv: V(t) a triangle start -> vertex -> start repeated
-  ``cycles`` times, evaluated at the middle of each step; E_c = V + E_a - I R with the
-  current of the previous step.
+  ``cycles`` times, evaluated at the middle of each step. With a cell area, E_c and the
+  step's current are solved together (backward Euler, ``_solve_cathode``): the circuit
+  V = E_c - E_a(I) + I R and the cathode's charge balance (double layer, expected
+  oxidation, doping); the film's doping holds E_c at its onset until its charge has
+  passed.
 * galvanostatic, per cycle: (0) charging: E_c rises as the double layer of the
   electroactive area A charges, dE_c/dt = lambda I_sim / (C_dl A), with Poisson
   Butler-Volmer oxidation at E_c, until E_c reaches E_I, at which the oxidizable
@@ -64,7 +67,8 @@ P_STEP_CHARGE = 19  # cathode charge (faradaic + capacitive) at the end of the l
 P_LAST_CAP = 20  # capacitive charge at the previous sample (C)
 P_OX_SEEN = 21  # cathode oxidation electrons accounted so far
 P_FROZEN_S = 22  # protocol time passed with the lattice frozen (film charge plateaus) (s)
-N_PROTOCOL_STATE = 23
+P_SOLVED_CURRENT = 23  # potential control: the cell current the step was solved for (A)
+N_PROTOCOL_STATE = 24
 
 CHARGING, FARADAIC, DISCHARGING = 0, 1, 2
 
@@ -125,6 +129,12 @@ class ProtocolDriver:
         self.step_s = protocol_step_s(model)
         self._anodic = (True, True)
         self._stage = -1  # galvanostatic stage of the step being run (-1: other protocols)
+        # potential control of a real cell: the cathode potential and the step's current
+        # are solved together (the doping charge is set by the solve, not after the step)
+        self._implicit = (
+            self.protocol.kind in ("potentiostatic", "cv")
+            and self.protocol.electrode_area_m2 is not None
+        )
         m = cfg.membrane
         if m is not None:
             self.cell_m = continuum_cell_m(model)
@@ -236,15 +246,15 @@ class ProtocolDriver:
                 v = self.cv_potential((k + 0.5) * self.step_s)
                 st[P_CYCLES] = min(math.floor(t1 / p.cycle_period_s() + 1e-12), p.cycles)
                 st[P_DONE] = float(t1 >= p.cycles * p.cycle_period_s() * (1 - 1e-12))
-            # the cell voltage is applied; the cathode sits below it by the anode's
-            # potential and the ohmic drop at the previous step's current
-            i_cell = float(st[P_CELL_CURRENT])
-            e_c = v - self.cell_offset_V(i_cell)
-            if p.double_layer_capacitance_F_per_m2 is not None and t0 > 0:
-                st[P_CAP_CHARGE] += self._double_layer_F() * (e_c - st[P_CATHODE_V])
-            st[P_CATHODE_V] = e_c
-            st[P_ANODE_V] = self.anode_potential_V(i_cell)
-            st[P_POTENTIAL] = v
+            if p.electrode_area_m2 is None:
+                # no cell: no current to speak of, the cathode sits at the applied voltage
+                if p.double_layer_capacitance_F_per_m2 is not None and t0 > 0:
+                    st[P_CAP_CHARGE] += self._double_layer_F() * (v - st[P_CATHODE_V])
+                st[P_CATHODE_V] = v
+                st[P_ANODE_V] = 0.0
+                st[P_POTENTIAL] = v
+            else:
+                self._solve_cathode(v, t0, t1)
             self._anodic = (True, True)  # potential control: each reaction at its BV rate
         elif kind == "galvanostatic":
             self._galvanostatic(t0, t1)
@@ -272,13 +282,98 @@ class ProtocolDriver:
         eng.set_reaction_rates(rates)
         ch = self.model.config.chemistry
         if ch is not None and kind != "constant":
-            eng.set_pt_doped((st[P_CATHODE_V] >= ch.cathode_doping_onset_V,
-                              st[P_ANODE_V] >= ch.anode_doping_onset_V))  # fmt: skip
+            cathode_doped = st[P_CATHODE_V] >= ch.cathode_doping_onset_V
+            if self._implicit:
+                # pinned at the onset the film is doped while it holds doping charge
+                cathode_doped = cathode_doped or st[P_DOPING_HELD] > 0
+            eng.set_pt_doped((cathode_doped, st[P_ANODE_V] >= ch.anode_doping_onset_V))
         if self.model.config.membrane is not None:
             occ = np.zeros_like(eng.res_occ)
             field = eng.reservoir_field
             occ[self.mono] = [field[0], field[-1]]
             eng.set_reservoir_occupancy(occ)
+
+    def _solve_cathode(self, v: float, t0: float, t1: float) -> None:
+        """Backward-Euler step of a potentiostatted cell at cell voltage ``v`` (V).
+
+        The cathode potential E_c and the real-cell current I of the step [t0, t1] solve
+        V = E_c - E_a(I) + I R together with the charge balance of the cathode over the
+        step: I dt (A / A_sim) = C_dl (E_c - E_c,prev) + the expected oxidation charge at
+        E_c + the doping charge. The film's doping is a step in charge at its onset (a
+        pseudocapacitance): where the balance cannot be met on either side of the step,
+        the cathode is held at the onset and the film dopes (or undopes) by what the
+        current passes, over as many steps as that takes. The film-coupling charge and the
+        scatter of the oxidations about their expectation are counted in the step's
+        measured current (``P_CELL_CURRENT``), not in the solve.
+        """
+        p, st, eng, m = self.protocol, self.state, self.engine, self.model
+        dt = t1 - t0
+        area = p.electrode_area_m2
+        r_ohm = self.ohmic_ohm
+        an = self.electrodes.anode
+        i0, alpha_a, f = an.exchange_current_A_per_m2, an.transfer_coefficient, self.f
+
+        def anode(i: float) -> float:
+            if i0 is None or i == 0.0:
+                return 0.0
+            return _anode_overpotential_V(-i / area, i0, alpha_a, f)
+
+        def cathode_at(i: float) -> float:  # decreasing in i
+            return v + anode(i) - i * r_ohm
+
+        st[P_POTENTIAL] = v
+        if t0 <= 0 or dt <= 0:
+            # the cell at rest before its first step
+            st[P_CATHODE_V], st[P_ANODE_V], st[P_SOLVED_CURRENT] = v, 0.0, 0.0
+            return
+        e_prev = float(st[P_CATHODE_V])
+        c_dl = self._double_layer_F() if p.double_layer_capacitance_F_per_m2 is not None else 0.0
+        ch = m.config.chemistry
+        onset = ch.cathode_doping_onset_V if ch is not None else math.inf
+        held = float(st[P_DOPING_HELD])  # electrons
+        capacity = float(self.n_dope) * float(eng.counters[L.C_CONNECTED_UNITS])
+        q_e = ELEMENTARY_CHARGE_C
+        # expected oxidation charge of the step at E (C, simulated area): each touching
+        # particle at its Butler-Volmer rate, n_e electrons per oxidation
+        e_ox, alpha = m.onset_potential_V[:, 0], m.transfer_coefficient[:, 0]
+        k0 = m.reaction_rate_per_s[:, 0] * self.lam
+        n = eng.react_counts[:, 0]
+        terms = [
+            (float(n[s] * k0[s]) * dt * self.n_e * q_e, float(alpha[s]) * f, float(e_ox[s]))
+            for s in range(n.size)
+            if not math.isnan(e_ox[s]) and n[s] > 0 and k0[s] > 0
+        ]
+
+        def oxidation(e: float) -> float:
+            return sum(a * math.exp(min(b * (e - e0), 600.0)) for a, b, e0 in terms)
+
+        def doping(e: float) -> float:  # electrons passed into the film at E
+            return capacity - held if e >= onset else -held
+
+        scale = area / (self.area_sim_m2 * dt * self.lam)  # C (simulated area) -> A (cell)
+
+        def excess(i: float) -> float:  # current the cathode takes at I, less I; decreasing
+            e = cathode_at(i)
+            return scale * (c_dl * (e - e_prev) + oxidation(e) + doping(e) * q_e) - i
+
+        lo, hi = _bracket_decreasing(excess)
+        e_lo, e_hi = cathode_at(lo), cathode_at(hi)
+        if e_hi < onset <= e_lo and doping(e_lo) != doping(e_hi):
+            # the balance falls in the doping step: the cathode is held at the onset
+            lo, hi = _bisect_decreasing(lambda i: cathode_at(i) - onset, lo, hi)
+            i = 0.5 * (lo + hi)
+            e_c = onset
+            passed = (i / scale - c_dl * (e_c - e_prev) - oxidation(e_c)) / q_e
+            dope = float(round(min(max(passed, -held), capacity - held)))
+        else:
+            i = 0.5 * (lo + hi)
+            e_c = cathode_at(i)
+            dope = doping(e_c)
+        st[P_CAP_CHARGE] += c_dl * (e_c - e_prev)
+        st[P_DOPING_HELD] = held + dope
+        st[P_CATHODE_V] = e_c
+        st[P_ANODE_V] = anode(i)
+        st[P_SOLVED_CURRENT] = i
 
     def _galvanostatic(self, t0: float, t1: float) -> None:
         p, st = self.protocol, self.state
@@ -320,7 +415,10 @@ class ProtocolDriver:
             passed = new if self._anodic[e] else 0.0  # a cathodic electrode couples nothing
             st[P_FILM_CHARGED + e] += passed
             charged = passed * self.n_e
-            held = float(eng.pt_doped[e]) * self.n_dope * float(c[L.C_CONNECTED_UNITS + e])
+            if e == 0 and self._implicit:
+                held = st[P_DOPING_HELD]  # passed by the step's solve (_solve_cathode)
+            else:
+                held = float(eng.pt_doped[e]) * self.n_dope * float(c[L.C_CONNECTED_UNITS + e])
             delta = held - st[P_DOPING_HELD + e]
             st[P_DOPING_HELD + e] = held
             if e == 0:
@@ -483,6 +581,38 @@ def butler_volmer_overpotential_V(
 
     lo, hi = _bisect_increasing(current, current_density_A_per_m2, -2.0, 2.0, 100)
     return 0.5 * (lo + hi)
+
+
+def _anode_overpotential_V(j_A_per_m2: float, i0: float, alpha: float, f: float) -> float:
+    """Butler-Volmer overpotential (V) at current density ``j_A_per_m2`` (closed form for
+    a symmetric barrier, alpha = 0.5; bisection otherwise)."""
+    if alpha == 0.5:
+        return 2.0 / f * math.asinh(j_A_per_m2 / (2.0 * i0))
+    return butler_volmer_overpotential_V(j_A_per_m2, i0, alpha, f)
+
+
+def _bracket_decreasing(fn, start: float = 1e-6, limit: float = 1e9):
+    """[lo, hi] with fn(lo) >= 0 >= fn(hi) for a decreasing ``fn`` (of a current, A),
+    narrowed by bisection to a relative width of 1e-13."""
+    lo, hi = -start, start
+    while fn(lo) < 0 and lo > -limit:
+        hi, lo = lo, lo * 10.0
+    while fn(hi) > 0 and hi < limit:
+        lo, hi = hi, hi * 10.0
+    return _bisect_decreasing(fn, lo, hi)
+
+
+def _bisect_decreasing(fn, lo: float, hi: float):
+    """Halve [lo, hi] (fn(lo) >= 0 >= fn(hi), fn decreasing) to a relative width 1e-13."""
+    for _ in range(200):
+        if hi - lo <= 1e-13 * max(abs(lo), abs(hi)) + 1e-30:
+            break
+        mid = 0.5 * (lo + hi)
+        if fn(mid) >= 0:
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
 
 
 def _bisect_increasing(fn, target: float, lo: float, hi: float, steps: int):

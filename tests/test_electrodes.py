@@ -82,32 +82,104 @@ def test_galvanostatic_cell_voltage_is_the_difference_of_electrode_potentials():
     assert seen == {1.0, -1.0}
 
 
-def test_cv_cathode_sits_below_the_applied_voltage_by_anode_potential_and_ohmic_drop():
+def test_cv_step_solves_the_cathode_potential_and_the_current_together():
+    """Backward-Euler step under potential control: E_c and the step's current I solve
+    V = E_c - E_a(I) + I R (E_a the symmetric Butler-Volmer closed form) and the charge
+    balance I dt lambda A_sim / A = the expected oxidation charge at E_c (each touching
+    particle at the model's Butler-Volmer rate, n_e electrons); both to rounding. Over
+    the steps around the vertex the measured charge (the oxidations that happened)
+    matches the solved one within Poisson scatter."""
     text = chem_text(protocol="cv", scan=0.5, cycles=2, k0=50.0, duration=3.0)
     text = text.replace("cycles = 2", "cycles = 2\nelectrode_area_m2 = 1e-4")
     model, eng, drv = _driver(text + ELECTRODES)
     r_ohm = model.config.membrane.thickness_m / (SIGMA * 1e-4)
-    from kmc.protocol import P_CELL_CURRENT
+    from kmc.model import ELEMENTARY_CHARGE_C
+    from kmc.protocol import P_CELL_CURRENT, P_SOLVED_CURRENT
 
     st = eng.protocol_state
-    checked = 0
+    scale = 1e-4 / (drv.area_sim_m2 * drv.lam)  # C/s of the simulated patch -> A of the cell
+    checked, solved_q, measured_q, events = 0, 0.0, 0.0, 0
     t = 1.6
     while t < 2.4:  # around the 1 V vertex, where BT oxidizes
         drv.run_to(t, lambda ts: eng.run(ts, 10**12))
-        i_cell = st[P_CELL_CURRENT]  # the step just run: its charge over its time
-        # the next step's values: V applied, E_c = V + E_a - I R with that current
-        drv._apply(eng.time_s, eng.time_s + drv.step_s)
-        if i_cell > 0:
-            assert st[P_ANODE_V] == pytest.approx(
-                2 / F_RT * math.asinh(-i_cell / 1e-4 / (2 * I0_ANODE)), abs=1e-12
-            )
-            assert st[P_CATHODE_V] == pytest.approx(
-                st[P_POTENTIAL] + st[P_ANODE_V] - i_cell * r_ohm, abs=1e-12
-            )
+        t0, t1 = eng.time_s, eng.time_s + drv.step_s
+        drv._apply(t0, t1)
+        i_s = st[P_SOLVED_CURRENT]
+        assert st[P_ANODE_V] == pytest.approx(
+            2 / F_RT * math.asinh(-i_s / 1e-4 / (2 * I0_ANODE)), abs=1e-12
+        )
+        assert st[P_POTENTIAL] == pytest.approx(
+            st[P_CATHODE_V] - st[P_ANODE_V] + i_s * r_ohm, abs=1e-9
+        )
+        rates = model.reaction_rates_at((st[P_CATHODE_V], st[P_ANODE_V]))[:, 0]
+        expected = np.nansum(
+            np.where(np.isnan(model.onset_potential_V[:, 0]), 0.0, eng.react_counts[:, 0] * rates)
+        )
+        expected_c = expected * drv.step_s * drv.n_e * ELEMENTARY_CHARGE_C
+        assert i_s * drv.step_s / scale == pytest.approx(expected_c, rel=1e-9, abs=1e-30)
+        if i_s > 0:
             assert st[P_CATHODE_V] < st[P_POTENTIAL]
             checked += 1
-        t += drv.step_s
+        before = drv.oxidation_electrons()[0]
+        drv.run_to(t1, lambda ts: eng.run(ts, 10**12))
+        events += int((drv.oxidation_electrons()[0] - before) // drv.n_e)
+        solved_q += i_s
+        measured_q += st[P_CELL_CURRENT]
+        t = t1
     assert checked > 3
+    # measured vs solved current summed over the steps: Poisson, 4 sigma of the events
+    assert events > 20
+    assert abs(measured_q - solved_q) <= 4 * math.sqrt(events) * solved_q / events
+
+
+def test_cv_doping_holds_the_cathode_at_its_onset_until_the_film_is_charged():
+    """The film's doping is a step of charge at its onset: at V above the onset the
+    cathode sits at the onset, passing I = the root of V - E_onset = -E_a(I) + I R into
+    the film each step, until it holds n_dope x (connected units); then E_c goes up to
+    V less the drop. Below the onset the charge returns the same way."""
+    text = chem_text(protocol="cv", scan=0.5, cycles=2, k0=1e-9, duration=3.0, doping=0.6,
+                     doping_charge=0.25, rings=2)  # fmt: skip
+    text = text.replace("cycles = 2", "cycles = 2\nelectrode_area_m2 = 1e-4")
+    model, eng, drv = _driver(text + ELECTRODES)
+    r_ohm = model.config.membrane.thickness_m / (SIGMA * 1e-4)
+    from kmc.model import ELEMENTARY_CHARGE_C
+    from kmc.protocol import P_DOPING_HELD, P_SOLVED_CURRENT
+
+    st = eng.protocol_state
+    units = 400
+    eng.counters[L.C_CONNECTED_UNITS] = units  # a film of 400 connected units
+    capacity = units * model.doping_electrons_per_unit
+    dt = drv.step_s
+    scale = 1e-4 / (drv.area_sim_m2 * dt * drv.lam)
+
+    def pinned_current(v):
+        lo, hi = -10.0, 10.0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            drop = -2 / F_RT * math.asinh(-mid / 1e-4 / (2 * I0_ANODE)) + mid * r_ohm
+            lo, hi = (mid, hi) if drop < v - 0.6 else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    for v, sign in ((0.9, 1), (0.3, -1)):
+        steps = 0
+        while True:
+            held = st[P_DOPING_HELD]
+            drv._solve_cathode(v, 1.0, 1.0 + dt)
+            passed = st[P_DOPING_HELD] - held
+            if st[P_CATHODE_V] != 0.6:
+                break
+            i = pinned_current(v)
+            assert st[P_SOLVED_CURRENT] == pytest.approx(i, rel=1e-9)
+            assert passed == pytest.approx(i / scale / ELEMENTARY_CHARGE_C, abs=1.0)
+            assert np.sign(passed) == sign
+            steps += 1
+            assert steps < 10_000
+        assert steps >= 3  # the doping plateau spans several steps
+        # the last of the charge passes in a step whose cathode is between onset and V
+        assert st[P_DOPING_HELD] == (capacity if sign > 0 else 0)
+        assert sign * (st[P_CATHODE_V] - 0.6) > 0 and sign * (v - st[P_CATHODE_V]) >= 0
+        drv._solve_cathode(v, 1.0, 1.0 + dt)
+        assert st[P_CATHODE_V] == pytest.approx(v, abs=1e-6)  # no current left: E_c = V
 
 
 def test_flat_cathode_touches_the_membrane_in_patches():

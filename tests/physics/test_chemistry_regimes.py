@@ -176,21 +176,18 @@ def test_lfp_paper_config_pt_only_at_cathode_and_contact_rises():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="found 2026-12-03: in the CV config the PT film's doping charge passes within one "
-    "protocol step, and the next step's cathode potential takes that step's current through "
-    "the 35.5 ohm drop and the Li overpotential (an explicit lag): E_c swings 3.7-3.9 V above "
-    "and below V on alternate steps from ~1500 s of protocol on (measured max |V - E_c| "
-    "3.887 V, seed 1; doping 2.6e8 electrons on, off, on); "
-    "docs/CHEMISTRY.md, 'Known defect: the CV cathode potential'",
-)
 def test_cv_cathode_potential_stays_near_the_applied_voltage():
     """The CV paper config over its first 4000 s of protocol (100 s simulated at lambda =
-    40): at every protocol step the cathode sits below the applied cell voltage by the
-    ohmic drop and the Li overpotential only, |V - E_c| < 0.5 V (the paper cell's CV
-    currents are below ~1 mA: 35.5 mV of ohmic drop, and the Li overpotential at
-    4.5 A/m^2 exchange current is below 0.1 V there)."""
+    40), seed 1. Each step solves E_c and the current together (backward Euler), so the
+    cathode sits below the applied cell voltage by the ohmic drop and the Li overpotential
+    of its own current, or at the doping onset while the film's doping charge passes.
+    Bound: |V - E_c| < 0.1 V at every step. Outside the doping plateau the paper cell's CV
+    currents are below ~1 mA: 35.5 mV across the 35.5 ohm membrane and, at 4.5 A/m^2
+    exchange current on 2.01 cm^2, (2/f) asinh(j / 2 i0) = 30 mV at the Li anode; on the
+    plateau E_c = 0.6 V while V is within ~0.05 V of it (the plateau current is what that
+    gap drives through R). Measured 2026-12-03: 0.0296 V. Before the implicit step the
+    lagged doping current made E_c swing 3.7-3.9 V about V on alternate steps. The film's
+    doping plateau must show: some steps are held at the onset."""
     from kmc.protocol import P_CATHODE_V, P_POTENTIAL
 
     text = _override((CONFIGS / "zheng2021_cv_symmetric.toml").read_text(), duration_s=100.0)
@@ -198,11 +195,14 @@ def test_cv_cathode_potential_stays_near_the_applied_voltage():
     model = Model.from_config(cfg)
     eng = LatticeEngine(model, 1, phase=initial_phase(model, 1))
     drv = ProtocolDriver(model, eng)
-    worst = [0.0]
+    onset = cfg.chemistry.cathode_doping_onset_V
+    worst, held = [0.0], [0]
 
     def check():
         st = eng.protocol_state
         worst[0] = max(worst[0], abs(st[P_POTENTIAL] - st[P_CATHODE_V]))
+        held[0] += st[P_CATHODE_V] == onset
 
     drv.run_to(100.0, lambda ts: eng.run(ts, 10**12), check)
-    assert worst[0] < 0.5, worst[0]
+    assert worst[0] < 0.1, worst[0]
+    assert held[0] > 0
