@@ -25,20 +25,43 @@ class Chemistry(StrictModel):
     """Species name of radical cations (of a monomer or an oligomer; length tracked)."""
     oligomer: str
     """Species name of neutral soluble oligomers (length tracked, re-oxidizable)."""
-    coupling_rate_per_s: Rate
-    """Rate at which two radical cations on adjacent sites couple (1/s per pair)."""
-    sticking_rate_per_s: Rate = 0.0
+    coupling_rate_per_s: Rate | None = None
+    """Rate at which two radical cations on adjacent sites couple (1/s per pair), the
+    per-site form; or give ``coupling_rate_constant_L_per_mol_s``."""
+    coupling_rate_constant_L_per_mol_s: Annotated[float, Field(ge=0, le=1e14)] | None = None
+    """Bimolecular coupling constant k_bi (L mol^-1 s^-1), the physical form:
+    coupling_rate_per_s = k_bi / (1000 N_A a^3)."""
+    sticking_rate_per_s: Rate | None = None
     """Rate at which an oligomer precipitates onto a touching PT or electrode site (1/s
-    per touching face)."""
+    per touching face), the per-site form (default 0); or give
+    ``sticking_rate_constant_m_per_s``."""
+    sticking_rate_constant_m_per_s: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    """Heterogeneous sticking rate constant k_s (m/s), the physical form:
+    sticking_rate_per_s = k_s / a."""
     radical_decay_rate_per_s: Rate = 0.0
     """Side reaction: a radical cation is lost (to an inactive product) at this rate (1/s)."""
     precipitation_length: Annotated[int, Field(ge=2, le=1_000_000)] = 3
     """n*: an oligomer of at least this many monomer units is insoluble and becomes PT."""
-    electrons_per_oxidation: Annotated[int, Field(ge=1, le=10**12)] = 1
+    electrons_per_oxidation: Annotated[int, Field(ge=1, le=10**12)] | None = None
     """Electrons one oxidation event transfers: one per molecule (chain) of the packet a
-    lattice unit stands for, so also the molecules per unit. Couplings then pass two
-    electrons per coupling and the film its doping charge (docs/CHEMISTRY.md,
-    "Faraday's law")."""
+    lattice unit stands for, so also the molecules per unit (default 1). Couplings then
+    pass two electrons per coupling and the film its doping charge (docs/CHEMISTRY.md,
+    "Faraday's law"). With a physical loading it is derived: give the packet as
+    ``molecules_per_unit`` or as the monomer's ``initial_occupancy``."""
+    molecules_per_unit: Annotated[int, Field(ge=1, le=10**12)] | None = None
+    """The packet: monomer molecules one lattice unit stands for (the same number as
+    ``electrons_per_oxidation``, which it replaces). With a physical loading the
+    monomer's occupancy follows: c N_A a^3 / molecules_per_unit units per site."""
+    monomer_concentration_mol_per_m3: Annotated[float, Field(gt=0, le=1e5)] | None = None
+    """Monomer loading c (mol/m^3), the physical form of the monomer occupancy (of the
+    windows and, with a membrane, of its continuum)."""
+    monomer_weight_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
+    """Monomer loading by weight w (kg monomer per kg electrolyte): c = w rho / M, with
+    ``host_density_kg_per_m3`` rho and ``monomer_molar_mass_kg_per_mol`` M."""
+    host_density_kg_per_m3: Annotated[float, Field(gt=0, le=3e4)] | None = None
+    """Density of the electrolyte the monomer is dissolved in (kg/m^3)."""
+    monomer_molar_mass_kg_per_mol: Annotated[float, Field(gt=0, le=1e3)] | None = None
+    """Molar mass of the monomer (kg/mol; 2,2'-bithiophene: 0.16626)."""
     cathode_doping_onset_V: Volt = 0.0
     """PT connected to the cathode is doped (conducting, oxidizes neighbours) while the
     cathode's potential (V vs Li/Li+) is at or above this value."""
@@ -127,8 +150,9 @@ class Membrane(StrictModel):
     gate_z: Annotated[int, Field(ge=1)]
     """z index of the plane that stands for the continuum: sites below it are the
     cathode window, above it the anode window."""
-    monomer_occupancy: Annotated[float, Field(ge=0, le=1)]
-    """Initial monomer occupancy of the continuum (units per site), uniform."""
+    monomer_occupancy: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Initial monomer occupancy of the continuum (units per site), uniform. Required,
+    unless the chemistry gives the loading in physical form (then it is that loading)."""
     continuum_cells: Annotated[int, Field(ge=4, le=100_000)] = 100
     """Finite-volume cells of the 1D field."""
 

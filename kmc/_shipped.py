@@ -33,6 +33,9 @@ __all__ = [
 # line of its header comment.
 _DESCRIPTIONS = {
     "examples/quickstart": "small diffusion-limited growth run on a flat cathode (seconds)",
+    "examples/physical_units": (
+        "small SS||Li cell held at 2.3 V, chemistry in physical units (derived per site)"
+    ),
     "zheng2021_lfp_galvanostatic": (
         "paper: LiFePO4||Li, 5 uA galvanostatic 1.5-2.0 V, 300 cycles, 60 degC (~5 min)"
     ),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from kmc._config_chemistry import CathodeGeometry, Chemistry, Crystallinity, Membrane, Protocol
 from kmc._config_electrodes import LITHIUM_POTENTIAL_BOUND_V, Electrodes
+from kmc._config_physical import derive_lattice_quantities
 from kmc._constants import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
 from kmc._strict import StrictModel
 from kmc.kernels._layout import MAX_PARTICLES
@@ -78,13 +79,18 @@ class Conditions(StrictModel):
 class Reaction(StrictModel):
     electrode: Literal["cathode", "anode"]
     """Reacts when touching this electrode or deposit connected to it."""
-    rate_per_s: Annotated[float, Field(ge=0, le=1e15)]
-    """Rate k per touching particle (1/s). Surface rate constant k_s = k * a (m/s)."""
+    rate_per_s: Annotated[float, Field(ge=0, le=1e15)] | None = None
+    """Rate k per touching particle (1/s), the per-site form; or give
+    ``rate_constant_m_per_s``."""
+    rate_constant_m_per_s: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    """Heterogeneous rate constant k0 (m/s), the physical form: k = k0 / a at the
+    lattice spacing a (docs/MODEL.md, "Coarse-graining")."""
     product: str = "deposit"
     """'deposit' (the site becomes conducting deposit), 'consume' (removed), or a species."""
     onset_potential_V: Annotated[float, Field(ge=-10, le=10)] | None = None
-    """E_ox (V): with it the rate follows Butler-Volmer, k = rate_per_s *
-    exp(alpha F (E - E_ox) / RT), E the protocol's cell voltage; without, it is fixed."""
+    """E_ox (V vs Li/Li+): with it the rate follows Butler-Volmer, k = rate_per_s *
+    exp(alpha F (E - E_ox) / RT), E the potential of the reaction's own electrode;
+    without, it is fixed."""
     transfer_coefficient: Annotated[float, Field(gt=0, le=1)] = 0.5
     """alpha of the Butler-Volmer law (anodic branch)."""
 
@@ -171,6 +177,7 @@ class RunConfig(StrictModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
+        derive_lattice_quantities(self)  # per-site rates from physical ones, at this spacing
         names = [s.name for s in self.species]
         for i, name in enumerate(names):
             if name in names[:i]:

@@ -3,13 +3,15 @@
 A lattice unit is a packet of molecules on a site of edge a; the rates the engine uses
 are per site. This lists each of them with the physical quantity it stands for at this
 spacing, so that a user can see what changing ``lattice.spacing_m`` does (docs/MODEL.md,
-"Coarse-graining"):
+"Coarse-graining"). A config may give each of these in either form; ``given_as``
+says which (a physical one is derived for the spacing, kmc/_config_physical.py):
 
 * hop rate Gamma = D / a^2 (1/s), field bias u = q e a E / kT;
 * an electrode reaction's k (1/s) is a heterogeneous rate constant k0 = k a (m/s), its
   lattice Damkoehler number Da = k a^2 / D;
 * the coupling rate k_c (1/s, a pair of adjacent radicals) is a bimolecular constant
   k_bi = k_c N_A a^3 (m^3/(mol s); x 1000 in L/(mol s));
+* the sticking rate (1/s per touching face) is a heterogeneous k_s = k a (m/s);
 * ``electrons_per_oxidation`` is the packet: molecules per lattice unit (one electron
   each for the oxidation), and an occupancy c_site is a concentration
   c = c_site x molecules / (N_A a^3) (mol/m^3).
@@ -18,9 +20,9 @@ spacing, so that a user can see what changing ``lattice.spacing_m`` does (docs/M
 from __future__ import annotations
 
 from kmc import phases
+from kmc._config_physical import monomer_concentration_mol_per_m3
+from kmc._constants import AVOGADRO_PER_MOL
 from kmc.model import Model
-
-AVOGADRO_PER_MOL = 6.02214076e23
 
 
 def resolved_model(model: Model) -> dict:
@@ -46,6 +48,7 @@ def resolved_model(model: Model) -> dict:
         for r in sp.reactions:
             e = phases.ELECTRODES.index(r.electrode)
             entry["reactions"][r.electrode] = {
+                "given_as": _form(r.rate_constant_m_per_s),
                 "rate_per_s": r.rate_per_s,
                 "rate_constant_m_per_s": r.rate_per_s * a,
                 "damkohler": float(model.damkohler[i, e]),
@@ -53,11 +56,17 @@ def resolved_model(model: Model) -> dict:
             }
         out["species"][sp.name] = entry
     if ch is not None:
+        c = monomer_concentration_mol_per_m3(cfg)
         out["chemistry"] = {
             "molecules_per_unit": molecules,
+            "loading_given_as": _form(c),
+            "monomer_concentration_mol_per_m3": c,
+            "coupling_given_as": _form(ch.coupling_rate_constant_L_per_mol_s),
+            "sticking_given_as": _form(ch.sticking_rate_constant_m_per_s),
             "coupling_rate_per_s": ch.coupling_rate_per_s,
             "coupling_rate_constant_L_per_mol_s": ch.coupling_rate_per_s * site_volume_mol * 1e3,
             "sticking_rate_per_s": ch.sticking_rate_per_s,
+            "sticking_rate_constant_m_per_s": ch.sticking_rate_per_s * a,
             "radical_decay_rate_per_s": ch.radical_decay_rate_per_s,
             "precipitation_length": ch.precipitation_length,
         }
@@ -77,6 +86,11 @@ def resolved_model(model: Model) -> dict:
     return out
 
 
+def _form(physical_value) -> str:
+    """How a config gave a quantity: 'physical' (derived for the spacing) or 'per site'."""
+    return "per site" if physical_value is None else "physical"
+
+
 def describe(info: dict) -> str:
     """The resolved model as aligned text, with units."""
     lat = info["lattice"]
@@ -94,6 +108,7 @@ def describe(info: dict) -> str:
                 f"  at the {electrode}: k = {r['rate_per_s']:.4g} 1/s = k0 "
                 f"{r['rate_constant_m_per_s']:.4g} m/s, Da = k a^2/D = {r['damkohler']:.4g}"
                 + (f", onset {onset:.4g} V vs Li/Li+" if onset is not None else "")
+                + f" (given {r['given_as']})"
             )
     ch = info.get("chemistry")
     if ch is not None:
@@ -101,9 +116,11 @@ def describe(info: dict) -> str:
             f"chemistry     packet {ch['molecules_per_unit']} molecules per unit; coupling "
             f"{ch['coupling_rate_per_s']:.4g} 1/s per radical pair = "
             f"{ch['coupling_rate_constant_L_per_mol_s']:.4g} L/(mol s); sticking "
-            f"{ch['sticking_rate_per_s']:.4g} 1/s; radical decay "
+            f"{ch['sticking_rate_per_s']:.4g} 1/s = k_s "
+            f"{ch['sticking_rate_constant_m_per_s']:.4g} m/s; radical decay "
             f"{ch['radical_decay_rate_per_s']:.4g} 1/s; precipitation at "
-            f"{ch['precipitation_length']} units"
+            f"{ch['precipitation_length']} units (given: loading {ch['loading_given_as']}, "
+            f"coupling {ch['coupling_given_as']}, sticking {ch['sticking_given_as']})"
         )
     mem = info.get("membrane")
     if mem is not None:

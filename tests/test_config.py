@@ -217,7 +217,7 @@ def test_config_show_gives_each_per_site_rate_with_its_physical_meaning():
 
 
 def test_config_show_at_twice_the_spacing(tmp_path):
-    """The per-site rates do not follow the spacing (yet): at 50 nm the same k per site
+    """In the per-site form the rates do not follow the spacing: at 50 nm the same k per site
     is a k0 twice as large and a Da four times as large, and `config show` says so."""
     import json
 

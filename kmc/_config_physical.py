@@ -1,0 +1,191 @@
+"""Physical-unit chemistry: the per-site rates and the packet derived for the spacing.
+
+A config may write each lattice quantity either per site (the lattice-model form) or as
+the physical quantity it stands for; this module derives the per-site numbers from the
+physical ones at the config's spacing a (docs/MODEL.md, "Coarse-graining"):
+
+* an electrode reaction's heterogeneous rate constant k0 (m/s): k = k0 / a (1/s per
+  touching particle: flux k0 c through a face a^2, c = 1/a^3 for one particle);
+* the bimolecular coupling constant k_bi (L mol^-1 s^-1): k_c = k_bi / (1000 N_A a^3)
+  (1/s per adjacent radical pair);
+* the sticking rate constant k_s (m/s) of an oligomer on PT or electrode: k_s / a (1/s
+  per touching face);
+* the monomer loading, as a concentration c (mol/m^3) or as a weight fraction w of a host
+  of density rho with the monomer's molar mass M (c = w rho / M), and the packet, as
+  molecules per unit m or as units per site (the monomer's ``initial_occupancy``):
+  occupancy = c N_A a^3 / m. One oxidation passes one electron per molecule of the
+  packet, so ``electrons_per_oxidation`` = m.
+
+A quantity given in both forms is a named error; so is a packet that puts more than one
+unit on a site or less than one unit in the simulated volume.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kmc._constants import AVOGADRO_PER_MOL
+
+if TYPE_CHECKING:
+    from kmc.config import RunConfig
+
+
+def _set(section, name: str, value) -> None:
+    """Fill a derived field of a (frozen) config section: once, during validation,
+    before anything reads the config."""
+    object.__setattr__(section, name, value)
+
+
+def _both(a: str, b: str, where: str) -> ValueError:
+    return ValueError(
+        f"{where}.{a} and {where}.{b} are the same quantity in two forms (physical and per "
+        "site); give one of them"
+    )
+
+
+def derive_lattice_quantities(cfg: RunConfig) -> None:
+    """Fill the per-site fields of ``cfg`` from its physical-unit fields, in place."""
+    _derive_rates(cfg)
+    m = cfg.membrane
+    if m is not None and m.monomer_occupancy is None:
+        raise ValueError(
+            "membrane.monomer_occupancy: required (units per site), unless the chemistry "
+            "gives the loading in physical form (chemistry.monomer_concentration_mol_per_m3 "
+            "or chemistry.monomer_weight_fraction)"
+        )
+
+
+def _derive_rates(cfg: RunConfig) -> None:
+    a = cfg.lattice.spacing_m
+    site_mol = AVOGADRO_PER_MOL * a**3  # N_A a^3 (m^3/mol): molecules per site at 1 mol/m^3
+    for i, sp in enumerate(cfg.species):
+        for j, r in enumerate(sp.reactions):
+            where = f"species[{i}].reactions[{j}]"
+            if r.rate_constant_m_per_s is not None:
+                if r.rate_per_s is not None:
+                    raise _both("rate_constant_m_per_s", "rate_per_s", where)
+                _set(r, "rate_per_s", r.rate_constant_m_per_s / a)
+            elif r.rate_per_s is None:
+                raise ValueError(
+                    f"{where}: needs its rate, as rate_constant_m_per_s (k0, m/s) or "
+                    "rate_per_s (per touching particle, 1/s)"
+                )
+    ch = cfg.chemistry
+    if ch is None:
+        return
+    if ch.coupling_rate_constant_L_per_mol_s is not None:
+        if ch.coupling_rate_per_s is not None:
+            raise _both("coupling_rate_constant_L_per_mol_s", "coupling_rate_per_s", "chemistry")
+        _set(ch, "coupling_rate_per_s", ch.coupling_rate_constant_L_per_mol_s / (1000.0 * site_mol))
+    elif ch.coupling_rate_per_s is None:
+        raise ValueError(
+            "chemistry: needs the coupling rate, as coupling_rate_constant_L_per_mol_s "
+            "(L/(mol s)) or coupling_rate_per_s (per adjacent radical pair, 1/s)"
+        )
+    if ch.sticking_rate_constant_m_per_s is not None:
+        if ch.sticking_rate_per_s is not None:
+            raise _both("sticking_rate_constant_m_per_s", "sticking_rate_per_s", "chemistry")
+        _set(ch, "sticking_rate_per_s", ch.sticking_rate_constant_m_per_s / a)
+    elif ch.sticking_rate_per_s is None:
+        _set(ch, "sticking_rate_per_s", 0.0)
+    _derive_packet(cfg, site_mol)
+
+
+def monomer_concentration_mol_per_m3(cfg: RunConfig) -> float | None:
+    """The loading a config gives in physical form (mol/m^3), or None."""
+    ch = cfg.chemistry
+    if ch is None:
+        return None
+    if ch.monomer_concentration_mol_per_m3 is not None:
+        return ch.monomer_concentration_mol_per_m3
+    if ch.monomer_weight_fraction is not None:
+        return (
+            ch.monomer_weight_fraction
+            * ch.host_density_kg_per_m3
+            / (ch.monomer_molar_mass_kg_per_mol)
+        )
+    return None
+
+
+def _derive_packet(cfg: RunConfig, site_mol: float) -> None:
+    ch = cfg.chemistry
+    weight_keys = ("monomer_weight_fraction", "host_density_kg_per_m3",
+                   "monomer_molar_mass_kg_per_mol")  # fmt: skip
+    given = [k for k in weight_keys if getattr(ch, k) is not None]
+    if given and len(given) < 3:
+        missing = [k for k in weight_keys if k not in given]
+        raise ValueError(
+            f"chemistry.{given[0]}: a loading by weight needs all of {', '.join(weight_keys)} "
+            f"(missing: {', '.join(missing)})"
+        )
+    if given and ch.monomer_concentration_mol_per_m3 is not None:
+        raise ValueError(
+            "chemistry.monomer_concentration_mol_per_m3 and chemistry.monomer_weight_fraction "
+            "both give the loading; give one of them"
+        )
+    if ch.molecules_per_unit is not None and ch.electrons_per_oxidation is not None:
+        raise _both("molecules_per_unit", "electrons_per_oxidation", "chemistry")
+    c = monomer_concentration_mol_per_m3(cfg)
+    if c is None:
+        if ch.electrons_per_oxidation is None:
+            _set(ch, "electrons_per_oxidation", ch.molecules_per_unit or 1)
+        return
+    names = [s.name for s in cfg.species]
+    i = names.index(ch.monomer) if ch.monomer in names else None
+    if i is None:
+        return  # named by the role check
+    sp = cfg.species[i]
+    per_site = c * site_mol  # molecules of monomer per site at this loading
+    if "initial_occupancy" in sp.model_fields_set:
+        if ch.molecules_per_unit is not None or ch.electrons_per_oxidation is not None:
+            key = "molecules_per_unit" if ch.molecules_per_unit else "electrons_per_oxidation"
+            raise ValueError(
+                f"chemistry.{key} and species[{i}].initial_occupancy both set the packet of "
+                "a loading given in physical form; give one of them"
+            )
+        occupancy = sp.initial_occupancy
+        if occupancy <= 0:
+            raise ValueError(
+                f"species[{i}].initial_occupancy = {occupancy:g} sets no packet for the "
+                "physical loading; give a positive occupancy or chemistry.molecules_per_unit"
+            )
+        molecules = round(per_site / occupancy)
+        if molecules < 1:
+            raise ValueError(
+                f"species[{i}].initial_occupancy = {occupancy:g} at "
+                f"{c:.4g} mol/m^3 and a = {cfg.lattice.spacing_m:g} m makes a packet of "
+                f"{per_site / occupancy:.3g} molecules per unit, less than one; lower the "
+                f"occupancy to at most {per_site:.3g}"
+            )
+    elif ch.molecules_per_unit is not None:
+        molecules = ch.molecules_per_unit
+        occupancy = per_site / molecules
+        if occupancy > 1:
+            raise ValueError(
+                f"chemistry.molecules_per_unit = {molecules} at {c:.4g} mol/m^3 and a = "
+                f"{cfg.lattice.spacing_m:g} m puts {occupancy:.3g} units on a site; a site "
+                f"holds one: at least {int(-(-per_site // 1))} molecules per unit"
+            )
+        _set(sp, "initial_occupancy", occupancy)
+    else:
+        raise ValueError(
+            "chemistry: a loading in physical form needs its packet: chemistry."
+            f"molecules_per_unit or species[{i}].initial_occupancy (units per site)"
+        )
+    _set(ch, "electrons_per_oxidation", molecules)  # one electron per molecule
+    m = cfg.membrane
+    if m is not None:
+        if m.monomer_occupancy is not None:
+            raise ValueError(
+                "membrane.monomer_occupancy is set by the physical loading (chemistry."
+                "monomer_concentration_mol_per_m3 or _weight_fraction); remove it"
+            )
+        _set(m, "monomer_occupancy", occupancy)
+    nx, ny, nz = cfg.lattice.dims
+    units = occupancy * nx * ny * (nz - 2 * cfg.boundaries.electrode_thickness_sites)
+    if units < 1:
+        raise ValueError(
+            f"the physical loading ({c:.4g} mol/m^3) with {molecules} molecules per unit "
+            f"puts {units:.3g} monomer units in the simulated volume, less than one; use a "
+            "smaller packet (chemistry.molecules_per_unit) or a larger lattice"
+        )

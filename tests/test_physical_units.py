@@ -1,0 +1,181 @@
+"""Chemistry in physical units (issue: physical parameters, not per-site rates): the
+per-site rates and the packet derived for the spacing, the regression against the
+shipped per-site SS config at 25 nm, what a change of spacing does in each form, and the
+named errors of mixed or impossible input."""
+
+import re
+
+import numpy as np
+import pytest
+from helpers import kmc_cli
+
+from kmc import configs as _configs_pkg
+from kmc.config import ConfigError, parse_config
+from kmc.model import Model
+
+N_A = 6.02214076e23
+SS = (
+    __import__("pathlib").Path(_configs_pkg.__file__).parent / "zheng2021_ss_galvanostatic.toml"
+).read_text()
+
+# the SS config's chemistry in the physical form its comments derive the rates from
+PHYSICAL_LINES = {
+    r"coupling_rate_per_s = .*": "coupling_rate_constant_L_per_mol_s = 1.0e8",
+    r"sticking_rate_per_s = .*": "sticking_rate_constant_m_per_s = 4.0e-5",
+    r"electrons_per_oxidation = .*": (
+        "monomer_weight_fraction = 0.02\nhost_density_kg_per_m3 = 1200.0\n"
+        "monomer_molar_mass_kg_per_mol = 0.16626"
+    ),
+    r"rate_per_s = 1\.0 .*": "rate_constant_m_per_s = 2.5e-8",
+    r"monomer_occupancy = .*": "",
+}
+
+
+def physical_ss(spacing_m=25e-9, shape=None, packet="initial_occupancy = 0.02"):
+    text = SS
+    for pattern, repl in PHYSICAL_LINES.items():
+        text = re.sub(r"(?m)^" + pattern + r"$", repl, text)
+    text = re.sub(r"(?m)^initial_occupancy = .*$", packet, text)
+    text = re.sub(r"(?m)^spacing_m = .*$", f"spacing_m = {spacing_m!r}", text)
+    if shape is not None:
+        text = re.sub(r"(?m)^shape = .*$", f"shape = {list(shape)}", text)
+    return text
+
+
+def test_physical_ss_config_derives_the_shipped_per_site_rates_at_25_nm():
+    """Regression at a = 25 nm: k0 = 2.5e-8 m/s is k = 1 1/s (exact to rounding);
+    k_s = D/a = 4e-5 m/s is 1600 1/s; the coupling k_bi = 1e8 L/(mol s) is
+    1e8/(1000 N_A a^3) = 1.0627e4 1/s, which the shipped 1.0e4 rounds (-5.9 %); 2 wt% BT
+    in a host of 1200 kg/m^3 (M = 166.26 g/mol) is 144.35 mol/m^3, so at 0.02 units per
+    site a packet of 67915 molecules, the shipped 67700 to 0.3 %."""
+    phys = parse_config(physical_ss())
+    ship = parse_config(SS)
+    a = 25e-9
+    for sp_p, sp_s in zip(phys.species, ship.species, strict=True):
+        for r_p, r_s in zip(sp_p.reactions, sp_s.reactions, strict=True):
+            assert r_p.rate_per_s == pytest.approx(r_s.rate_per_s, rel=1e-12)
+    ch_p, ch_s = phys.chemistry, ship.chemistry
+    assert ch_p.sticking_rate_per_s == pytest.approx(ch_s.sticking_rate_per_s, rel=1e-12)
+    assert ch_p.coupling_rate_per_s == pytest.approx(1e8 / (1000 * N_A * a**3), rel=1e-12)
+    assert ch_p.coupling_rate_per_s == pytest.approx(ch_s.coupling_rate_per_s, rel=0.07)
+    c = 0.02 * 1200.0 / 0.16626
+    assert ch_p.electrons_per_oxidation == round(c * N_A * a**3 / 0.02) == 67915
+    assert ch_p.electrons_per_oxidation == pytest.approx(ch_s.electrons_per_oxidation, rel=0.004)
+    assert phys.membrane.monomer_occupancy == 0.02  # the windows' loading, derived
+    m_p, m_s = Model.from_config(phys), Model.from_config(ship)
+    np.testing.assert_allclose(m_p.damkohler, m_s.damkohler, rtol=1e-12)
+    np.testing.assert_array_equal(m_p.hop_base_rate_per_s, m_s.hop_base_rate_per_s)
+
+
+def test_per_site_numbers_written_out_give_the_same_model():
+    """The derivation enters the model only through the per-site fields: the per-site
+    config with the derived numbers written out gives the same model arrays, exactly."""
+    phys = parse_config(physical_ss())
+    ch, r = phys.chemistry, phys.species[0].reactions[0]
+    written = {
+        "coupling_rate_per_s": repr(ch.coupling_rate_per_s),
+        "sticking_rate_per_s": repr(ch.sticking_rate_per_s),
+        "electrons_per_oxidation": str(ch.electrons_per_oxidation),
+        r"rate_per_s(?= = 1\.0 )": repr(r.rate_per_s),
+    }
+    text = SS
+    for key, value in written.items():
+        name = key.split("(")[0]
+        text = re.sub(rf"(?m)^{key} = .*$", f"{name} = {value}", text)
+    m_p, m_s = Model.from_config(phys), Model.from_config(parse_config(text))
+    for name in ("reaction_rate_per_s", "hop_base_rate_per_s", "damkohler", "chem_rate_per_s"):
+        if hasattr(m_p, name):
+            np.testing.assert_array_equal(getattr(m_p, name), getattr(m_s, name), err_msg=name)
+    assert m_p.doping_electrons_per_unit == m_s.doping_electrons_per_unit
+
+
+def test_twice_the_spacing_rederives_the_chemistry():
+    """At a = 50 nm over the same box (12 x 12 x 18 sites), physical input keeps the
+    chemistry: k = k0/a halves, the coupling k_bi/(1000 N_A a^3) drops 8x, sticking
+    halves, hops D/a^2 drop 4x, so Da = k a^2/D = k0 a/D doubles (it is a per-site
+    number); the packet at a fixed molecules_per_unit keeps the concentration: the
+    occupancy grows 8x. The per-site form instead keeps k and so makes Da 4x (not 2x)."""
+    fine = parse_config(
+        physical_ss(packet="", shape=[24, 24, 36]).replace(
+            "precipitation_length", "molecules_per_unit = 67915\nprecipitation_length"
+        )
+    )
+    coarse = parse_config(physical_ss(50e-9, [12, 12, 18], packet="").replace(
+        "precipitation_length", "molecules_per_unit = 67915\nprecipitation_length").replace(
+        "gate_z = 17", "gate_z = 8"))  # fmt: skip
+    r_f, r_c = fine.species[0].reactions[0], coarse.species[0].reactions[0]
+    assert r_c.rate_per_s == pytest.approx(r_f.rate_per_s / 2, rel=1e-12)
+    assert coarse.chemistry.coupling_rate_per_s == pytest.approx(
+        fine.chemistry.coupling_rate_per_s / 8, rel=1e-12
+    )
+    assert coarse.chemistry.sticking_rate_per_s == pytest.approx(
+        fine.chemistry.sticking_rate_per_s / 2, rel=1e-12
+    )
+    da_f = Model.from_config(fine).damkohler[0, 0]
+    da_c = Model.from_config(coarse).damkohler[0, 0]
+    assert da_c == pytest.approx(2 * da_f, rel=1e-12)
+    assert coarse.species[0].initial_occupancy == pytest.approx(
+        8 * fine.species[0].initial_occupancy, rel=1e-12
+    )
+    assert coarse.membrane.monomer_occupancy == coarse.species[0].initial_occupancy
+    per_site = parse_config(SS.replace("spacing_m = 25e-9", "spacing_m = 50e-9"))
+    assert Model.from_config(per_site).damkohler[0, 0] == pytest.approx(4 / 1600, rel=1e-12)
+
+
+def test_config_show_says_which_form_each_quantity_was_given_in(tmp_path):
+    path = tmp_path / "physical.toml"
+    path.write_text(physical_ss())
+    res = kmc_cli("config", "show", path)
+    assert res.returncode == 0, res.stderr
+    assert "(given physical)" in res.stdout
+    assert "loading physical, coupling physical, sticking physical" in res.stdout
+    assert "packet 67915 molecules per unit" in res.stdout
+    shipped = kmc_cli("config", "show", "zheng2021_ss_galvanostatic").stdout
+    assert "(given per site)" in shipped
+
+
+PACKET = "precipitation_length"  # a line to put a packet key before
+NO_OCC = ("initial_occupancy = 0.02", "")
+BAD_INPUT = [
+    # (replacements applied to the physical SS text, the message's words)
+    ([("rate_constant_m_per_s = 2.5e-8", "rate_constant_m_per_s = 2.5e-8\nrate_per_s = 1.0")],
+     "species[0].reactions[0].rate_constant_m_per_s and species[0].reactions[0].rate_per_s "
+     "are the same quantity"),
+    ([("coupling_rate_constant_L_per_mol_s = 1.0e8",
+       "coupling_rate_constant_L_per_mol_s = 1.0e8\ncoupling_rate_per_s = 1e4")],
+     "chemistry.coupling_rate_constant_L_per_mol_s and chemistry.coupling_rate_per_s"),
+    ([("coupling_rate_constant_L_per_mol_s = 1.0e8", "")], "chemistry: needs the coupling rate"),
+    ([("rate_constant_m_per_s = 2.5e-8", "")], "species[0].reactions[0]: needs its rate"),
+    ([("host_density_kg_per_m3 = 1200.0", "")],
+     "a loading by weight needs all of monomer_weight_fraction, host_density_kg_per_m3, "
+     "monomer_molar_mass_kg_per_mol (missing: host_density_kg_per_m3)"),
+    ([("monomer_weight_fraction = 0.02",
+       "monomer_weight_fraction = 0.02\nmonomer_concentration_mol_per_m3 = 100.0")],
+     "both give the loading"),
+    ([("continuum_cells = 100", "continuum_cells = 100\nmonomer_occupancy = 0.02")],
+     "membrane.monomer_occupancy is set by the physical loading"),
+    ([(PACKET, "molecules_per_unit = 1000\n" + PACKET)],
+     "chemistry.molecules_per_unit and species[0].initial_occupancy both set the packet"),
+    ([NO_OCC, (PACKET, "molecules_per_unit = 100\n" + PACKET)],
+     "chemistry.molecules_per_unit = 100 at 144.4 mol/m^3 and a = 2.5e-08 m puts 13.6 units "
+     "on a site; a site holds one: at least 1359 molecules per unit"),
+    ([NO_OCC], "a loading in physical form needs its packet"),
+    ([NO_OCC, (PACKET, "molecules_per_unit = 100000000\n" + PACKET)],
+     "less than one; use a smaller packet"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("edits, message", BAD_INPUT)
+def test_mixed_or_impossible_physical_input_is_a_named_error(edits, message):
+    text = physical_ss()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text)
+    assert message in str(exc.value)
+
+
+def test_membrane_occupancy_is_still_required_in_the_per_site_form():
+    with pytest.raises(ConfigError, match="membrane.monomer_occupancy: required"):
+        parse_config(re.sub(r"(?m)^monomer_occupancy = .*$", "", SS))
