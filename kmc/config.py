@@ -388,6 +388,14 @@ class RunConfig(StrictModel):
                 raise ValueError("membrane needs a [chemistry] section (its monomer species)")
         if self.cathode.kind == "particles" and ends["bottom"] != "cathode":
             raise ValueError("cathode.kind = 'particles' needs boundaries.bottom = 'cathode'")
+        d_min, a = self.cathode.particle_diameter_min_m, self.lattice.spacing_m
+        if self.cathode.kind == "particles" and d_min < 2 * a * (1 - 1e-9):
+            raise ValueError(
+                f"cathode.particle_diameter_min_m = {d_min:g} is below two lattice spacings "
+                f"(2 x lattice.spacing_m = {2 * a:g} m): the lattice does not resolve the "
+                f"smallest particles; use a spacing of at most {d_min / 2:g} m or a larger "
+                "minimum diameter"
+            )
 
 
 _BOUND_WORDS = {

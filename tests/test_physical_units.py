@@ -4,6 +4,7 @@ shipped per-site SS config at 25 nm, what a change of spacing does in each form,
 named errors of mixed or impossible input."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +15,7 @@ from kmc.config import ConfigError, parse_config
 from kmc.model import Model
 
 N_A = 6.02214076e23
-SS = (
-    __import__("pathlib").Path(_configs_pkg.__file__).parent / "zheng2021_ss_galvanostatic.toml"
-).read_text()
+SS = (Path(_configs_pkg.__file__).parent / "zheng2021_ss_galvanostatic.toml").read_text()
 
 # the SS config's chemistry in the physical form its comments derive the rates from
 PHYSICAL_LINES = {
@@ -179,3 +178,15 @@ def test_mixed_or_impossible_physical_input_is_a_named_error(edits, message):
 def test_membrane_occupancy_is_still_required_in_the_per_site_form():
     with pytest.raises(ConfigError, match="membrane.monomer_occupancy: required"):
         parse_config(re.sub(r"(?m)^monomer_occupancy = .*$", "", SS))
+
+
+def test_a_spacing_that_does_not_resolve_the_cathode_particles_is_refused():
+    """The LiFePO4 particles of 50-200 nm need a <= 25 nm (d_min >= 2a)."""
+    lfp = (Path(_configs_pkg.__file__).parent / "zheng2021_lfp_galvanostatic.toml").read_text()
+    parse_config(lfp)  # 50 nm at 25 nm: resolved
+    with pytest.raises(ConfigError) as exc:
+        parse_config(lfp.replace("spacing_m = 25e-9", "spacing_m = 30e-9"))
+    assert (
+        "cathode.particle_diameter_min_m = 5e-08 is below two lattice spacings "
+        "(2 x lattice.spacing_m = 6e-08 m)" in str(exc.value)
+    )
