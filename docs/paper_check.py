@@ -11,16 +11,17 @@ the SE (sd / sqrt(n)) and n. A number with no value is None and stays None: the 
 cathode blocks Li+, so its interfacial resistance (and the fold reduction) has no DC
 value (``kmc impedance`` shows the interface); an aggregate counts such seeds in n_none.
 
-    python docs/paper_check.py                       # seeds 1-4, all cells: ~45 min
+    python docs/paper_check.py                       # seeds 1-4, all cells: ~1.5 h
     python docs/paper_check.py --n-seeds 2 --cells ss,lfp   # ~10 min
     python docs/paper_check.py --seeds 1,2,3,4,5,6 --reuse  # reuse runs in docs/figures/runs/
     python docs/paper_check.py --cells ss --sectors 2,2 --runs-dir docs/figures/runs/sectors_2x2
         # the same configs on the sector engine ([parallel] sectors = [2, 2], one thread)
 
 Cost on 2 cores at --jobs 2 (the default; one core per run, benchmarks/RESULTS.md): per
-seed the ss pair 170 + 26 s, the lfp pair 323 + 17 s, the cv pair ~570 + ~100 s of runs
-(~20 min of CPU, ~10 min of wall) and about 2.5 min of CPU of analysis (four analyses per
-pair); the default 4 seeds about 45 min, ss and lfp alone about 20 min. Runs are
+seed the ss pair 170 + 26 s, the lfp pair 323 + 17 s, the cv pair ~2000 + ~320 s of runs
+(measured 2026-12-03 with both cores busy; ~45 min of CPU, ~25 min of wall) and about
+2.5 min of CPU of analysis (four analyses per pair); the default 4 seeds about 1.5 h,
+ss and lfp alone about 20 min. Runs are
 docs/figures/runs/NAME_seedS.h5 (shared with docs/calibrate_transport.py, whose fits
 start on seeds 1-4); ``--reuse`` keeps complete run files of the right seed.
 
