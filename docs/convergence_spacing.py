@@ -1,23 +1,26 @@
 """Lattice-spacing convergence of the chemistry in physical units: the same physical cell
-at a = 50, 25 and 12.5 nm, over seeds, with the packet (molecules per unit) held fixed.
+at a = 50, 25 and 12.5 nm, over seeds.
 
 The cell is ``configs/examples/physical_units.toml`` (the SS chemistry, physical form: a
-flat blocking cathode held at 2.3 V for 20 s): its box, 0.4 x 0.4 x 0.8 um with the
-membrane's gate at 0.4 um, is kept, so the shape scales as 1/a; the packet is fixed at
-``molecules_per_unit`` (the 67915 molecules the config's 0.02 units per site make at
-25 nm), so the monomer occupancy scales as a^3 and every a holds the same number of
-units; the per-site rates follow from the physical ones (docs/MODEL.md,
-"Coarse-graining"). Per run: the PT amount (mol of monomer in PT per m^2 of electrode),
-the cathode film's mean thickness (m), its coverage of the face and the cathode's contact
-fraction, at the end. Prints per-spacing means +- standard errors (n seeds) and the
-relative difference of 25 and 12.5 nm; writes JSON.
+flat blocking cathode held at 2.3 V for 20 s). Its box, 0.4 x 0.4 x 0.8 um with the
+membrane's gate at 0.4 um, is kept, so the shape scales as 1/a; the per-site rates follow
+from the physical ones (docs/MODEL.md, "Coarse-graining"). The packet is held in one of
+two ways (``--packet``): ``occupancy`` (default) keeps the config's 0.02 units per site,
+so the molecules per unit scale as a^3 and a site of PT holds the same mass per volume at
+every a; ``molecules`` keeps 67915 molecules per unit (the config's packet at 25 nm), so
+the occupancy scales as a^3 and every a holds the same number of units. Per run: the PT
+amount (mol of monomer in PT per m^2 of electrode), the cathode film's mean thickness
+(m), its coverage of the face and the cathode's contact fraction, at the end. Prints
+per-spacing means +- standard errors (n seeds) and the relative difference of 25 and
+12.5 nm; writes JSON. Results: docs/MODEL.md, "Coarse-graining".
 
-    python docs/convergence_spacing.py                 # seeds 1-4, ~6 min on 2 cores
+    python docs/convergence_spacing.py                    # seeds 1-4, ~6 min on 2 cores
+    python docs/convergence_spacing.py --packet molecules # ~5 min
     python docs/convergence_spacing.py --seeds 1,2 --spacings 25,12.5
 
-This is a short potentiostatic cut, not the paper's galvanostatic protocol: the paper
-scenarios at 12.5 nm cost about 4x their 25 nm runs per simulated second at a fixed packet
-(hop rates D/a^2), which is left for a longer study (docs/MODEL.md).
+This is a short potentiostatic cut, not the paper's galvanostatic protocol: at a held
+occupancy a run costs ~a^-5 (12.5 nm: 32x the 25 nm run), so the paper scenarios at
+12.5 nm are left for a longer study.
 """
 
 from __future__ import annotations
