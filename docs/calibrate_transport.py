@@ -101,8 +101,8 @@ LFP_PRISTINE = "lfp_galvanostatic_pristine"
 RUN_NAMES = [*SS_PAIR, LFP_PRISTINE]
 # wall time of each config on one core (s, benchmarks/RESULTS.md): runs start longest first
 RUN_COST_S = {
-    "cv_symmetric": 570, "lfp_galvanostatic": 323, "ss_galvanostatic": 170,
-    "cv_symmetric_pristine": 100, "ss_galvanostatic_pristine": 26,
+    "cv_symmetric": 2030, "lfp_galvanostatic": 323, "ss_galvanostatic": 170,
+    "cv_symmetric_pristine": 320, "ss_galvanostatic_pristine": 26,
     "lfp_galvanostatic_pristine": 17,
 }  # fmt: skip
 
