@@ -310,3 +310,24 @@ def test_straight_pore_follows_the_de_levie_transmission_line():
         flat_worst = max(flat_worst, abs(no_drop - exact) / abs(exact))
     assert worst <= 0.02
     assert flat_worst > 0.5
+
+
+def test_a_grid_cocg_cannot_solve_falls_back_to_sparse_lu(monkeypatch):
+    """Where COCG does not converge, a grid within FALLBACK_MAX_CELLS is solved by sparse
+    LU: the same impedance as the direct solve of the same grid (to 1e-10; both exact up
+    to rounding), and beyond the limit a named error that says why."""
+    from kmc.transport import _impedance as imp
+
+    rng = np.random.default_rng(3)
+    shape = (24, 16, 16)  # 6144 voxels: above DIRECT_MAX_CELLS, so COCG is tried
+    y = rng.uniform(0.5, 2.0, shape) + 1j * rng.uniform(0.0, 1.0, shape)
+    expected = imp.grid_impedance(y, 1e-8)  # COCG converges here
+
+    def stalls(*args, **kwargs):
+        raise RuntimeError("COCG did not reach relative residual 1e-10 in 5000 iterations")
+
+    monkeypatch.setattr(imp, "_cocg", stalls)
+    assert imp.grid_impedance(y, 1e-8) == pytest.approx(expected, rel=1e-10)
+    monkeypatch.setattr(imp, "FALLBACK_MAX_CELLS", 1000)
+    with pytest.raises(RuntimeError, match="6144 voxels is too large for the sparse LU fallback"):
+        imp.grid_impedance(y, 1e-8)

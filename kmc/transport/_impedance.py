@@ -99,6 +99,11 @@ def _face_admittance(ya, yb, z_s, h):
 DIRECT_MAX_CELLS = 4096
 """Grids up to this many voxels are solved by sparse LU; larger ones by COCG."""
 
+FALLBACK_MAX_CELLS = 400_000
+"""Where COCG does not converge (low frequencies: the interfaces' capacitive admittances
+make the system ill-conditioned for the moduli's multigrid), grids up to this many
+voxels are solved by sparse LU instead (seconds to a minute, ~1 GiB at the limit)."""
+
 
 def grid_impedance(
     admittivity: np.ndarray,
@@ -114,7 +119,8 @@ def grid_impedance(
     z = nz - 1 (1 V), periodic in x and y. Small grids are solved directly; larger ones by
     COCG (van der Vorst and Melissen 1990: CG's short recurrences for complex symmetric
     systems) preconditioned by the DC solver's multigrid of the face admittances' moduli,
-    to ``rtol`` relative residual.
+    to ``rtol`` relative residual, and directly where COCG does not converge (up to
+    ``FALLBACK_MAX_CELLS`` voxels).
     """
     y = np.asarray(admittivity, dtype=np.complex128)
     nz, ny, nx = y.shape
@@ -149,7 +155,15 @@ def grid_impedance(
         v = spla.spsolve(a.tocsc(), b)
     else:
         moduli = Faces(np.abs(gx), np.abs(gy), np.abs(gz), np.abs(g_bottom))
-        v = _cocg(a, b, MultigridPreconditioner(moduli), y.shape, rtol)
+        try:
+            v = _cocg(a, b, MultigridPreconditioner(moduli), y.shape, rtol)
+        except RuntimeError as exc:
+            if n > FALLBACK_MAX_CELLS:
+                raise RuntimeError(
+                    f"{exc}; the grid of {n} voxels is too large for the sparse LU fallback "
+                    f"(at most {FALLBACK_MAX_CELLS})"
+                ) from None
+            v = spla.spsolve(a.tocsc(), b)
     current = np.sum(g_bottom.ravel() * v[index[0].ravel()])  # into the bottom plane
     return complex(1.0 / current)
 
