@@ -37,13 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kmc import phases
 from kmc import runfile as kmc_runfile
 from kmc._constants import AVOGADRO_PER_MOL
+from kmc.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "examples" / "physical_units.toml"
-MOLECULES_PER_UNIT = 67915  # the example's packet at 25 nm (kmc config show)
+# the example's packet at its own spacing (25 nm): 67915 molecules per unit
+MOLECULES_PER_UNIT = load_config(CONFIG)[0].chemistry.electrons_per_oxidation
 BOX_M = (0.4e-6, 0.4e-6, 0.8e-6)
 GATE_M = 0.4e-6
 
@@ -82,14 +83,13 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str) -> dict:
     area = nx * ny * a * a
     pt_units = float(run.series("pt_units").values[-1])
     molecules = run.config.chemistry.electrons_per_oxidation  # one electron per molecule
-    snap = run.snapshot(-1)
     return {
         "spacing_nm": spacing_nm,
         "seed": seed,
         "pt_mol_per_m2": pt_units * molecules / AVOGADRO_PER_MOL / area,
         "film_thickness_mean_m": float(run.series("film_thickness_mean").values[-1][0]),
         "coverage": float(run.series("coverage").values[-1][0]),
-        "contact_fraction": float(phases.contact_fraction(snap.phase)[0]),
+        "contact_fraction": float(run.series("contact_fraction").values[-1][0]),
     }
 
 

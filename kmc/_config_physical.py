@@ -45,7 +45,11 @@ def _both(a: str, b: str, where: str) -> ValueError:
 
 def derive_lattice_quantities(cfg: RunConfig) -> None:
     """Fill the per-site fields of ``cfg`` from its physical-unit fields, in place."""
-    _derive_rates(cfg)
+    a = cfg.lattice.spacing_m
+    site_mol = AVOGADRO_PER_MOL * a**3  # N_A a^3 (m^3/mol): molecules per site at 1 mol/m^3
+    _derive_rates(cfg, a, site_mol)
+    if cfg.chemistry is not None:
+        _derive_packet(cfg, site_mol)
     m = cfg.membrane
     if m is not None and m.monomer_occupancy is None:
         raise ValueError(
@@ -55,9 +59,7 @@ def derive_lattice_quantities(cfg: RunConfig) -> None:
         )
 
 
-def _derive_rates(cfg: RunConfig) -> None:
-    a = cfg.lattice.spacing_m
-    site_mol = AVOGADRO_PER_MOL * a**3  # N_A a^3 (m^3/mol): molecules per site at 1 mol/m^3
+def _derive_rates(cfg: RunConfig, a: float, site_mol: float) -> None:
     for i, sp in enumerate(cfg.species):
         for j, r in enumerate(sp.reactions):
             where = f"species[{i}].reactions[{j}]"
@@ -88,7 +90,6 @@ def _derive_rates(cfg: RunConfig) -> None:
         _set(ch, "sticking_rate_per_s", ch.sticking_rate_constant_m_per_s / a)
     elif ch.sticking_rate_per_s is None:
         _set(ch, "sticking_rate_per_s", 0.0)
-    _derive_packet(cfg, site_mol)
 
 
 def monomer_concentration_mol_per_m3(cfg: RunConfig) -> float | None:
@@ -99,11 +100,8 @@ def monomer_concentration_mol_per_m3(cfg: RunConfig) -> float | None:
     if ch.monomer_concentration_mol_per_m3 is not None:
         return ch.monomer_concentration_mol_per_m3
     if ch.monomer_weight_fraction is not None:
-        return (
-            ch.monomer_weight_fraction
-            * ch.host_density_kg_per_m3
-            / (ch.monomer_molar_mass_kg_per_mol)
-        )
+        rho, molar = ch.host_density_kg_per_m3, ch.monomer_molar_mass_kg_per_mol
+        return ch.monomer_weight_fraction * rho / molar
     return None
 
 

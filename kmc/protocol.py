@@ -62,7 +62,8 @@ P_DEBT_C = 11  # charge the set current still owes the film (C; < 0: dedoping)
 P_FILM_SEEN = 12  # film-coupling counts of the kernel seen so far (2 entries)
 P_FILM_CHARGED = 14  # film-coupling electrons passed, per molecule of a unit (2 entries)
 P_DOPING_HELD = 16  # doping electrons the PT of each electrode holds now (2 entries)
-P_CELL_CURRENT = 18  # current leaving the cathode in the real cell, last step (A)
+P_CELL_CURRENT = 18  # current leaving the cathode in the real cell, last step, as
+# measured from its charge (A; potential control: diagnostic beside P_SOLVED_CURRENT)
 P_STEP_CHARGE = 19  # cathode charge (faradaic + capacitive) at the end of the last step (C)
 P_LAST_CAP = 20  # capacitive charge at the previous sample (C)
 P_OX_SEEN = 21  # cathode oxidation electrons accounted so far
@@ -205,19 +206,27 @@ class ProtocolDriver:
         tri = 2 * frac if frac < 0.5 else 2 - 2 * frac
         return p.start_V + (p.vertex_V - p.start_V) * tri
 
-    def faradaic_potential(self) -> float:
-        """E_I: cathode potential at which its oxidizable particles carry the current."""
-        m, eng = self.model, self.engine
-        need = self.current_sim_A / (self.n_e * ELEMENTARY_CHARGE_C)
+    def cathode_oxidizers(self):
+        """(n, k0, alpha, E_ox) of the species that oxidize at the cathode now: touching
+        particles, compressed rate at the onset (1/s), transfer coefficient, onset (V);
+        arrays over those species. Their Butler-Volmer oxidation rate at E is
+        sum n k0 exp(alpha f (E - E_ox))."""
+        m = self.model
         onset, alpha = m.onset_potential_V[:, 0], m.transfer_coefficient[:, 0]
         k0 = m.reaction_rate_per_s[:, 0] * self.lam
-        n = eng.react_counts[:, 0].astype(float)
+        n = self.engine.react_counts[:, 0].astype(float)
         use = ~np.isnan(onset) & (n > 0) & (k0 > 0)
-        if not use.any():
+        return n[use], k0[use], alpha[use], onset[use]
+
+    def faradaic_potential(self) -> float:
+        """E_I: cathode potential at which its oxidizable particles carry the current."""
+        need = self.current_sim_A / (self.n_e * ELEMENTARY_CHARGE_C)
+        n, k0, alpha, onset = self.cathode_oxidizers()
+        if not n.size:
             return math.inf
 
         def total(e):
-            return float(np.sum(n[use] * k0[use] * np.exp(alpha[use] * self.f * (e - onset[use]))))
+            return float(np.sum(n * k0 * np.exp(alpha * self.f * (e - onset))))
 
         if total(20.0) < need:
             return math.inf
@@ -334,14 +343,11 @@ class ProtocolDriver:
         capacity = float(self.n_dope) * float(eng.counters[L.C_CONNECTED_UNITS])
         q_e = ELEMENTARY_CHARGE_C
         # expected oxidation charge of the step at E (C, simulated area): each touching
-        # particle at its Butler-Volmer rate, n_e electrons per oxidation
-        e_ox, alpha = m.onset_potential_V[:, 0], m.transfer_coefficient[:, 0]
-        k0 = m.reaction_rate_per_s[:, 0] * self.lam
-        n = eng.react_counts[:, 0]
+        # particle at its Butler-Volmer rate, n_e electrons per oxidation (Python floats:
+        # the solve evaluates it ~100 times per step)
         terms = [
-            (float(n[s] * k0[s]) * dt * self.n_e * q_e, float(alpha[s]) * f, float(e_ox[s]))
-            for s in range(n.size)
-            if not math.isnan(e_ox[s]) and n[s] > 0 and k0[s] > 0
+            (float(ns * ks) * dt * self.n_e * q_e, float(a_s) * f, float(es))
+            for ns, ks, a_s, es in zip(*self.cathode_oxidizers(), strict=True)
         ]
 
         def oxidation(e: float) -> float:

@@ -13,12 +13,15 @@ from kmc.config import ConfigError, parse_config
 from kmc.engine import LatticeEngine
 from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
-from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
+from kmc.model import ELEMENTARY_CHARGE_C, FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
 from kmc.protocol import (
     DISCHARGING,
     P_ANODE_V,
     P_CATHODE_V,
+    P_CELL_CURRENT,
+    P_DOPING_HELD,
     P_POTENTIAL,
+    P_SOLVED_CURRENT,
     P_STAGE,
     ProtocolDriver,
     butler_volmer_overpotential_V,
@@ -93,8 +96,6 @@ def test_cv_step_solves_the_cathode_potential_and_the_current_together():
     text = text.replace("cycles = 2", "cycles = 2\nelectrode_area_m2 = 1e-4")
     model, eng, drv = _driver(text + ELECTRODES)
     r_ohm = model.config.membrane.thickness_m / (SIGMA * 1e-4)
-    from kmc.model import ELEMENTARY_CHARGE_C
-    from kmc.protocol import P_CELL_CURRENT, P_SOLVED_CURRENT
 
     st = eng.protocol_state
     scale = 1e-4 / (drv.area_sim_m2 * drv.lam)  # C/s of the simulated patch -> A of the cell
@@ -142,8 +143,6 @@ def test_cv_doping_holds_the_cathode_at_its_onset_until_the_film_is_charged():
     text = text.replace("cycles = 2", "cycles = 2\nelectrode_area_m2 = 1e-4")
     model, eng, drv = _driver(text + ELECTRODES)
     r_ohm = model.config.membrane.thickness_m / (SIGMA * 1e-4)
-    from kmc.model import ELEMENTARY_CHARGE_C
-    from kmc.protocol import P_DOPING_HELD, P_SOLVED_CURRENT
 
     st = eng.protocol_state
     units = 400

@@ -83,8 +83,7 @@ def test_per_site_numbers_written_out_give_the_same_model():
         text = re.sub(rf"(?m)^{key} = .*$", f"{name} = {value}", text)
     m_p, m_s = Model.from_config(phys), Model.from_config(parse_config(text))
     for name in ("reaction_rate_per_s", "hop_base_rate_per_s", "damkohler", "chem_rate_per_s"):
-        if hasattr(m_p, name):
-            np.testing.assert_array_equal(getattr(m_p, name), getattr(m_s, name), err_msg=name)
+        np.testing.assert_array_equal(getattr(m_p, name), getattr(m_s, name), err_msg=name)
     assert m_p.doping_electrons_per_unit == m_s.doping_electrons_per_unit
 
 
