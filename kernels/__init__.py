@@ -7,7 +7,7 @@ from . import _layout as layout
 from . import _sectors as sectors
 from ._engine import (
     compute_contact_flags,
-    contact_electrode,
+    contact_channel,
     rebuild_reactive,
     run_events,
     set_reactive,
@@ -16,7 +16,7 @@ from ._rng import DRAWS_PER_ATTEMPT, reference_uniform, seed_state, splitmix64, 
 
 __all__ = [
     "compute_contact_flags",
-    "contact_electrode",
+    "contact_channel",
     "layout",
     "sectors",
     "DRAWS_PER_ATTEMPT",

@@ -40,11 +40,20 @@ def neighbour_site(x, y, z, d, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz):
 
 
 @njit(inline="always", cache=True)
-def contact_electrode(word):
-    """Electrode whose active conductor a site touches (0 first, then 1), or -1."""
-    flags = (np.int64(word) >> FLAG_SHIFT) & 3
+def contact_channel(word):
+    """Reaction channel of a particle on a site: of the active conductors the site
+    touches, the cathode's film (2), the cathode (0), the anode's film (3), the anode
+    (1), first found; -1 when it touches none. Film first: a site next to doped PT lies
+    in the growth zone of that deposit, where the polymer, not the bare metal, passes
+    the electron (the nucleation-and-growth picture: nuclei form only on bare surface
+    outside the growth zones). Channels 2 and 3 exist only in surface-resolved runs."""
+    flags = (np.int64(word) >> FLAG_SHIFT) & 15
+    if flags & 4:
+        return 2
     if flags & 1:
         return 0
+    if flags & 8:
+        return 3
     if flags & 2:
         return 1
     return -1
@@ -54,7 +63,7 @@ def contact_electrode(word):
 def _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_counts):
     e = react_chan[pid]
     s = pspecies[pid]
-    c = s * 2 + e
+    c = s * react_counts.shape[1] + e
     i = react_pos[pid]
     last = react_members[c, react_counts[s, e] - 1]
     react_members[c, i] = last
@@ -65,14 +74,15 @@ def _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_cou
 
 @njit(cache=True)
 def set_reactive(pid, e, pspecies, react_chan, react_pos, react_members, react_counts):
-    """Put particle ``pid`` in reaction channel (species, e); e = -1 takes it out."""
+    """Put particle ``pid`` in reaction channel (species, e); e = -1 takes it out.
+    ``react_counts`` is [n_species, n_channels] (2, or 4 when surfaces are resolved)."""
     if react_chan[pid] == e:
         return
     if react_chan[pid] >= 0:
         _react_remove(pid, pspecies, react_chan, react_pos, react_members, react_counts)
     if e >= 0:
         s = pspecies[pid]
-        c = s * 2 + e
+        c = s * react_counts.shape[1] + e
         react_members[c, react_counts[s, e]] = pid
         react_pos[pid] = react_counts[s, e]
         react_counts[s, e] += 1
@@ -111,7 +121,8 @@ def _mark_active(
     site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     pspecies, react_chan, react_pos, react_members, react_counts, bounds, deferred, ints,
 ):  # fmt: skip
-    """Flag the neighbours of a new active conductor site of electrode e.
+    """Flag the neighbours of a new active conductor site of reaction channel e (its
+    electrode e, or FILM_CHANNEL + e for doped PT in a surface-resolved run).
 
     Only particles inside ``bounds`` (x0, x1, y0, y1: the region whose lists these are)
     join a reaction channel now; for the others an entry is left on ``deferred`` when it
@@ -133,7 +144,7 @@ def _mark_active(
             yn = (nb // nx) % ny
             if bounds[0] <= xn < bounds[1] and bounds[2] <= yn < bounds[3]:
                 set_reactive(
-                    occ - 1, contact_electrode(wn), pspecies, react_chan, react_pos,
+                    occ - 1, contact_channel(wn), pspecies, react_chan, react_pos,
                     react_members, react_counts,
                 )  # fmt: skip
             elif deferred.shape[0] > 0:
@@ -151,7 +162,8 @@ def flood_connect(
     a conductor of the other electrode (a short)."""
     ndir = dir_dx.shape[0]
     p = deposit_phase[e]
-    active = phase_active[p] >= 0
+    channel = phase_active[p]
+    active = channel >= 0
     short = False
     stack[0] = site
     top = 1
@@ -160,7 +172,7 @@ def flood_connect(
         cur = np.int64(stack[top])
         if active:
             _mark_active(
-                cur, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                cur, channel, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
                 pspecies, react_chan, react_pos, react_members, react_counts, bounds,
                 deferred, ints,
             )  # fmt: skip
@@ -234,7 +246,7 @@ def place_conductor(
     else:
         if phase_active[p] >= 0:
             _mark_active(
-                site, e, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+                site, phase_active[p], words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
                 pspecies, react_chan, react_pos, react_members, react_counts, bounds,
                 deferred, ints,
             )  # fmt: skip

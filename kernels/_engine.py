@@ -30,7 +30,7 @@ from ._chemistry import (
     DEFER_KILL,
     DEFER_PER_ATTEMPT,
     cell_at,
-    contact_electrode,
+    contact_channel,
     defer_entry,
     neighbour_site,
     place_conductor,
@@ -57,7 +57,6 @@ from ._layout import (
     FLAG_MASK,
     FLAG_SHIFT,
     LOW_MASK,
-    N_ELECTRODES,
     PHASE_MASK,
     PID_SHIFT,
     PRODUCT_CONSUME,
@@ -157,67 +156,71 @@ def _react(
         set_reactive(pid, -1, pspecies, react_chan, react_pos, react_members, react_counts)
         _set_species(pid, product, pspecies, list_pos, members, counts)
         set_reactive(
-            pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
+            pid, contact_channel(words[site]), pspecies, react_chan, react_pos,
             react_members, react_counts,
         )  # fmt: skip
 
 
 @njit(inline="always", cache=True)
 def _channel_rate(react_counts, react_rate, only_e, skip_e):
-    """Summed rate of the reaction channels (s, e) with e == only_e (-1: any), e != skip_e."""
+    """Summed rate of the reaction channels (s, c) whose electrode ``c & 1`` is only_e
+    (-1: any) and is not skip_e."""
     total = 0.0
     for s in range(react_counts.shape[0]):
-        for e in range(N_ELECTRODES):
+        for c in range(react_counts.shape[1]):
+            e = c & 1
             if (only_e >= 0 and e != only_e) or e == skip_e:
                 continue
-            total += react_counts[s, e] * react_rate[s, e]
+            total += react_counts[s, c] * react_rate[s, c]
     return total
 
 
 @njit(inline="always", cache=True)
 def _pick_channel(u, react_counts, react_rate, only_e, skip_e):
-    """Channel (s, e) in which ``u`` falls, channels taken in (s, e) order as summed by
+    """Channel (s, c) in which ``u`` falls, channels taken in (s, c) order as summed by
     :func:`_channel_rate`; rounding past the end falls to the last non-empty one."""
     s = -1
-    e = -1
+    c = -1
     acc = 0.0
     for s2 in range(react_counts.shape[0]):
-        for e2 in range(N_ELECTRODES):
+        for c2 in range(react_counts.shape[1]):
+            e2 = c2 & 1
             if (only_e >= 0 and e2 != only_e) or e2 == skip_e:
                 continue
-            w_c = react_counts[s2, e2] * react_rate[s2, e2]
+            w_c = react_counts[s2, c2] * react_rate[s2, c2]
             if w_c > 0.0:
                 acc += w_c
                 s = s2
-                e = e2
+                c = c2
                 if u < acc:
-                    return s, e
-    return s, e
+                    return s, c
+    return s, c
 
 
 @njit(cache=True)
 def _react_in_channel(
-    s, e, u, react_product, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
+    s, c, u, react_product, words, nx, ny, nz, periodic_z, dir_dx, dir_dy, dir_dz,
     phase_conductor, phase_active, deposit_phase, floating_phase, stack,
     px, py, pz, pspecies, plength, list_pos, members, counts,
     react_chan, react_pos, react_members, react_counts, free_pids, ints, counters,
     react_events, bounds, deferred,
 ):  # fmt: skip
-    """A uniformly chosen particle (by ``u`` in [0, 1)) of channel (s, e) reacts."""
-    n_c = react_counts[s, e]
+    """A uniformly chosen particle (by ``u`` in [0, 1)) of channel (s, c) reacts at
+    the channel's electrode ``c & 1``."""
+    n_c = react_counts[s, c]
     idx = np.int64(u * n_c)
     if idx >= n_c:
         idx = n_c - 1
-    pid = react_members[s * N_ELECTRODES + e, idx]
+    pid = react_members[s * react_counts.shape[1] + c, idx]
     _react(
-        pid, s, e, react_product[s, e], words, nx, ny, nz, periodic_z,
+        pid, s, c & 1, react_product[s, c], words, nx, ny, nz, periodic_z,
         dir_dx, dir_dy, dir_dz, phase_conductor, phase_active, deposit_phase,
         floating_phase, stack, px, py, pz, pspecies, plength, list_pos, members,
         counts, react_chan, react_pos, react_members, react_counts, free_pids, ints,
         counters, bounds, deferred,
     )  # fmt: skip
     counters[C_REACTIONS] += 1
-    react_events[s, e] += 1
+    react_events[s, c] += 1
 
 
 @njit(cache=True)
@@ -284,13 +287,15 @@ def run_events(
         int32); plength is the number of monomer units a particle carries.
     members : int32[n_species, capacity], particle ids of each species, first counts[s].
     react_chan, react_pos, react_members, react_counts : reaction-channel membership,
-        channel (s, e) is row s*2 + e of react_members.
+        channel (s, c) is row s * n_channels + c of react_members.
     free_pids : int32[capacity], stack of unused ids, ``ints[0]`` entries deep.
     hop_cum : float64[n_species, ndir], running sum of the per-direction hop rates (1/s);
         hop_cum[s, -1] is the total hop rate h_s.
-    react_rate : float64[n_species, 2], reaction rate per touching particle (1/s); for
+    react_rate : float64[n_species, n_channels], reaction rate per touching particle
+        (1/s) in each reaction channel (2, or 4 when surfaces are resolved: _layout); for
         the scheduled electrode only the relative weight of each species.
-    react_product : int64[n_species, 2], species index, PRODUCT_DEPOSIT or PRODUCT_CONSUME.
+    react_product : int64[n_species, n_channels], species index, PRODUCT_DEPOSIT or
+        PRODUCT_CONSUME.
     inj_rate : float64[n_species, 2], bound on the injection rate from reservoir side b
         (rate_in * occupancy * layer sites, 1/s); res_occ the reservoir occupancy;
         exchanges : uint8[n_species], 1 where a species may leave into a reservoir.
@@ -303,7 +308,8 @@ def run_events(
         of Poisson, -1 for none. stack : int32[n_sites], scratch for the flood fill.
     rng : uint64[2], counter-based generator state [key, attempts drawn] (see _rng).
     clock : float64[1], simulated time (s).
-    counters : int64[N_COUNTERS]; react_events, inj_events, exit_events : int64[n_species, 2].
+    counters : int64[N_COUNTERS]; react_events : int64[n_species, n_channels];
+        inj_events, exit_events : int64[n_species, 2].
     t_stop : float, stop time (s): an event that would fall after it is discarded and the
         clock set to t_stop (exact by memorylessness). max_events : int, cap on counters[0].
     warm_cache : bool, prefetch for future attempts; pays off only when the state does not
@@ -400,11 +406,11 @@ def run_events(
             if w_sum <= 0.0:
                 clock[0] = t
                 return STATUS_STARVED
-            s, _ = _pick_channel(
+            s, c = _pick_channel(
                 uniform(key, attempt, 1) * w_sum, react_counts, react_rate, sched_e, -1
             )
             _react_in_channel(
-                s, sched_e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
+                s, c, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
                 periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
                 deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
                 list_pos, members, counts, react_chan, react_pos, react_members,
@@ -547,7 +553,7 @@ def run_events(
                 )  # fmt: skip
                 defer_entry(deferred, ints, DEFER_ARRIVAL, pid, cell_at(x2, y2, bounds, nx))
                 continue
-            e_new = contact_electrode(w)
+            e_new = contact_channel(w)
             if react_chan[pid] != e_new:
                 set_reactive(
                     pid, e_new, pspecies, react_chan, react_pos, react_members, react_counts
@@ -642,7 +648,7 @@ def run_events(
                     )
                     _set_species(pid, olig, pspecies, list_pos, members, counts)
                     set_reactive(
-                        pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
+                        pid, contact_channel(words[site]), pspecies, react_chan, react_pos,
                         react_members, react_counts,
                     )  # fmt: skip
             else:
@@ -704,7 +710,7 @@ def run_events(
             react_chan[pid] = -1
             words[site] = w | ((np.int64(pid) + 1) << PID_SHIFT)
             set_reactive(
-                pid, contact_electrode(w), pspecies, react_chan, react_pos, react_members,
+                pid, contact_channel(w), pspecies, react_chan, react_pos, react_members,
                 react_counts,
             )  # fmt: skip
             counters[C_INJECTIONS] += 1
@@ -751,6 +757,6 @@ def rebuild_reactive(
             pid = members[s, i]
             site = np.int64(px[pid]) + nx * (np.int64(py[pid]) + ny * np.int64(pz[pid]))
             set_reactive(
-                pid, contact_electrode(words[site]), pspecies, react_chan, react_pos,
+                pid, contact_channel(words[site]), pspecies, react_chan, react_pos,
                 react_members, react_counts,
             )  # fmt: skip

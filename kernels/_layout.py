@@ -3,9 +3,18 @@
 Every site is one ``uint32``::
 
     bits 0-3   host phase code (16 phases; tables indexed by it say what a phase does)
-    bit  4     site touches a conductor connected to electrode 0 (cathode)
-    bit  5     site touches a conductor connected to electrode 1 (anode)
+    bits 4-7   contact flags, one per reaction channel c (bit 4 + c): the site touches
+               an active conductor of that channel (see below)
     bits 8-31  occupant: particle id + 1, 0 when empty (at most 2**24 - 1 particles)
+
+Reaction channels. Channel e (0 cathode, 1 anode) is an active conductor of electrode
+e: the electrode, and its doped PT unless the run resolves surfaces. A run whose
+reactions name a surface (``surface = "electrode"`` or ``"film"``) resolves them: its
+doped PT of electrode e is channel FILM_CHANNEL + e (2, 3) and channel e is the bare
+electrode only. A particle touching several takes the first of: cathode film, cathode,
+anode film, anode (:func:`kmc.kernels._chemistry.contact_channel`). The electrode of
+channel c is ``c & 1``. Runs that do not resolve surfaces never set bits 6-7, so their
+channels, and their trajectories, are those of the two-channel engine.
 
 Keeping the contact flags in the word means a hop learns whether the particle can
 react at its new site from the one load it needs anyway for the exclusion check.
@@ -13,11 +22,12 @@ react at its new site from the one load it needs anyway for the exclusion check.
 
 PHASE_MASK = 0xF
 FLAG_SHIFT = 4
-FLAG_MASK = 0x30
+FLAG_MASK = 0xF0
 LOW_MASK = 0xFF
 PID_SHIFT = 8
 MAX_PARTICLES = (1 << 24) - 1
 N_ELECTRODES = 2
+FILM_CHANNEL = 2  # channel of electrode e's doped PT in a surface-resolved run: 2 + e
 
 # Reaction products (react_product table): a species index >= 0 converts the particle.
 PRODUCT_DEPOSIT = -1

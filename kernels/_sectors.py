@@ -36,7 +36,7 @@ from ._chemistry import (
     DEFER_KILL,
     DEFER_PER_ATTEMPT,
     cell_at,
-    contact_electrode,
+    contact_channel,
     neighbour_site,
     set_reactive,
 )
@@ -118,7 +118,7 @@ def _append(
     cell_counts[c, s] += 1
     cell_react_chan[pid] = -1
     set_reactive(
-        pid, contact_electrode(words[_site_of(pid, px, py, pz, nx, ny)]), pspecies,
+        pid, contact_channel(words[_site_of(pid, px, py, pz, nx, ny)]), pspecies,
         cell_react_chan, cell_react_pos, cell_react_members[c], cell_react_counts[c],
     )  # fmt: skip
 
@@ -174,7 +174,7 @@ def refresh_cell_reactive(
             for i in range(cell_counts[c, s]):
                 pid = cell_members[c, s, i]
                 set_reactive(
-                    pid, contact_electrode(words[_site_of(pid, px, py, pz, nx, ny)]),
+                    pid, contact_channel(words[_site_of(pid, px, py, pz, nx, ny)]),
                     pspecies, cell_react_chan, cell_react_pos, cell_react_members[c],
                     cell_react_counts[c],
                 )  # fmt: skip
@@ -202,7 +202,7 @@ def rebuild_lists(
                 list_pos[pid] = counts[s]
                 counts[s] += 1
                 set_reactive(
-                    pid, contact_electrode(words[_site_of(pid, px, py, pz, nx, ny)]),
+                    pid, contact_channel(words[_site_of(pid, px, py, pz, nx, ny)]),
                     pspecies, react_chan, react_pos, react_members, react_counts,
                 )  # fmt: skip
 
@@ -221,7 +221,7 @@ def _flood_and_resort(
     ndir = dir_dx.shape[0]
     p = deposit_phase[e]
     active = phase_active[p] >= 0
-    flag = np.int64(1) << (FLAG_SHIFT + e)
+    flag = np.int64(1) << (FLAG_SHIFT + max(phase_active[p], 0))  # the channel's bit
     short = False
     stack[0] = site
     head = 0
@@ -263,7 +263,7 @@ def _flood_and_resort(
             c = cell_at(np.int64(px[pid]), np.int64(py[pid]), bounds0, nx)
             if _is_member(pid, c, pspecies, cell_members, cell_counts, cell_list_pos):
                 set_reactive(
-                    pid, contact_electrode(words[nb]), pspecies, cell_react_chan,
+                    pid, contact_channel(words[nb]), pspecies, cell_react_chan,
                     cell_react_pos, cell_react_members[c], cell_react_counts[c],
                 )  # fmt: skip
     return short
@@ -320,7 +320,7 @@ def _apply_deferred(
                 )  # fmt: skip
         elif member:
             set_reactive(
-                pid, contact_electrode(words[site]), pspecies, cell_react_chan,
+                pid, contact_channel(words[site]), pspecies, cell_react_chan,
                 cell_react_pos, cell_react_members[c], cell_react_counts[c],
             )  # fmt: skip
 

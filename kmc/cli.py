@@ -62,11 +62,14 @@ def run(config_path, output, seed, overwrite, resume, progress, threads) -> None
             err=True,
         )
     click.echo(f"estimate: {estimate_run(cfg, model).describe()}", err=True)
+    where = ("cathode", "anode")
+    if model.resolves_surfaces:
+        where = ("bare cathode", "bare anode", "cathode film", "anode film")
     for i, name in enumerate(model.species_names):
-        for e, electrode in enumerate(("cathode", "anode")):
-            if model.reaction_rate_per_s[i, e] > 0:
+        for c in range(model.n_reaction_channels):
+            if model.reaction_rate_per_s[i, c] > 0:
                 click.echo(
-                    f"{name} at {electrode}: Da = k a^2/D = {model.damkohler[i, e]:.4g}"
+                    f"{name} at {where[c]}: Da = k a^2/D = {model.damkohler[i, c]:.4g}"
                     f", field bias u = {model.field_bias[i]:.4g}",
                     err=True,
                 )

@@ -93,6 +93,13 @@ class Reaction(StrictModel):
     without, it is fixed."""
     transfer_coefficient: Annotated[float, Field(gt=0, le=1)] = 0.5
     """alpha of the Butler-Volmer law (anodic branch)."""
+    surface: Literal["any", "electrode", "film"] = "any"
+    """Which surface the reaction runs on: 'any' conductor of its electrode (the bare
+    electrode and its doped, connected PT, one rate), the bare 'electrode' only, or the
+    doped PT 'film' connected to it only. Giving 'electrode' and 'film' their own
+    rates and onsets separates nucleation on bare metal from growth on the polymer
+    (docs/MODEL.md, "Nucleation and growth"); a particle touching both reacts as on
+    the film."""
 
 
 class Species(StrictModel):
@@ -215,9 +222,15 @@ class RunConfig(StrictModel):
                         f"{r.electrode} (boundaries: bottom = {ends['bottom']!r}, "
                         f"top = {ends['top']!r})"
                     )
-                if r.electrode in seen:
-                    raise ValueError(f"{where}.electrode = {r.electrode!r} is given twice")
-                seen.add(r.electrode)
+                surfaces = ("electrode", "film") if r.surface == "any" else (r.surface,)
+                for surf in surfaces:
+                    if (r.electrode, surf) in seen:
+                        raise ValueError(
+                            f"{where}: a second reaction of this species on the "
+                            f"{r.electrode}'s {surf} (surface = {r.surface!r}); give one "
+                            "reaction per electrode, or one per surface ('electrode', 'film')"
+                        )
+                    seen.add((r.electrode, surf))
                 if r.product not in ("deposit", "consume") and r.product not in names:
                     raise ValueError(
                         f"{where}.product = {r.product!r}; allowed: 'deposit', 'consume' or a "
@@ -257,6 +270,18 @@ class RunConfig(StrictModel):
         """Sector layouts the engine cannot run."""
         if self.parallel is None:
             return
+        resolved = [
+            f"species[{i}].reactions[{j}].surface = {r.surface!r}"
+            for i, sp in enumerate(self.species)
+            for j, r in enumerate(sp.reactions)
+            if r.surface != "any"
+        ]
+        if resolved:
+            raise ValueError(
+                f"{resolved[0]}: rates per surface run on the serial engine only (the "
+                "sector engine keeps one reaction channel per electrode); remove [parallel] "
+                "or give the reaction surface = 'any'"
+            )
         nx, ny, _ = self.lattice.dims
         axes = [("x", nx, self.parallel.sectors[0])]
         if self.lattice.ndim == 2:

@@ -11,7 +11,7 @@ import numpy as np
 from kmc import phases
 from kmc.kernels import (
     compute_contact_flags,
-    contact_electrode,
+    contact_channel,
     rebuild_reactive,
     run_events,
     seed_state,
@@ -103,7 +103,7 @@ class LatticeEngine:
         self.rng = seed_state(kernel_seq)
         self.clock = np.zeros(1)
         self.counters = np.zeros(L.N_COUNTERS, dtype=np.int64)
-        self.react_events = np.zeros((n_species, 2), dtype=np.int64)
+        self.react_events = np.zeros((n_species, model.n_reaction_channels), dtype=np.int64)
         self.inj_events = np.zeros((n_species, 2), dtype=np.int64)
         self.exit_events = np.zeros((n_species, 2), dtype=np.int64)
         self.sched = np.zeros(2)  # next scheduled oxidation time (s), interval (s)
@@ -137,9 +137,10 @@ class LatticeEngine:
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.react_chan[:] = -1
         self.members = np.zeros((n_species, capacity), dtype=np.int32)
-        self.react_members = np.zeros((n_species * L.N_ELECTRODES, capacity), dtype=np.int32)
+        n_ch = self.model.n_reaction_channels
+        self.react_members = np.zeros((n_species * n_ch, capacity), dtype=np.int32)
         self.counts = np.zeros(n_species, dtype=np.int64)
-        self.react_counts = np.zeros((n_species, L.N_ELECTRODES), dtype=np.int64)
+        self.react_counts = np.zeros((n_species, n_ch), dtype=np.int64)
         self.free_pids = np.zeros(capacity, dtype=np.int32)
         self.ints = np.zeros(1, dtype=np.int64)
 
@@ -156,7 +157,7 @@ class LatticeEngine:
         self._chem_rate = np.ascontiguousarray(model.chem_rate_per_s, dtype=np.float64)
 
     def set_reaction_rates(self, rates: np.ndarray) -> None:
-        """Install reaction rates per touching particle (1/s), [n_species, 2]."""
+        """Install reaction rates per touching particle (1/s), [n_species, n_channels]."""
         self._react_rate = np.ascontiguousarray(rates, dtype=np.float64)
 
     def set_reservoir_occupancy(self, occupancy: np.ndarray) -> None:
@@ -172,7 +173,8 @@ class LatticeEngine:
 
     @property
     def _active(self) -> np.ndarray:
-        return phases.active_table(tuple(bool(v) for v in self.pt_doped))
+        doped = tuple(bool(v) for v in self.pt_doped)
+        return phases.active_table(doped, self.model.resolves_surfaces)
 
     def refresh_contacts(self) -> None:
         """Recompute contact flags from host phases and rebuild the reaction channels."""
@@ -270,7 +272,7 @@ class LatticeEngine:
 
     def _refresh_particle(self, pid: int, site: int) -> None:
         set_reactive(
-            pid, contact_electrode(self.words[site]), self.pspecies, self.react_chan,
+            pid, contact_channel(self.words[site]), self.pspecies, self.react_chan,
             self.react_pos, self.react_members, self.react_counts,
         )  # fmt: skip
 

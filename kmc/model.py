@@ -40,14 +40,16 @@ class Model:
     periodic_z: bool
     directions: np.ndarray  # int64[ndir, 3]; the last two are +z, -z
     hop_rate_per_s: np.ndarray  # float64[n_species, ndir]
-    reaction_rate_per_s: np.ndarray  # float64[n_species, 2]
-    reaction_product: np.ndarray  # int64[n_species, 2]
+    # reaction tables per species and reaction channel: 2 channels (cathode, anode), or 4
+    # (cathode, anode, cathode film, anode film) when surfaces are resolved (kernels._layout)
+    reaction_rate_per_s: np.ndarray  # float64[n_species, n_channels]
+    reaction_product: np.ndarray  # int64[n_species, n_channels]
     reservoir_occupancy: np.ndarray  # float64[n_species, 2] (bottom, top)
     is_reservoir: np.ndarray  # bool[2]
     electrode_end: tuple[int, int]  # end (0 bottom, 1 top) of cathode and anode, -1 absent
     field_bias: np.ndarray = field(repr=False)  # u_s = z e a E / kT per species
-    onset_potential_V: np.ndarray = field(repr=False)  # float64[n_species, 2], nan: fixed
-    transfer_coefficient: np.ndarray = field(repr=False)  # float64[n_species, 2]
+    onset_potential_V: np.ndarray = field(repr=False)  # [n_species, n_channels], nan: fixed
+    transfer_coefficient: np.ndarray = field(repr=False)  # float64[n_species, n_channels]
     chem_species: np.ndarray = field(repr=False)  # int64[3] monomer, radical, oligomer
     chem_rate_per_s: np.ndarray = field(repr=False)  # float64[3] (see kernels._layout)
     precipitation_length: int = 1 << 30
@@ -72,8 +74,12 @@ class Model:
         n_s = len(names)
         hop = np.zeros((n_s, len(dirs)))
         bias = np.zeros(n_s)
-        react = np.zeros((n_s, 2))
-        product = np.full((n_s, 2), PRODUCT_DEPOSIT, dtype=np.int64)
+        resolve = any(r.surface != "any" for sp in config.species for r in sp.reactions)
+        n_ch = 4 if resolve else 2
+        react = np.zeros((n_s, n_ch))
+        product = np.full((n_s, n_ch), PRODUCT_DEPOSIT, dtype=np.int64)
+        onset = np.full((n_s, n_ch), np.nan)
+        alpha = np.full((n_s, n_ch), 0.5)
         res = np.zeros((n_s, 2))
         b = config.boundaries
         is_res = np.array([b.bottom == "reservoir", b.top == "reservoir"])
@@ -85,27 +91,22 @@ class Model:
             hop[i, -2] = gamma * np.exp(0.5 * u)
             hop[i, -1] = gamma * np.exp(-0.5 * u)
             for r in sp.reactions:
-                e = phases.ELECTRODES.index(r.electrode)
-                react[i, e] = r.rate_per_s
-                if r.product == "deposit":
-                    product[i, e] = PRODUCT_DEPOSIT
-                elif r.product == "consume":
-                    product[i, e] = PRODUCT_CONSUME
-                else:
-                    product[i, e] = names.index(r.product)
+                for c in reaction_channels(r, resolve):
+                    react[i, c] = r.rate_per_s
+                    if r.product == "deposit":
+                        product[i, c] = PRODUCT_DEPOSIT
+                    elif r.product == "consume":
+                        product[i, c] = PRODUCT_CONSUME
+                    else:
+                        product[i, c] = names.index(r.product)
+                    if r.onset_potential_V is not None:
+                        onset[i, c] = r.onset_potential_V
+                        alpha[i, c] = r.transfer_coefficient
             res[i, :] = np.where(is_res, sp.reservoir_occupancy, 0.0)
         ends = (b.bottom, b.top)
         electrode_end = tuple(
             ends.index(name) if name in ends else -1 for name in phases.ELECTRODES
         )
-        onset = np.full((n_s, 2), np.nan)
-        alpha = np.full((n_s, 2), 0.5)
-        for i, sp in enumerate(config.species):
-            for r in sp.reactions:
-                e = phases.ELECTRODES.index(r.electrode)
-                if r.onset_potential_V is not None:
-                    onset[i, e] = r.onset_potential_V
-                    alpha[i, e] = r.transfer_coefficient
         ch = config.chemistry
         chem_species = np.full(3, -1, dtype=np.int64)
         chem_rate = np.zeros(3)
@@ -151,6 +152,29 @@ class Model:
         )
 
     @property
+    def n_reaction_channels(self) -> int:
+        """Reaction channels per species: 2 (one per electrode), 4 with surfaces resolved."""
+        return int(self.reaction_rate_per_s.shape[1])
+
+    @property
+    def resolves_surfaces(self) -> bool:
+        """True when a reaction names its surface: bare electrode and film rates differ."""
+        return self.n_reaction_channels > 2
+
+    @property
+    def channel_electrode(self) -> np.ndarray:
+        """int64[n_channels]: the electrode (0 cathode, 1 anode) of each channel."""
+        return phases.channel_electrode(self.n_reaction_channels)
+
+    def by_electrode(self, per_channel: np.ndarray) -> np.ndarray:
+        """Sum the last axis of a per-channel array into (cathode, anode)."""
+        per_channel = np.asarray(per_channel)
+        out = np.zeros((*per_channel.shape[:-1], 2), dtype=per_channel.dtype)
+        for c, e in enumerate(self.channel_electrode):
+            out[..., e] += per_channel[..., c]
+        return out
+
+    @property
     def species_names(self) -> list[str]:
         return [s.name for s in self.config.species]
 
@@ -162,7 +186,7 @@ class Model:
 
     @property
     def damkohler(self) -> np.ndarray:
-        """Lattice Damkoehler number Da = k a^2 / D = k_s a / D, [n_species, electrode]."""
+        """Lattice Damkoehler number Da = k a^2 / D = k_s a / D, [n_species, channel]."""
         return self.reaction_rate_per_s / self.hop_base_rate_per_s[:, None]
 
     def injection_rate_bound_per_s(self, occupancy: np.ndarray | None = None) -> np.ndarray:
@@ -203,7 +227,7 @@ class Model:
         e_now = np.broadcast_to(np.asarray(potentials_V, dtype=np.float64), (2,))
         f = FARADAY_C_PER_MOL / (GAS_CONSTANT_J_PER_MOL_K * self.config.conditions.temperature_K)
         lam = self.config.protocol.time_compression
-        over = e_now[None, :] - self.onset_potential_V
+        over = e_now[self.channel_electrode][None, :] - self.onset_potential_V
         expo = np.minimum(self.transfer_coefficient * f * np.where(bv, over, 0.0), 600.0)
         rates[bv] = (self.reaction_rate_per_s * lam * np.exp(expo))[bv]
         return rates
@@ -242,6 +266,11 @@ class Model:
             "directions": self.directions.tolist(),
             "field_bias_u": self.field_bias.tolist(),
             "reaction_rate_per_s": self.reaction_rate_per_s.tolist(),
+            **(
+                {"reaction_channels": ["cathode", "anode", "cathode_film", "anode_film"]}
+                if self.resolves_surfaces
+                else {}
+            ),
             "reaction_product_code": self.reaction_product.tolist(),
             "damkohler_lattice": self.damkohler.tolist(),
             "electrodes": list(phases.ELECTRODES),
@@ -257,3 +286,14 @@ class Model:
             "gate_z": self.gate_z,
             "time_compression": self.config.protocol.time_compression,
         }
+
+
+def reaction_channels(reaction, resolve: bool) -> tuple[int, ...]:
+    """Channels a configured reaction runs in (see kernels._layout)."""
+    e = phases.ELECTRODES.index(reaction.electrode)
+    film = phases.FILM_CHANNEL + e
+    if reaction.surface == "electrode":
+        return (e,)
+    if reaction.surface == "film":
+        return (film,)
+    return (e, film) if resolve else (e,)

@@ -13,9 +13,18 @@ from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
 
 
-def observable_specs(n_species: int) -> dict[str, tuple[tuple[int, ...], str, str, str]]:
-    """name -> (shape per sample, dtype, unit, description)."""
-    return {
+def observable_specs(
+    n_species: int, resolves_surfaces: bool = False
+) -> dict[str, tuple[tuple[int, ...], str, str, str]]:
+    """name -> (shape per sample, dtype, unit, description). A surface-resolved run
+    (reactions with ``surface``) also counts the reactions on each electrode's film."""
+    film = {
+        "reaction_events_on_film": (
+            (n_species, 2), "int64", "1",
+            "reactions per species on the doped PT of each electrode (of reaction_events)",
+        ),
+    }  # fmt: skip
+    return (film if resolves_surfaces else {}) | {
         "events": ((), "int64", "1", "attempted events, null events included"),
         "accepted_hops": ((), "int64", "1", "hops that moved a particle"),
         "null_events": ((), "int64", "1", "rejected attempts (blocked hop or injection)"),
@@ -83,10 +92,12 @@ def sample(engine: LatticeEngine) -> dict[str, np.ndarray]:
         "accepted_hops": np.int64(c[L.C_HOPS]),
         "null_events": np.int64(c[L.C_NULL]),
         "species_count": engine.counts.copy(),
-        "reaction_events": engine.react_events.copy(),
+        "reaction_events": engine.model.by_electrode(engine.react_events),
         "injections": engine.inj_events.copy(),
         "exits": engine.exit_events.copy(),
     }
+    if engine.model.resolves_surfaces:
+        out["reaction_events_on_film"] = engine.react_events[:, phases.FILM_CHANNEL :].copy()
     out.update(film_metrics(engine.phase, engine.model))
     return out
 

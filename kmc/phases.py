@@ -50,17 +50,32 @@ def electrode_table() -> np.ndarray:
     return table
 
 
-def active_table(pt_doped: tuple[bool, bool] = (True, True)) -> np.ndarray:
-    """int8[16]: electrode a phase oxidizes neighbours for, or -1.
+FILM_CHANNEL = 2
+"""Reaction channel of electrode e's doped PT in a surface-resolved run: 2 + e."""
 
-    Electrodes always do; PT connected to electrode e only while it is doped
-    (``pt_doped[e]``): undoped PT neither conducts nor oxidizes.
+
+def active_table(
+    pt_doped: tuple[bool, bool] = (True, True), resolve_surfaces: bool = False
+) -> np.ndarray:
+    """int8[16]: reaction channel a phase oxidizes neighbours in, or -1.
+
+    Electrode e always does, in channel e; PT connected to electrode e only while it
+    is doped (``pt_doped[e]``): undoped PT neither conducts nor oxidizes. Doped PT is
+    in its electrode's channel e, or in its own channel FILM_CHANNEL + e when
+    ``resolve_surfaces`` (reactions with rates per surface: bare electrode or film).
     """
     table = electrode_table()
     for e, doped in enumerate(pt_doped):
         if not doped:
             table[DEPOSIT_PHASE[e]] = -1
+        elif resolve_surfaces:
+            table[DEPOSIT_PHASE[e]] = FILM_CHANNEL + e
     return table
+
+
+def channel_electrode(n_channels: int) -> np.ndarray:
+    """int64[n_channels]: the electrode (0 cathode, 1 anode) of each reaction channel."""
+    return np.arange(n_channels, dtype=np.int64) % 2
 
 
 PT_PHASES = (DEPOSIT_CATHODE, DEPOSIT_ANODE, PT_FLOATING)

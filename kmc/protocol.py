@@ -75,10 +75,15 @@ CHARGING, FARADAIC, DISCHARGING = 0, 1, 2
 
 
 def electroactive_faces(words: np.ndarray, dims, active: np.ndarray, electrode: int) -> int:
-    """Faces between amorphous PEO and active conductors of ``electrode`` (count)."""
+    """Faces between amorphous PEO and active conductors of ``electrode`` (count).
+
+    ``active``: the phases' reaction channels (:func:`kmc.phases.active_table`); a
+    channel's electrode is its code mod 2 (the film channels of a surface-resolved run)."""
     nx, ny, nz = dims
     phase = (words & L.PHASE_MASK).reshape(nz, ny, nx)
-    return phases.count_faces_between(active[phase] == electrode, phase == phases.AMORPHOUS_PEO)
+    channel = active[phase].astype(np.int64)
+    conductor = (channel >= 0) & (channel % 2 == electrode)
+    return phases.count_faces_between(conductor, phase == phases.AMORPHOUS_PEO)
 
 
 def continuum_cell_m(model: Model) -> float:
@@ -212,9 +217,11 @@ class ProtocolDriver:
         arrays over those species. Their Butler-Volmer oxidation rate at E is
         sum n k0 exp(alpha f (E - E_ox))."""
         m = self.model
-        onset, alpha = m.onset_potential_V[:, 0], m.transfer_coefficient[:, 0]
-        k0 = m.reaction_rate_per_s[:, 0] * self.lam
-        n = self.engine.react_counts[:, 0].astype(float)
+        cathode = m.channel_electrode == 0  # its channels: bare, and film when resolved
+        onset = m.onset_potential_V[:, cathode].ravel()
+        alpha = m.transfer_coefficient[:, cathode].ravel()
+        k0 = m.reaction_rate_per_s[:, cathode].ravel() * self.lam
+        n = self.engine.react_counts[:, cathode].ravel().astype(float)
         use = ~np.isnan(onset) & (n > 0) & (k0 > 0)
         return n[use], k0[use], alpha[use], onset[use]
 
@@ -272,9 +279,9 @@ class ProtocolDriver:
         else:
             rates = self.model.reaction_rates_at((st[P_CATHODE_V], st[P_ANODE_V]))
             bv = ~np.isnan(self.model.onset_potential_V)
-            for e in (0, 1):
+            for c, e in enumerate(self.model.channel_electrode):
                 if not self._anodic[e]:
-                    rates[bv[:, e], e] = 0.0  # a cathodic electrode oxidizes nothing
+                    rates[bv[:, c], c] = 0.0  # a cathodic electrode oxidizes nothing
         if kind == "galvanostatic" and st[P_STAGE] == FARADAIC:
             interval = self.n_e * ELEMENTARY_CHARGE_C / self.current_sim_A
             if eng.sched_e[0] != 0:
@@ -523,7 +530,7 @@ class ProtocolDriver:
     def oxidation_electrons(self) -> np.ndarray:
         """Electrons of the oxidation events at each electrode, int64[2]."""
         bv = ~np.isnan(self.model.onset_potential_V)
-        ev = np.where(bv, self.engine.react_events, 0).sum(axis=0)
+        ev = self.model.by_electrode(np.where(bv, self.engine.react_events, 0).sum(axis=0))
         return ev.astype(np.int64) * np.int64(self.n_e)
 
     def film_coupling_electrons(self) -> np.ndarray:

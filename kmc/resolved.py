@@ -19,10 +19,9 @@ says which (a physical one is derived for the spacing, kmc/_config_physical.py):
 
 from __future__ import annotations
 
-from kmc import phases
 from kmc._config_physical import monomer_concentration_mol_per_m3
 from kmc._constants import AVOGADRO_PER_MOL
-from kmc.model import Model
+from kmc.model import Model, reaction_channels
 
 
 def resolved_model(model: Model) -> dict:
@@ -46,12 +45,15 @@ def resolved_model(model: Model) -> dict:
             "reactions": {},
         }
         for r in sp.reactions:
-            e = phases.ELECTRODES.index(r.electrode)
-            entry["reactions"][r.electrode] = {
+            c = reaction_channels(r, model.resolves_surfaces)[0]
+            where = {"any": r.electrode, "electrode": f"bare {r.electrode}"}.get(
+                r.surface, f"{r.electrode} film"
+            )
+            entry["reactions"][where] = {
                 "given_as": _form(r.rate_constant_m_per_s),
                 "rate_per_s": r.rate_per_s,
                 "rate_constant_m_per_s": r.rate_per_s * a,
-                "damkohler": float(model.damkohler[i, e]),
+                "damkohler": float(model.damkohler[i, c]),
                 "onset_potential_V": r.onset_potential_V,
             }
         out["species"][sp.name] = entry

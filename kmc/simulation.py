@@ -219,7 +219,7 @@ class _Run:
             resolved=model.resolved(),
             seed=run_seed,
             provenance=prov,
-            specs=observables.observable_specs(len(model.species_names))
+            specs=observables.observable_specs(len(model.species_names), model.resolves_surfaces)
             | observables.chemistry_specs(),
             shape_zyx=(nz, ny, nx),
             spacing_m=config.lattice.spacing_m,

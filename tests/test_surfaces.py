@@ -1,0 +1,196 @@
+"""Surface-specific oxidation: reactions on the bare electrode and on the doped PT film
+connected to it, with their own rates and onsets (docs/MODEL.md, "Nucleation and
+growth"). Outputs of configs without ``surface`` are pinned separately
+(tests/test_serial_regression.py)."""
+
+import math
+
+import numpy as np
+import pytest
+from chem import chem_text
+
+from kmc import phases
+from kmc.config import ConfigError, parse_config
+from kmc.engine import LatticeEngine
+from kmc.kernels import layout as L
+from kmc.kernels._chemistry import contact_channel
+from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
+from kmc.morphology import cluster_sizes
+from kmc.protocol import ProtocolDriver
+
+GROWTH = """
+[lattice]
+shape = [{n}, {n}, 12]
+spacing_m = 25e-9
+[boundaries]
+bottom = "cathode"
+top = "reservoir"
+[[species]]
+name = "BT"
+diffusivity_m2_per_s = 1.0e-12
+initial_occupancy = 0.05
+reservoir_occupancy = 0.05
+{reactions}
+[run]
+duration_s = 1.0
+sample_interval_s = 1.0
+"""
+
+FILM_ONLY = """[[species.reactions]]
+electrode = "cathode"
+surface = "film"
+rate_per_s = 2000.0"""
+
+ANY = """[[species.reactions]]
+electrode = "cathode"
+rate_per_s = 2000.0"""
+
+
+def _nucleated(reactions, n=32, spacing=8, seed=4, t_end=0.02):
+    """Engine with one doped PT nucleus on the cathode every ``spacing`` sites, run to
+    ``t_end``; returns (engine, number of nuclei)."""
+    model = Model.from_config(parse_config(GROWTH.format(n=n, reactions=reactions)))
+    nx, ny, nz = model.dims
+    phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
+    for code, z0, z1 in model.electrode_slabs():
+        phase[z0:z1] = code
+    z = model.config.boundaries.electrode_thickness_sites
+    grid = np.arange(spacing // 2, n, spacing)
+    for y in grid:
+        for x in grid:
+            phase[z, y, x] = phases.DEPOSIT_CATHODE
+    eng = LatticeEngine(model, seed, phase=phase)
+    eng.run(t_end, 10**12)
+    return eng, grid.size**2
+
+
+def _clusters(eng):
+    pt = np.isin(eng.phase, phases.PT_PHASES)
+    return cluster_sizes(pt, periodic_axes=(1, 2))
+
+
+def test_growth_on_the_film_only_keeps_one_cluster_per_nucleus():
+    """With oxidation on the film only, no PT ever forms on bare metal: every new site
+    joins a nucleus (product 'deposit' next to the film), none floats, none starts a
+    cluster of its own. The nuclei (8 sites apart) grow without meeting in 0.02 s, so
+    the count of PT clusters stays exactly the 16 nuclei."""
+    eng, n_nuclei = _nucleated(FILM_ONLY)
+    assert eng.react_events.shape == (1, 4)
+    bare, film = int(eng.react_events[0, 0]), int(eng.react_events[0, phases.FILM_CHANNEL])
+    assert bare == 0 and film > 3 * n_nuclei  # growth, and all of it on the film
+    sizes = _clusters(eng)
+    assert sizes.size == n_nuclei and sizes.sum() == n_nuclei + film
+    assert not (eng.phase == phases.PT_FLOATING).any()
+
+
+def test_oxidation_on_any_surface_nucleates_on_bare_metal():
+    """The same cell with one rate on every surface (the model before surfaces were
+    resolved): most oxidations happen on bare electrode and start clusters of their own."""
+    eng, n_nuclei = _nucleated(ANY)
+    assert eng.react_events.shape == (1, 2)
+    assert _clusters(eng).size > 2 * n_nuclei
+
+
+def test_a_particle_touching_bare_metal_and_film_reacts_as_on_the_film():
+    """The rule for a site touching several active surfaces: cathode film, cathode,
+    anode film, anode, first found (kernels._chemistry.contact_channel)."""
+    bit = [1 << (L.FLAG_SHIFT + c) for c in range(4)]
+    assert contact_channel(0) == -1
+    assert contact_channel(bit[0]) == 0 and contact_channel(bit[1]) == 1
+    assert contact_channel(bit[0] | bit[2]) == 2
+    assert contact_channel(bit[0] | bit[1]) == 0
+    assert contact_channel(bit[1] | bit[3]) == 3
+    assert contact_channel(bit[3] | bit[0]) == 0
+    # in an engine: a monomer on the layer above the cathode, next to a PT site
+    text = GROWTH.format(n=8, reactions=FILM_ONLY).replace("occupancy = 0.05", "occupancy = 0.0")
+    model = Model.from_config(parse_config(text))
+    phase = np.full((12, 8, 8), phases.AMORPHOUS_PEO, dtype=np.uint32)
+    phase[0] = phases.CATHODE
+    phase[1, 4, 4] = phases.DEPOSIT_CATHODE
+    eng = LatticeEngine(model, 1, phase=phase)
+    pid = eng.add_particle(0, 5, 4, 1)  # touches the cathode below and the PT at x = 4
+    assert eng.react_chan[pid] == phases.FILM_CHANNEL
+    eng.move_particle(pid, 1, 1, 1)  # bare cathode only
+    assert eng.react_chan[pid] == 0
+    eng.move_particle(pid, 4, 4, 2)  # on top of the PT site only
+    assert eng.react_chan[pid] == phases.FILM_CHANNEL
+
+
+def _split_chemistry(bare_k, bare_onset, film_k, film_onset, **kw):
+    """The chemistry test cell with BT's cathode oxidation split into bare and film."""
+    text = chem_text(**kw)
+    one = (
+        '[[species.reactions]]\nelectrode = "cathode"\nrate_per_s = 5.0\n'
+        'onset_potential_V = 1.0\nproduct = "BT_radical"'
+    )
+    two = (
+        f'[[species.reactions]]\nelectrode = "cathode"\nsurface = "electrode"\n'
+        f"rate_per_s = {bare_k}\nonset_potential_V = {bare_onset}\n"
+        f'product = "BT_radical"\n'
+        f'[[species.reactions]]\nelectrode = "cathode"\nsurface = "film"\n'
+        f"rate_per_s = {film_k}\nonset_potential_V = {film_onset}\n"
+        f'product = "BT_radical"'
+    )
+    assert one in text
+    return text.replace(one, two, 1)
+
+
+def test_each_surface_follows_butler_volmer_at_its_own_onset():
+    """k_surface(E) = k0 exp(alpha f (E - E_onset)) per surface, exactly (rel 1e-12):
+    bare 0.5 /s from 1.2 V, film 50 /s from 0.8 V; the oligomer's 'any' reaction has
+    one rate on both."""
+    cfg = parse_config(_split_chemistry(0.5, 1.2, 50.0, 0.8))
+    model = Model.from_config(cfg)
+    assert model.n_reaction_channels == 4
+    f = FARADAY_C_PER_MOL / (GAS_CONSTANT_J_PER_MOL_K * cfg.conditions.temperature_K)
+    rates = model.reaction_rates_at((1.0, 0.0))
+    bt, _, olig = model.chem_species
+    assert rates[bt, 0] == pytest.approx(0.5 * math.exp(0.5 * f * -0.2), rel=1e-12)
+    assert rates[bt, 2] == pytest.approx(50.0 * math.exp(0.5 * f * 0.2), rel=1e-12)
+    assert rates[olig, 0] == rates[olig, 2] == pytest.approx(5.0 * math.exp(0.5 * f * 0.1))
+
+
+def test_surface_resolved_run_keeps_units_and_charge_exact():
+    """The chemistry cell under potential control with split rates: monomer units and
+    electrons balance exactly (as in test_chemistry), and both surfaces react."""
+    cfg = parse_config(_split_chemistry(0.5, 1.0, 50.0, 1.0, duration=2.0))
+    model = Model.from_config(cfg)
+    from kmc.geometry import initial_phase
+
+    eng = LatticeEngine(model, 3, phase=initial_phase(model, 3))
+    drv = ProtocolDriver(model, eng)
+    drv.run_to(2.0, lambda ts: eng.run(ts, 10**12))
+    mono, rad, _ = model.chem_species
+    c = eng.counters
+    bv = ~np.isnan(model.onset_potential_V)
+    oxidations = int(np.where(bv, eng.react_events, 0).sum())
+    assert eng.react_events[mono, 0] > 0 and eng.react_events[mono, 2] > 0
+    assert oxidations == (
+        eng.counts[rad] + 2 * c[L.C_COUPLINGS] + c[L.C_DECAYS] + c[L.C_RADICAL_STICKS]
+    )
+    assert drv.oxidation_electrons()[0] == 1000 * oxidations
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ('surface = "film"\n[[species.reactions]]\nelectrode = "cathode"\nrate_per_s = 1.0',
+         "a second reaction of this species on the cathode's film"),
+        ('surface = "electrode"\n[[species.reactions]]\nelectrode = "cathode"\n'
+         'surface = "electrode"\nrate_per_s = 1.0',
+         "a second reaction of this species on the cathode's electrode"),
+        ('surface = "metal"', "surface"),
+    ],
+)  # fmt: skip
+def test_bad_surfaces_are_named_errors(change, message):
+    text = GROWTH.format(n=8, reactions=ANY).replace(
+        "rate_per_s = 2000.0", f"rate_per_s = 2000.0\n{change}"
+    )
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
+
+
+def test_surfaces_with_sectors_are_a_named_error():
+    text = GROWTH.format(n=8, reactions=FILM_ONLY) + "[parallel]\nsectors = [2, 2]\n"
+    with pytest.raises(ConfigError, match=r"surface = 'film'.*serial engine"):
+        parse_config(text)
