@@ -4,10 +4,12 @@ growth"). Outputs of configs without ``surface`` are pinned separately
 (tests/test_serial_regression.py)."""
 
 import math
+import signal
 
 import numpy as np
 import pytest
 from chem import chem_text
+from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 from kmc import phases
 from kmc.config import ConfigError, parse_config
@@ -150,16 +152,23 @@ def test_each_surface_follows_butler_volmer_at_its_own_onset():
     assert rates[olig, 0] == rates[olig, 2] == pytest.approx(5.0 * math.exp(0.5 * f * 0.1))
 
 
-def test_surface_resolved_run_keeps_units_and_charge_exact():
-    """The chemistry cell under potential control with split rates: monomer units and
-    electrons balance exactly (as in test_chemistry), and both surfaces react."""
-    cfg = parse_config(_split_chemistry(0.5, 1.0, 50.0, 1.0, duration=2.0))
+@pytest.mark.parametrize(
+    "protocol, current, duration", [("potentiostatic", 0.0, 2.0), ("galvanostatic", 2e-5, 4.0)]
+)
+def test_surface_resolved_run_keeps_units_and_charge_exact(protocol, current, duration):
+    """The chemistry cell with split rates, under potential control and under a set
+    current (whose scheduled oxidations pick among the bare and film channels by their
+    rates): every oxidation makes one radical, exactly (as in test_chemistry), and both
+    surfaces react."""
+    cfg = parse_config(
+        _split_chemistry(0.5, 1.0, 50.0, 1.0, duration=duration, protocol=protocol, current=current)
+    )
     model = Model.from_config(cfg)
     from kmc.geometry import initial_phase
 
     eng = LatticeEngine(model, 3, phase=initial_phase(model, 3))
     drv = ProtocolDriver(model, eng)
-    drv.run_to(2.0, lambda ts: eng.run(ts, 10**12))
+    drv.run_to(duration, lambda ts: eng.run(ts, 10**12))
     mono, rad, _ = model.chem_species
     c = eng.counters
     bv = ~np.isnan(model.onset_potential_V)
@@ -194,3 +203,18 @@ def test_surfaces_with_sectors_are_a_named_error():
     text = GROWTH.format(n=8, reactions=FILM_ONLY) + "[parallel]\nsectors = [2, 2]\n"
     with pytest.raises(ConfigError, match=r"surface = 'film'.*serial engine"):
         parse_config(text)
+
+
+def test_surface_resolved_run_resumes_bit_identically(tmp_path):
+    """SIGKILL after the first checkpoint, then --resume: the same file as a run that was
+    never stopped (the four-channel state is all in the checkpoint)."""
+    text = _split_chemistry(0.5, 1.0, 50.0, 1.0, duration=6.0, ckpt=0.5)
+    cfg = tmp_path / "split.toml"
+    cfg.write_text(text)
+    whole, cut = tmp_path / "whole.h5", tmp_path / "cut.h5"
+    assert kmc_cli("run", cfg, "-o", whole, "--progress", "off").returncode == 0
+    code, _ = interrupt_run(cfg, cut, signal.SIGKILL, 1.0)
+    assert code != 0
+    res = kmc_cli("run", cfg, "-o", cut, "--resume", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    assert_same_datasets(whole, cut)
