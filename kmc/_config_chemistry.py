@@ -82,11 +82,19 @@ class Protocol(StrictModel):
     """The electrochemical protocol. The cell voltage E(t) drives every reaction that
     has an ``onset_potential_V`` (Butler-Volmer, anodic branch)."""
 
-    kind: Literal["constant", "potentiostatic", "cv", "galvanostatic"] = "constant"
+    kind: Literal["constant", "potentiostatic", "potential_step", "cv", "galvanostatic"] = (
+        "constant"
+    )
     """'constant': fixed rates, no potential; 'potentiostatic': E = potential_V;
+    'potential_step': E = rest_potential_V until step_time_s, then potential_V (a
+    chronoamperometric transient: its current is the time series' current_density);
     'cv': triangle start_V -> vertex_V -> start_V at scan_rate; 'galvanostatic': set
     current, voltage window (see docs/CHEMISTRY.md for the window rules)."""
     potential_V: Volt | None = None
+    rest_potential_V: Volt | None = None
+    """potential_step: the potential held before the step (V)."""
+    step_time_s: Annotated[float, Field(ge=0, le=1e12)] = 0.0
+    """potential_step: simulated time of the step (s), a multiple of step_s."""
     start_V: Volt | None = None
     vertex_V: Volt | None = None
     scan_rate_V_per_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
@@ -117,6 +125,7 @@ class Protocol(StrictModel):
         need = {
             "constant": (),
             "potentiostatic": ("potential_V",),
+            "potential_step": ("potential_V", "rest_potential_V"),
             "cv": ("start_V", "vertex_V", "scan_rate_V_per_s", "cycles"),
             "galvanostatic": (
                 "current_A", "lower_V", "upper_V", "cycles", "electrode_area_m2",
@@ -130,6 +139,18 @@ class Protocol(StrictModel):
             raise ValueError(f"lower_V = {self.lower_V} must be below upper_V = {self.upper_V}")
         if self.kind == "cv" and self.vertex_V == self.start_V:
             raise ValueError(f"vertex_V = {self.vertex_V} equals start_V: no scan")
+        if self.kind == "potential_step":
+            steps = self.step_time_s / self.step_s
+            if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+                raise ValueError(
+                    f"step_time_s = {self.step_time_s} is not a multiple of step_s = "
+                    f"{self.step_s}: the potential changes only between protocol steps"
+                )
+        elif self.step_time_s != 0.0 or self.rest_potential_V is not None:
+            raise ValueError(
+                f"step_time_s and rest_potential_V belong to kind = 'potential_step', "
+                f"not {self.kind!r}"
+            )
         return self
 
     def cycle_period_s(self) -> float | None:

@@ -165,6 +165,10 @@ MIN_CELL_COLUMNS = 2
 one site, and an event reaches a site's neighbours."""
 
 
+MIN_TRANSIENT_SAMPLES = 20
+"""A potential step's run samples its transient at least this often after the step."""
+
+
 class RunConfig(StrictModel):
     lattice: Lattice
     boundaries: Boundaries = Boundaries()
@@ -248,6 +252,8 @@ class RunConfig(StrictModel):
                 f"protocol.step_s = {p.step_s:g} exceeds run.duration_s = "
                 f"{self.run.duration_s:g}: the run would end inside its first protocol step"
             )
+        if p.kind == "potential_step":
+            self._check_potential_step()
         if self.crystallinity is not None:
             extent = max(nx, ny, nz) * self.lattice.spacing_m
             if self.crystallinity.domain_diameter_m > 2 * extent:
@@ -265,6 +271,22 @@ class RunConfig(StrictModel):
                 f"{MAX_PARTICLES} particles, the engine's limit"
             )
         return self
+
+    def _check_potential_step(self) -> None:
+        """A step inside the run, and a transient sampled finely enough to see."""
+        p, run = self.protocol, self.run
+        if p.step_time_s >= run.duration_s:
+            raise ValueError(
+                f"protocol.step_time_s = {p.step_time_s:g} is not inside the run "
+                f"(run.duration_s = {run.duration_s:g}): the step would never happen"
+            )
+        after = run.duration_s - p.step_time_s
+        if run.sample_interval_s > after / MIN_TRANSIENT_SAMPLES:
+            raise ValueError(
+                f"run.sample_interval_s = {run.sample_interval_s:g} gives fewer than "
+                f"{MIN_TRANSIENT_SAMPLES} samples of the {after:g} s after the step: the "
+                f"transient's peak would not be resolved; at most {after / MIN_TRANSIENT_SAMPLES:g}"
+            )
 
     def _check_parallel(self) -> None:
         """Sector layouts the engine cannot run."""
@@ -335,6 +357,8 @@ class RunConfig(StrictModel):
         if cath.kind == "intercalation" and p.kind != "constant":
             if p.kind == "potentiostatic":
                 top = p.potential_V
+            elif p.kind == "potential_step":
+                top = max(p.potential_V, p.rest_potential_V)
             elif p.kind == "cv":
                 top = max(p.start_V, p.vertex_V)
             else:

@@ -13,8 +13,10 @@ the gate and diffuses. Rules (see docs/CHEMISTRY.md, "Electrode potentials" and
   electrolyte, R the membrane's ohmic resistance). A reaction runs at its own
   electrode's potential; under current control only at an electrode whose set current
   is anodic.
-* potentiostatic: V constant; cv: V(t) a triangle start -> vertex -> start repeated
-  ``cycles`` times, evaluated at the middle of each step. With a cell area, E_c and the
+* potentiostatic: V constant; potential_step: V = rest_potential_V until
+  step_time_s, then potential_V (a chronoamperometric transient); cv: V(t) a triangle
+  start -> vertex -> start repeated ``cycles`` times, evaluated at the middle of each
+  step. With a cell area, E_c and the
   step's current are solved together (backward Euler, ``_solve_cathode``): the circuit
   V = E_c - E_a(I) + I R and the cathode's charge balance (double layer, expected
   oxidation, doping); the film's doping holds E_c at its onset until its charge has
@@ -72,6 +74,9 @@ P_SOLVED_CURRENT = 23  # potential control: the cell current the step was solved
 N_PROTOCOL_STATE = 24
 
 CHARGING, FARADAIC, DISCHARGING = 0, 1, 2
+
+POTENTIAL_CONTROL = ("potentiostatic", "potential_step", "cv")
+"""Protocol kinds that set the applied voltage (the cathode's potential follows it)."""
 
 
 def electroactive_faces(words: np.ndarray, dims, active: np.ndarray, electrode: int) -> int:
@@ -138,8 +143,7 @@ class ProtocolDriver:
         # potential control of a real cell: the cathode potential and the step's current
         # are solved together (the doping charge is set by the solve, not after the step)
         self._implicit = (
-            self.protocol.kind in ("potentiostatic", "cv")
-            and self.protocol.electrode_area_m2 is not None
+            self.protocol.kind in POTENTIAL_CONTROL and self.protocol.electrode_area_m2 is not None
         )
         m = cfg.membrane
         if m is not None:
@@ -253,9 +257,14 @@ class ProtocolDriver:
         """Set potentials, rates, doping, reservoir occupancy for the step [t0, t1]."""
         eng, p, st = self.engine, self.protocol, self.state
         kind = p.kind
-        if kind in ("potentiostatic", "cv"):
+        if kind in POTENTIAL_CONTROL:
             if kind == "potentiostatic":
                 v = p.potential_V
+            elif kind == "potential_step":
+                # on the fixed step grid: the step falls on a protocol-step boundary
+                k = math.floor(t0 / self.step_s + 1e-9)
+                before = (k + 0.5) * self.step_s < p.step_time_s
+                v = p.rest_potential_V if before else p.potential_V
             else:
                 # at the middle of the step on the fixed grid: the same wherever a call starts
                 k = math.floor(t0 / self.step_s + 1e-9)
@@ -480,7 +489,7 @@ class ProtocolDriver:
                 if st[P_CYCLES] >= p.cycles:
                     st[P_DONE] = 1.0
             self._set_potentials(i_cell)
-        if p.kind in ("potentiostatic", "cv") and dt > 0:
+        if p.kind in POTENTIAL_CONTROL and dt > 0:
             q = float(self.faradaic_charge_C()[0] + st[P_CAP_CHARGE])
             area = p.electrode_area_m2
             if area is not None:
