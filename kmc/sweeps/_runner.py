@@ -606,9 +606,11 @@ def collect(directory: Path) -> list[dict]:
                     row["time_s"] = float(obs["time"][-1])
                     # Da = k a^2 / D of every reaction, as `kmc run` reports it
                     resolved = json.loads(f["parameters"].attrs["resolved_json"])
+                    # per electrode, or per surface (bare, film) in a surface-resolved run
+                    channels = resolved.get("reaction_channels", resolved["electrodes"])
                     for sp, das in zip(resolved["species"], resolved["damkohler_lattice"],
                                        strict=True):  # fmt: skip
-                        for el, da in zip(resolved["electrodes"], das, strict=True):
+                        for el, da in zip(channels, das, strict=True):
                             if da > 0:
                                 row[f"damkohler_{sp}_{el}"] = float(da)
                     # morphology of the final cathode deposit (box counting, 3D)
