@@ -49,6 +49,8 @@ _DESCRIPTIONS = {
     "sweeps/damkohler": "quickstart growth over Da = 1, 10, 100, two replicas",
     "sweeps/damkohler_loading": ("morphology map over Da (0.1-100) and monomer loading (0.5-2 %)"),
     "sweeps/cv_window_depth": "the CV paper config with 0.4, 1.2 and 3 um lattice windows",
+    "sweeps/nucleation_map": "nucleation on bare metal against growth on the film, 3 x 3",
+    "examples/nucleation": "nucleation on bare metal and growth on the PT film (seconds)",
     "transport_peo_40C": ("per-phase conductivities at 40 degC for kmc analyze --transport"),
 }
 

@@ -833,3 +833,27 @@ def test_sweep_validate_and_config_validate_of_a_sweep_file(tmp_path):
     res = kmc_cli("sweep", "validate", sweep)
     assert res.returncode == 2 and "2 of 4 points have invalid configs" in res.stderr
     assert "point 2 (species[0].reactions[0].rate_per_s = -3.0)" in res.stderr
+
+
+def test_collect_reads_a_surface_resolved_run(tmp_path):
+    """A sweep of a base whose reactions name their surface: collect gives the Da of the
+    bare cathode and of its film, each with its unit, as `kmc run` prints them."""
+    base = BASE.replace(
+        'reactions = [{ electrode = "cathode", rate_per_s = 5.0 }]',
+        'reactions = [{ electrode = "cathode", surface = "electrode", rate_per_s = 0.5 },\n'
+        '             { electrode = "cathode", surface = "film", rate_per_s = 5.0 }]',
+    )
+    (tmp_path / "base.toml").write_text(base)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SWEEP.format(rates="[1.0]").replace("replicas = 2", "replicas = 1"))
+    out = tmp_path / "out"
+    res = kmc_cli("sweep", "run", sweep, "-o", out, "--workers", "1", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    res = kmc_cli("sweep", "collect", out)
+    assert res.returncode == 0, res.stderr
+    (row,) = list(csv.DictReader(open(out / "results.csv")))
+    assert row["status"] == "complete"
+    assert float(row["damkohler_monomer_cathode"]) == pytest.approx(1.0, rel=1e-12)  # swept
+    assert float(row["damkohler_monomer_cathode_film"]) == pytest.approx(5.0, rel=1e-12)
+    (units,) = list(csv.DictReader(open(out / "results_units.csv")))
+    assert units["damkohler_monomer_cathode_film"] == "1"
