@@ -69,6 +69,10 @@ class SectorEngine(LatticeEngine):
     def __init__(
         self, model: Model, seed: int, *, phase: np.ndarray | None = None, _empty: bool = False
     ):
+        if model.resolves_surfaces:
+            # the cell lists keep one reaction channel per electrode (kernels._sectors)
+            raise ValueError("SectorEngine runs one reaction channel per electrode; a model "
+                             "with rates per surface runs on the serial LatticeEngine")  # fmt: skip
         super().__init__(model, seed, phase=phase, _empty=_empty)
         par = model.config.parallel
         if par is None:
