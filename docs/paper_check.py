@@ -16,6 +16,9 @@ value (``kmc impedance`` shows the interface); an aggregate counts such seeds in
     python docs/paper_check.py --seeds 1,2,3,4,5,6 --reuse  # reuse runs in docs/figures/runs/
     python docs/paper_check.py --cells ss --sectors 2,2 --runs-dir docs/figures/runs/sectors_2x2
         # the same configs on the sector engine ([parallel] sectors = [2, 2], one thread)
+    python docs/paper_check.py --cells ss --n-seeds 2 --bare-metal-overpotential 0.1 \
+        --runs-dir docs/figures/runs/bare_0.1V
+        # cathode oxidations split by surface, nucleation on bare metal 0.1 V harder
 
 Cost on 2 cores at --jobs 2 (the default; one core per run, benchmarks/RESULTS.md): per
 seed the ss pair 170 + 26 s, the lfp pair 323 + 17 s, the cv pair ~2000 + ~320 s of runs
@@ -69,6 +72,7 @@ from kmc.morphology import cluster_sizes  # noqa: E402
 from kmc.transport._params import load_transport_parameters  # noqa: E402
 
 CELLS = {"ss": "ss_galvanostatic", "lfp": "lfp_galvanostatic", "cv": "cv_symmetric"}
+REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_SEEDS = (1, 2, 3, 4)
 PAIRS = (  # [pristine, polymerized] quantities of the analysis summaries
     "membrane_resistance_ohm", "interfacial_resistance_ohm", "crystalline_fraction",
@@ -230,6 +234,44 @@ def _use_sector_configs(sectors: list[int], runs_dir: Path, cells) -> None:
     calibrate_transport.CONFIGS = d
 
 
+def _use_bare_metal_overpotential(eta_V: float, runs_dir: Path, cells) -> None:
+    """Point the run helpers at configs in which every cathode oxidation is split by
+    surface (docs/MODEL.md, "Nucleation and growth"): on the doped PT film at the shipped
+    rate and onset, on the bare metal at the same k0 and alpha with its onset ``eta_V``
+    higher (an assumption: nucleation on bare metal is harder than growth on the
+    polymer, Hillman and Mallen 1987; the size of the step is not measured). The
+    pristine twins are the shipped ones (written to RUNS_DIR/configs/)."""
+    import tomllib
+
+    import calibrate_transport
+
+    from kmc.sweeps._toml import dumps
+
+    d = Path(runs_dir) / "configs"
+    d.mkdir(parents=True, exist_ok=True)
+    for cell in cells:
+        name = CELLS[cell]
+        data = tomllib.loads((REPO_CONFIGS / f"zheng2021_{name}.toml").read_text())
+        for sp in data["species"]:
+            split = []
+            for r in sp.get("reactions", []):
+                if r["electrode"] != "cathode" or "onset_potential_V" not in r:
+                    split.append(r)
+                    continue
+                onset = r["onset_potential_V"] + eta_V
+                bare = dict(r, surface="electrode", onset_potential_V=onset)
+                split += [bare, dict(r, surface="film")]
+            if split:
+                sp["reactions"] = split
+        (d / f"zheng2021_{name}.toml").write_text(
+            f"# zheng2021_{name} with the bare cathode's onsets {eta_V:g} V above the film's\n"
+            + dumps(data)
+        )
+        pristine = f"zheng2021_{name}_pristine"
+        (d / f"{pristine}.toml").write_text(f'base = "{pristine}"\n')
+    calibrate_transport.CONFIGS = d
+
+
 def _seed_list(text: str) -> list[int]:
     return [int(s) for s in text.replace(" ", "").split(",") if s]
 
@@ -251,7 +293,15 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--sectors", type=_seed_list, default=None,
                    help="SX,SY: run every config on the sector engine with this layout "
                         "(configs in RUNS_DIR/configs/ extend the shipped ones)")  # fmt: skip
+    p.add_argument("--bare-metal-overpotential", type=float, default=None, metavar="V",
+                   help="split each cathode oxidation by surface: the bare metal's onset V "
+                        "above the film's (configs in RUNS_DIR/configs/)")  # fmt: skip
     args = p.parse_args(argv)
+    if args.sectors is not None and args.bare_metal_overpotential is not None:
+        p.error("--sectors and --bare-metal-overpotential do not combine (rates per surface "
+                "run on the serial engine)")  # fmt: skip
+    if args.bare_metal_overpotential is not None:
+        _use_bare_metal_overpotential(args.bare_metal_overpotential, args.runs_dir, args.cells)
     if args.output is None:
         args.output = args.runs_dir / "paper_check.json"
     if args.sectors is not None:
