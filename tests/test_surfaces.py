@@ -199,6 +199,12 @@ def test_bad_surfaces_are_named_errors(change, message):
         parse_config(text)
 
 
+def test_a_film_that_can_never_form_is_a_named_error():
+    text = GROWTH.format(n=8, reactions=FILM_ONLY + '\nproduct = "consume"')
+    with pytest.raises(ConfigError, match=r"surface = 'film', but nothing in this config makes PT"):
+        parse_config(text)
+
+
 def test_surfaces_with_sectors_are_a_named_error():
     text = GROWTH.format(n=8, reactions=FILM_ONLY) + "[parallel]\nsectors = [2, 2]\n"
     with pytest.raises(ConfigError, match=r"surface = 'film'.*serial engine"):
