@@ -63,6 +63,8 @@ from ._layout import (
     PRODUCT_DEPOSIT,
     RATE_COUPLING,
     RATE_DECAY,
+    RATE_STICK_ACCEPT_METAL,
+    RATE_STICK_ACCEPT_PT,
     RATE_STICKING,
     ROLE_OLIGOMER,
     ROLE_RADICAL,
@@ -300,9 +302,11 @@ def run_events(
         (rate_in * occupancy * layer sites, 1/s); res_occ the reservoir occupancy;
         exchanges : uint8[n_species], 1 where a species may leave into a reservoir.
     chem_species : int64[3], species index of monomer, radical, oligomer (-1: absent).
-    chem_rate : float64[3], coupling per radical neighbour, sticking per PT/electrode
-        neighbour of an oligomer or radical, radical decay (1/s); n_star : int, an oligomer of at
-        least this many units precipitates as PT.
+    chem_rate : float64[5], coupling per radical neighbour, sticking per PT/electrode
+        neighbour of an oligomer or radical (the larger of the two surfaces' rates), radical
+        decay (1/s), and the acceptance of a sticking attempt onto bare metal and onto PT
+        (see _layout); n_star : int, an oligomer of at least this many units precipitates
+        as PT.
     sched : float64[2], [time of the next scheduled oxidation (s), interval (s)];
         sched_e : int, electrode whose oxidations are scheduled (galvanostatic) instead
         of Poisson, -1 for none. stack : int32[n_sites], scratch for the flood fill.
@@ -655,6 +659,12 @@ def run_events(
                 # sticking: an oligomer or radical next to PT or an electrode precipitates
                 ph = wn & PHASE_MASK
                 if phase_conductor[ph] < 0 and ph != floating_phase:
+                    counters[C_NULL] += 1
+                    continue
+                # at its own surface's rate: bare metal or PT (thinning of the bound)
+                metal = ph != floating_phase and ph != deposit_phase[0] and ph != deposit_phase[1]
+                accept = chem_rate[RATE_STICK_ACCEPT_METAL if metal else RATE_STICK_ACCEPT_PT]
+                if accept < 1.0 and uniform(key, attempt, 4) >= accept:
                     counters[C_NULL] += 1
                     continue
                 if s == rad:

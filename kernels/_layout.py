@@ -76,6 +76,11 @@ ROLE_OLIGOMER = 2
 RATE_COUPLING = 0  # per radical and neighbour direction holding a radical
 RATE_STICKING = 1  # per oligomer and neighbour direction that is PT or electrode
 RATE_DECAY = 2  # per radical
+# Sticking per surface (thinning of the sticking bound RATE_STICKING, the larger of the
+# two rates): the probability that an attempt onto bare electrode metal, or onto PT,
+# precipitates. Both 1 unless the chemistry gives the electrode its own sticking rate.
+RATE_STICK_ACCEPT_METAL = 3
+RATE_STICK_ACCEPT_PT = 4
 
 # Scheduled faradaic events (galvanostatic): sched = [t_next (s), interval (s)].
 STATUS_STARVED = 4  # a scheduled oxidation found nothing to oxidize

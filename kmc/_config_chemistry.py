@@ -38,6 +38,12 @@ class Chemistry(StrictModel):
     sticking_rate_constant_m_per_s: Annotated[float, Field(ge=0, le=1e6)] | None = None
     """Heterogeneous sticking rate constant k_s (m/s), the physical form:
     sticking_rate_per_s = k_s / a."""
+    sticking_rate_on_electrode_per_s: Rate | None = None
+    """Rate at which an oligomer or radical precipitates onto a touching bare electrode
+    site (1/s per touching face), where it differs from the rate onto PT
+    (``sticking_rate_per_s`` then applies to PT only): a first deposit on bare metal
+    harder (or easier) than on the polymer (docs/MODEL.md, "Nucleation and growth").
+    Default: the same rate on every surface."""
     radical_decay_rate_per_s: Rate = 0.0
     """Side reaction: a radical cation is lost (to an inactive product) at this rate (1/s)."""
     precipitation_length: Annotated[int, Field(ge=2, le=1_000_000)] = 3

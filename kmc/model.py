@@ -51,7 +51,7 @@ class Model:
     onset_potential_V: np.ndarray = field(repr=False)  # [n_species, n_channels], nan: fixed
     transfer_coefficient: np.ndarray = field(repr=False)  # float64[n_species, n_channels]
     chem_species: np.ndarray = field(repr=False)  # int64[3] monomer, radical, oligomer
-    chem_rate_per_s: np.ndarray = field(repr=False)  # float64[3] (see kernels._layout)
+    chem_rate_per_s: np.ndarray = field(repr=False)  # float64[5] (see kernels._layout)
     precipitation_length: int = 1 << 30
     exchanges: np.ndarray = field(repr=False, default=None)  # uint8[n_species]
     gate_z: int = -1
@@ -109,15 +109,21 @@ class Model:
         )
         ch = config.chemistry
         chem_species = np.full(3, -1, dtype=np.int64)
-        chem_rate = np.zeros(3)
+        chem_rate = np.array([0.0, 0.0, 0.0, 1.0, 1.0])  # see kernels._layout RATE_*
         n_star = 1 << 30
         exchanges = np.ones(n_s, dtype=np.uint8)
         if ch is not None:
             chem_species[:] = [names.index(ch.monomer), names.index(ch.radical),
                                names.index(ch.oligomer)]  # fmt: skip
             # a pair of adjacent radicals couples at k_c: each partner tries at k_c / 2
-            chem_rate[:] = [0.5 * ch.coupling_rate_per_s, ch.sticking_rate_per_s,
-                            ch.radical_decay_rate_per_s]  # fmt: skip
+            chem_rate[:3] = [0.5 * ch.coupling_rate_per_s, ch.sticking_rate_per_s,
+                             ch.radical_decay_rate_per_s]  # fmt: skip
+            on_metal = ch.sticking_rate_on_electrode_per_s
+            if on_metal is not None and on_metal != ch.sticking_rate_per_s:
+                # the bound is the larger rate; each surface accepts its share of it
+                bound = max(on_metal, ch.sticking_rate_per_s)
+                chem_rate[1] = bound
+                chem_rate[3:] = [on_metal / bound, ch.sticking_rate_per_s / bound]
             n_star = ch.precipitation_length
         gate_z = -1
         inj_z = (0, nz - 1)
@@ -281,7 +287,14 @@ class Model:
                 np.isnan(self.onset_potential_V), None, self.onset_potential_V
             ).tolist(),
             "chem_species_monomer_radical_oligomer": self.chem_species.tolist(),
-            "chem_rate_per_s_coupling_per_partner_sticking_decay": self.chem_rate_per_s.tolist(),
+            "chem_rate_per_s_coupling_per_partner_sticking_decay": self.chem_rate_per_s[
+                :3
+            ].tolist(),
+            **(
+                {"sticking_acceptance_metal_pt": self.chem_rate_per_s[3:].tolist()}
+                if (self.chem_rate_per_s[3:] < 1.0).any()
+                else {}
+            ),
             "precipitation_length": int(min(self.precipitation_length, 2**31 - 1)),
             "gate_z": self.gate_z,
             "time_compression": self.config.protocol.time_compression,

@@ -224,3 +224,43 @@ def test_surface_resolved_run_resumes_bit_identically(tmp_path):
     res = kmc_cli("run", cfg, "-o", cut, "--resume", "--progress", "off")
     assert res.returncode == 0, res.stderr
     assert_same_datasets(whole, cut)
+
+
+def _sticking_cell(on_metal, n_star=10**6, k0=5.0):
+    """The chemistry test cell, no membrane, with sticking onto bare metal at ``on_metal``
+    (1/s; None: the rate onto PT, 1600 /s); n* out of reach, so PT forms only by sticking."""
+    text = chem_text(membrane=False, n_star=n_star, k0=k0, duration=2.0)
+    if on_metal is not None:
+        text = text.replace(
+            "sticking_rate_per_s = 1600.0",
+            f"sticking_rate_per_s = 1600.0\nsticking_rate_on_electrode_per_s = {on_metal}",
+        )
+    return parse_config(text)
+
+
+def test_sticking_has_its_own_rate_on_bare_metal():
+    """Chains stick onto PT at 1600 /s and onto bare metal at their own rate: the kernel
+    attempts at the larger (the bound) and accepts each surface's share (thinning).
+    With 0 on bare metal, no first deposit ever forms on a cell without PT, exactly; at
+    the same rate as on PT the run is the one without the key (the acceptance is never
+    drawn); at 1600 on metal and on PT it deposits."""
+    from kmc.geometry import initial_phase
+
+    def run(cfg, seed=3):
+        model = Model.from_config(cfg)
+        eng = LatticeEngine(model, seed, phase=initial_phase(model, seed))
+        drv = ProtocolDriver(model, eng)
+        drv.run_to(2.0, lambda ts: eng.run(ts, 10**12))
+        return model, eng
+
+    model, eng = run(_sticking_cell(0.0))
+    assert list(model.chem_rate_per_s[1:]) == [1600.0, 0.0, 0.0, 1.0]
+    assert eng.counters[L.C_PRECIPITATIONS] == 0 and eng.counters[L.C_PT_UNITS] == 0
+    assert eng.counters[L.C_COUPLINGS] > 0  # chains formed, and stayed in solution
+    _, same = run(_sticking_cell(1600.0))
+    _, default = run(_sticking_cell(None))
+    assert same.counters[L.C_PT_UNITS] > 0
+    assert np.array_equal(same.counters, default.counters)
+    assert np.array_equal(same.words, default.words)
+    model, _ = run(_sticking_cell(6400.0))
+    assert list(model.chem_rate_per_s[1:]) == [6400.0, 0.0, 1.0, 0.25]
