@@ -29,7 +29,10 @@ class ReferenceEngine:
         self.inj_z = list(m.injection_z)
         self.exchanges = [bool(v) for v in m.exchanges]
         self.mono, self.rad, self.olig = (int(v) for v in m.chem_species)
-        self.k_couple, self.k_stick, self.k_decay = (float(v) for v in m.chem_rate_per_s)
+        rates = [float(v) for v in m.chem_rate_per_s]
+        self.k_couple, self.k_stick, self.k_decay = rates[:3]
+        # sticking accepted onto bare metal, onto PT (both 1 unless the rates differ)
+        self.accept_metal, self.accept_pt = rates[3:5]
         self.n_star = m.precipitation_length
         self.sched = [float(engine.sched[0]), float(engine.sched[1])]
         self.sched_e = int(engine.sched_e[0])
@@ -314,6 +317,10 @@ class ReferenceEngine:
             else:
                 ph = self.phase[nb]
                 if self.conductor[ph] < 0 and ph != phases.PT_FLOATING:
+                    return
+                metal = ph not in phases.PT_PHASES
+                accept = self.accept_metal if metal else self.accept_pt
+                if accept < 1.0 and self._u(4) >= accept:
                     return
                 self._precipitate(pid)
         else:

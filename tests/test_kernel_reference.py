@@ -166,6 +166,8 @@ CHEM_SCENARIOS = {
     "chem_closed_sticky": dict(membrane=False, sticking=5e3, nx=6, nz=12, k0=200.0),
     # galvanostatic: scheduled oxidations at the cathode
     "chem_scheduled": dict(nx=8, nz=16, k0=50.0),
+    # sticking onto bare metal at a fifth of the rate onto PT (thinning of the bound)
+    "chem_sticky_metal": dict(membrane=False, sticking=5e3, nx=6, nz=12, k0=200.0, on_metal=1e3),
 }
 
 
@@ -175,12 +177,21 @@ def test_chemistry_kernel_matches_reference(name):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from chem import chem_config
+    from chem import chem_text
 
+    from kmc.config import parse_config
     from kmc.geometry import initial_phase
 
     kw = dict(occupancy=0.2) | CHEM_SCENARIOS[name]
-    cfg = chem_config(**kw)
+    on_metal = kw.pop("on_metal", None)
+    text = chem_text(**kw)
+    if on_metal is not None:
+        line = f"sticking_rate_per_s = {kw['sticking']}"
+        assert line in text
+        text = text.replace(line, f"{line}\nsticking_rate_on_electrode_per_s = {on_metal}")
+    cfg = parse_config(text)
+    if on_metal is not None:
+        assert Model.from_config(cfg).chem_rate_per_s[3] == on_metal / kw["sticking"]
     model = Model.from_config(cfg)
     eng = LatticeEngine(model, 11, phase=initial_phase(model, 11))
     eng.set_reaction_rates(model.reaction_rates_at(1.3))
