@@ -32,35 +32,14 @@ import numpy as np
 import kmc
 from kmc import phases
 from kmc.config import parse_config
-from kmc.morphology import cluster_sizes
 from kmc.observables import deposit_height
 from kmc.sweeps import load_sweep, plan
 from kmc.sweeps._toml import dumps as toml_dumps
+from kmc.transport import label_periodic
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "configs" / "sweeps" / "nucleation_map.toml"
 FIGURE = ROOT / "docs" / "figures" / "nucleation_map.png"
-
-
-def _labels(mask: np.ndarray) -> np.ndarray:
-    """6-connected labels of a [z, y, x] mask, joined across the periodic x and y edges."""
-    from scipy import ndimage
-
-    labels, n = ndimage.label(mask)
-    parent = np.arange(n + 1)
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for axis in (1, 2):
-        a, b = np.take(labels, 0, axis=axis), np.take(labels, -1, axis=axis)
-        for i, j in zip(a[(a > 0) & (b > 0)], b[(a > 0) & (b > 0)], strict=True):
-            parent[find(i)] = find(j)
-    roots = np.array([find(i) for i in range(n + 1)])
-    return roots[labels]
 
 
 def mass_radius_dimension(mask: np.ndarray, labels: np.ndarray) -> float:
@@ -92,8 +71,7 @@ def markers(path: Path) -> dict:
     run = kmc.open(path)
     snap = run.snapshot(-1)
     pt = snap.phase == phases.DEPOSIT_CATHODE
-    labels = _labels(pt)
-    n_clusters = int(cluster_sizes(pt, periodic_axes=(1, 2)).size)
+    labels, n_clusters = label_periodic(pt)
     nz, ny, nx = pt.shape
     area_um2 = nx * ny * (run.spacing_m * 1e6) ** 2
     total = run.series("reaction_events").values[-1][0, 0]

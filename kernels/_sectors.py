@@ -221,7 +221,7 @@ def _flood_and_resort(
     ndir = dir_dx.shape[0]
     p = deposit_phase[e]
     active = phase_active[p] >= 0
-    flag = np.int64(1) << (FLAG_SHIFT + max(phase_active[p], 0))  # the channel's bit
+    flag = np.int64(1) << (FLAG_SHIFT + e)
     short = False
     stack[0] = site
     head = 0

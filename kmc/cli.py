@@ -44,6 +44,7 @@ def run(config_path, output, seed, overwrite, resume, progress, threads) -> None
     """Run the simulation described by CONFIG into OUT.h5.
 
     CONFIG is a config file or the name of a shipped config (kmc config list)."""
+    from kmc import phases
     from kmc.io import RunFileError
     from kmc.simulation import RunError, RunInterrupted, run_simulation
 
@@ -62,14 +63,12 @@ def run(config_path, output, seed, overwrite, resume, progress, threads) -> None
             err=True,
         )
     click.echo(f"estimate: {estimate_run(cfg, model).describe()}", err=True)
-    where = ("cathode", "anode")
-    if model.resolves_surfaces:
-        where = ("bare cathode", "bare anode", "cathode film", "anode film")
     for i, name in enumerate(model.species_names):
         for c in range(model.n_reaction_channels):
             if model.reaction_rate_per_s[i, c] > 0:
+                where = phases.channel_label(c, model.resolves_surfaces)
                 click.echo(
-                    f"{name} at {where[c]}: Da = k a^2/D = {model.damkohler[i, c]:.4g}"
+                    f"{name} at {where}: Da = k a^2/D = {model.damkohler[i, c]:.4g}"
                     f", field bias u = {model.field_bias[i]:.4g}",
                     err=True,
                 )

@@ -211,6 +211,11 @@ class RunConfig(StrictModel):
                     f"species[*].{key} sums to {total:g}; a site holds one particle, so the "
                     "sum must be at most 1"
                 )
+        # a reaction on the film needs PT: from a 'deposit' product or the chemistry's
+        # precipitation (a run may also start with PT placed in its phase)
+        makes_pt = self.chemistry is not None or any(
+            r.product == "deposit" for sp in self.species for r in sp.reactions
+        )
         for i, sp in enumerate(self.species):
             if sp.reservoir_occupancy > 0 and not has_reservoir:
                 raise ValueError(
@@ -235,6 +240,12 @@ class RunConfig(StrictModel):
                             "reaction per electrode, or one per surface ('electrode', 'film')"
                         )
                     seen.add((r.electrode, surf))
+                if r.surface == "film" and not makes_pt:
+                    raise ValueError(
+                        f"{where}.surface = 'film', but nothing in this config makes PT (no "
+                        "reaction with product = 'deposit', no [chemistry]): the film it "
+                        "reacts on never exists"
+                    )
                 if r.product not in ("deposit", "consume") and r.product not in names:
                     raise ValueError(
                         f"{where}.product = {r.product!r}; allowed: 'deposit', 'consume' or a "
@@ -243,7 +254,6 @@ class RunConfig(StrictModel):
                 if r.product == sp.name:
                     raise ValueError(f"{where}.product = {r.product!r} is the species itself")
         self._check_chemistry(names, ends, t, nz)
-        self._check_film_surfaces()
         self._check_parallel()
         self._check_electrodes()
         self._check_field_bias()
@@ -272,21 +282,6 @@ class RunConfig(StrictModel):
                 f"{MAX_PARTICLES} particles, the engine's limit"
             )
         return self
-
-    def _check_film_surfaces(self) -> None:
-        """A reaction on the film needs a film: PT from a 'deposit' product or from the
-        chemistry's precipitation (a run may also start with PT placed in its phase)."""
-        makes_pt = self.chemistry is not None or any(
-            r.product == "deposit" for sp in self.species for r in sp.reactions
-        )
-        for i, sp in enumerate(self.species):
-            for j, r in enumerate(sp.reactions):
-                if r.surface == "film" and not makes_pt:
-                    raise ValueError(
-                        f"species[{i}].reactions[{j}].surface = 'film', but nothing in this "
-                        "config makes PT (no reaction with product = 'deposit', no "
-                        "[chemistry]): the film it reacts on never exists"
-                    )
 
     def _check_potential_step(self) -> None:
         """A step inside the run, and a transient sampled finely enough to see."""

@@ -272,11 +272,7 @@ class Model:
             "directions": self.directions.tolist(),
             "field_bias_u": self.field_bias.tolist(),
             "reaction_rate_per_s": self.reaction_rate_per_s.tolist(),
-            **(
-                {"reaction_channels": ["cathode", "anode", "cathode_film", "anode_film"]}
-                if self.resolves_surfaces
-                else {}
-            ),
+            **({"reaction_channels": list(phases.CHANNEL_NAMES)} if self.resolves_surfaces else {}),
             "reaction_product_code": self.reaction_product.tolist(),
             "damkohler_lattice": self.damkohler.tolist(),
             "electrodes": list(phases.ELECTRODES),

@@ -73,6 +73,19 @@ def active_table(
     return table
 
 
+CHANNEL_NAMES = ("cathode", "anode", "cathode_film", "anode_film")
+"""Reaction channels of a surface-resolved run, by index (the first two otherwise)."""
+
+
+def channel_label(channel: int, resolve_surfaces: bool) -> str:
+    """What a reaction channel is, for people: the electrode, or with surfaces resolved
+    its bare metal ('bare cathode') or its film ('cathode film')."""
+    if not resolve_surfaces:
+        return ELECTRODES[channel]
+    electrode = ELECTRODES[channel % 2]
+    return f"{electrode} film" if channel >= FILM_CHANNEL else f"bare {electrode}"
+
+
 def channel_electrode(n_channels: int) -> np.ndarray:
     """int64[n_channels]: the electrode (0 cathode, 1 anode) of each reaction channel."""
     return np.arange(n_channels, dtype=np.int64) % 2

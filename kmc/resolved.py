@@ -19,6 +19,7 @@ says which (a physical one is derived for the spacing, kmc/_config_physical.py):
 
 from __future__ import annotations
 
+from kmc import phases
 from kmc._config_physical import monomer_concentration_mol_per_m3
 from kmc._constants import AVOGADRO_PER_MOL
 from kmc.model import Model, reaction_channels
@@ -46,9 +47,7 @@ def resolved_model(model: Model) -> dict:
         }
         for r in sp.reactions:
             c = reaction_channels(r, model.resolves_surfaces)[0]
-            where = {"any": r.electrode, "electrode": f"bare {r.electrode}"}.get(
-                r.surface, f"{r.electrode} film"
-            )
+            where = r.electrode if r.surface == "any" else phases.channel_label(c, True)
             entry["reactions"][where] = {
                 "given_as": _form(r.rate_constant_m_per_s),
                 "rate_per_s": r.rate_per_s,

@@ -117,3 +117,53 @@ def chem_text(
 
 def chem_config(**kw):
     return parse_config(chem_text(**kw))
+
+
+FLAT_CELL = """
+[lattice]
+shape = {shape}
+spacing_m = {a!r}
+[boundaries]
+bottom = "cathode"
+top = "reservoir"
+[conditions]
+temperature_K = {temperature!r}
+[[species]]
+name = "{name}"
+diffusivity_m2_per_s = {d!r}
+initial_occupancy = {c!r}
+reservoir_occupancy = {c!r}
+{reactions}
+{protocol}
+[run]
+duration_s = 1.0
+sample_interval_s = 1.0
+"""
+
+
+def flat_cell_text(
+    shape, reactions, *, a, d, c, name="M", temperature=333.15, protocol=""
+):  # fmt: skip
+    """One monomer species at occupancy ``c`` over a flat cathode, a reservoir at ``c``
+    above; ``reactions`` and ``protocol`` are TOML text (run for 1 s unless driven by
+    hand, as the nucleation tests do)."""
+    return FLAT_CELL.format(
+        shape=list(shape), a=a, d=d, c=c, name=name, temperature=temperature,
+        reactions=reactions, protocol=protocol,
+    )  # fmt: skip
+
+
+def nucleated_phase(model, sites):
+    """The model's phase with doped cathode PT (a nucleus) at the flat indices ``sites``
+    of the first layer above the cathode."""
+    import numpy as np
+
+    from kmc import phases
+
+    nx, ny, nz = model.dims
+    phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
+    for code, z0, z1 in model.electrode_slabs():
+        phase[z0:z1] = code
+    layer = model.config.boundaries.electrode_thickness_sites
+    phase[layer].reshape(-1)[np.asarray(sites, dtype=np.int64)] = phases.DEPOSIT_CATHODE
+    return phase

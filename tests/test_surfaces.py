@@ -8,7 +8,7 @@ import signal
 
 import numpy as np
 import pytest
-from chem import chem_text
+from chem import chem_text, flat_cell_text, nucleated_phase
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 from kmc import phases
@@ -20,23 +20,11 @@ from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
 from kmc.morphology import cluster_sizes
 from kmc.protocol import ProtocolDriver
 
-GROWTH = """
-[lattice]
-shape = [{n}, {n}, 12]
-spacing_m = 25e-9
-[boundaries]
-bottom = "cathode"
-top = "reservoir"
-[[species]]
-name = "BT"
-diffusivity_m2_per_s = 1.0e-12
-initial_occupancy = 0.05
-reservoir_occupancy = 0.05
-{reactions}
-[run]
-duration_s = 1.0
-sample_interval_s = 1.0
-"""
+
+def growth_text(n, reactions):
+    """n x n x 12 sites of 25 nm, BT at 5 % (D = 1e-12 m^2/s) from a reservoir."""
+    return flat_cell_text((n, n, 12), reactions, a=25e-9, d=1.0e-12, c=0.05, name="BT")
+
 
 FILM_ONLY = """[[species.reactions]]
 electrode = "cathode"
@@ -51,16 +39,9 @@ rate_per_s = 2000.0"""
 def _nucleated(reactions, n=32, spacing=8, seed=4, t_end=0.02):
     """Engine with one doped PT nucleus on the cathode every ``spacing`` sites, run to
     ``t_end``; returns (engine, number of nuclei)."""
-    model = Model.from_config(parse_config(GROWTH.format(n=n, reactions=reactions)))
-    nx, ny, nz = model.dims
-    phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
-    for code, z0, z1 in model.electrode_slabs():
-        phase[z0:z1] = code
-    z = model.config.boundaries.electrode_thickness_sites
+    model = Model.from_config(parse_config(growth_text(n, reactions)))
     grid = np.arange(spacing // 2, n, spacing)
-    for y in grid:
-        for x in grid:
-            phase[z, y, x] = phases.DEPOSIT_CATHODE
+    phase = nucleated_phase(model, [x + n * y for y in grid for x in grid])
     eng = LatticeEngine(model, seed, phase=phase)
     eng.run(t_end, 10**12)
     return eng, grid.size**2
@@ -104,12 +85,9 @@ def test_a_particle_touching_bare_metal_and_film_reacts_as_on_the_film():
     assert contact_channel(bit[1] | bit[3]) == 3
     assert contact_channel(bit[3] | bit[0]) == 0
     # in an engine: a monomer on the layer above the cathode, next to a PT site
-    text = GROWTH.format(n=8, reactions=FILM_ONLY).replace("occupancy = 0.05", "occupancy = 0.0")
+    text = flat_cell_text((8, 8, 12), FILM_ONLY, a=25e-9, d=1.0e-12, c=0.0, name="BT")
     model = Model.from_config(parse_config(text))
-    phase = np.full((12, 8, 8), phases.AMORPHOUS_PEO, dtype=np.uint32)
-    phase[0] = phases.CATHODE
-    phase[1, 4, 4] = phases.DEPOSIT_CATHODE
-    eng = LatticeEngine(model, 1, phase=phase)
+    eng = LatticeEngine(model, 1, phase=nucleated_phase(model, [4 + 8 * 4]))
     pid = eng.add_particle(0, 5, 4, 1)  # touches the cathode below and the PT at x = 4
     assert eng.react_chan[pid] == phases.FILM_CHANNEL
     eng.move_particle(pid, 1, 1, 1)  # bare cathode only
@@ -192,21 +170,19 @@ def test_surface_resolved_run_keeps_units_and_charge_exact(protocol, current, du
     ],
 )  # fmt: skip
 def test_bad_surfaces_are_named_errors(change, message):
-    text = GROWTH.format(n=8, reactions=ANY).replace(
-        "rate_per_s = 2000.0", f"rate_per_s = 2000.0\n{change}"
-    )
+    text = growth_text(8, ANY).replace("rate_per_s = 2000.0", f"rate_per_s = 2000.0\n{change}")
     with pytest.raises(ConfigError, match=message):
         parse_config(text)
 
 
 def test_a_film_that_can_never_form_is_a_named_error():
-    text = GROWTH.format(n=8, reactions=FILM_ONLY + '\nproduct = "consume"')
+    text = growth_text(8, FILM_ONLY + '\nproduct = "consume"')
     with pytest.raises(ConfigError, match=r"surface = 'film', but nothing in this config makes PT"):
         parse_config(text)
 
 
 def test_surfaces_with_sectors_are_a_named_error():
-    text = GROWTH.format(n=8, reactions=FILM_ONLY) + "[parallel]\nsectors = [2, 2]\n"
+    text = growth_text(8, FILM_ONLY) + "[parallel]\nsectors = [2, 2]\n"
     with pytest.raises(ConfigError, match=r"surface = 'film'.*serial engine"):
         parse_config(text)
 

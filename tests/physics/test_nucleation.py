@@ -36,6 +36,9 @@ t/t_m = 0.2, where (i/i_m)^2 = 0.022, to 0.002):
 Either form misses the other by more than 0.3, so the test tells them apart.
 """
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -44,29 +47,15 @@ from kmc.config import parse_config
 from kmc.engine import LatticeEngine
 from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from chem import flat_cell_text, nucleated_phase  # noqa: E402
+
 A = 1e-8  # lattice spacing (m): D = A^2 / s is one site^2 per second
 
-CELL = """
-[lattice]
-shape = [128, 128, 96]
-spacing_m = {a}
-[boundaries]
-bottom = "cathode"
-top = "reservoir"
-[[species]]
-name = "M"
-diffusivity_m2_per_s = {d!r}
-initial_occupancy = {c}
-reservoir_occupancy = {c}
-[[species.reactions]]
+FILM_GROWTH = """[[species.reactions]]
 electrode = "cathode"
 surface = "film"
-rate_per_s = 10.0
-{nucleation}
-[run]
-duration_s = 1.0
-sample_interval_s = 1.0
-"""
+rate_per_s = 10.0"""
 
 PROGRESSIVE = """[[species.reactions]]
 electrode = "cathode"
@@ -86,14 +75,14 @@ def growth_over_time(kind, seed, times):
     """Oxidations on the film (the growth current's events) at ``times`` (s), one seed."""
     c, k_n = CASES[kind][:2]
     nucleation = PROGRESSIVE.format(k_n=k_n) if k_n else ""
-    text = CELL.format(a=A, d=A * A, c=c, nucleation=nucleation)
-    model = Model.from_config(parse_config(text))
-    nx, ny, nz = model.dims
-    phase = np.full((nz, ny, nx), phases.AMORPHOUS_PEO, dtype=np.uint32)
-    phase[0] = phases.CATHODE
+    reactions = FILM_GROWTH + "\n" + nucleation
+    model = Model.from_config(
+        parse_config(flat_cell_text((128, 128, 96), reactions, a=A, d=A * A, c=c))
+    )
+    nuclei = []
     if kind == "instantaneous":
-        rng = np.random.default_rng(seed)
-        phase[1].reshape(-1)[rng.choice(nx * ny, 64, replace=False)] = phases.DEPOSIT_CATHODE
+        nuclei = np.random.default_rng(seed).choice(128 * 128, 64, replace=False)
+    phase = nucleated_phase(model, nuclei)
     eng = LatticeEngine(model, seed, phase=phase)
     out = []
     for t in times:
@@ -158,39 +147,23 @@ if __name__ == "__main__":  # the figures behind docs/MODEL.md: python tests/phy
             print(f"  t/t_m {xi:5.2f}  (i/i_m)^2 {yi:6.3f}  SH {form(xi):6.3f}")
 
 
-COUNTING = """
-[lattice]
-shape = [16, 16, 6]
-spacing_m = {a}
-[boundaries]
-bottom = "cathode"
-top = "reservoir"
-[conditions]
-temperature_K = 300.0
-[[species]]
-name = "M"
-diffusivity_m2_per_s = {d!r}
-initial_occupancy = 0.2
-reservoir_occupancy = 0.2
-[[species.reactions]]
+BARE_NUCLEATION = """[[species.reactions]]
 electrode = "cathode"
 surface = "electrode"
 rate_per_s = 0.002
 onset_potential_V = 1.0
 product = "consume"
-[protocol]
-kind = "potentiostatic"
-potential_V = 1.0
-[run]
-duration_s = 1.0
-sample_interval_s = 1.0
 """
 
 
 def nucleation_counts(potential_V, seeds, t_end=50.0):
     """Oxidations on the bare cathode in ``t_end`` s, one count per seed, at the cathode
     potential ``potential_V`` (the rule: Butler-Volmer on the bare metal's own onset)."""
-    model = Model.from_config(parse_config(COUNTING.format(a=A, d=A * A)))
+    text = flat_cell_text(
+        (16, 16, 6), BARE_NUCLEATION, a=A, d=A * A, c=0.2, temperature=300.0,
+        protocol='[protocol]\nkind = "potentiostatic"\npotential_V = 1.0',
+    )  # fmt: skip
+    model = Model.from_config(parse_config(text))
     rates = model.reaction_rates_at((potential_V, 0.0))
     counts = []
     for seed in seeds:
