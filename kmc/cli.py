@@ -418,7 +418,13 @@ def _impedance_of(path, params, snapshot, freqs, circuit, csv_path, no_store):
 
 
 def _warn_kk(path, info) -> None:
-    if info["kk_max_residual"] > 1e-2:
+    from kmc.transport._impedance import KK_MIN_POINTS_PER_DECADE
+
+    if not info.get("kk_resolved", True):
+        click.echo(f"warning: {path}: fewer than {KK_MIN_POINTS_PER_DECADE} frequencies per "
+                   "decade: too few for the Kramers-Kronig test to tell a valid spectrum "
+                   f"(--per-decade {KK_MIN_POINTS_PER_DECADE} or more)", err=True)  # fmt: skip
+    elif info["kk_max_residual"] > 1e-2:
         click.echo(f"warning: {path}: the spectrum fails the Kramers-Kronig test (largest "
                    f"residual {info['kk_max_residual']:.2g} of |Z|)", err=True)  # fmt: skip
 

@@ -145,7 +145,7 @@ def _analyses(f: h5py.File) -> dict:
         if "impedance" in g:
             imp = g["impedance"].attrs
             spectrum = {"frequencies": int(g["impedance/frequency"].shape[0])}
-            for k in ("kk_max_residual", "fit_bulk_resistance_ohm",
+            for k in ("kk_max_residual", "kk_resolved", "fit_bulk_resistance_ohm",
                       "fit_interfacial_resistance_ohm"):  # fmt: skip
                 if k in imp:
                     spectrum[k] = _attr(imp[k])
