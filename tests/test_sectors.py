@@ -10,7 +10,7 @@ from conftest import make_config_text
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 from physics._systems import displacement, walkers
 
-from kmc import observables
+from kmc import observables, phases
 from kmc.config import ConfigError, parse_config
 from kmc.engine import LatticeEngine
 from kmc.geometry import initial_phase
@@ -295,3 +295,63 @@ def test_morphology_converges_when_the_substep_is_halved():
         for a, b in ((coarse, fine), (fine, serial)):
             se = np.sqrt((a[key].var(ddof=1) + b[key].var(ddof=1)) / n)
             assert abs(a[key].mean() - b[key].mean()) <= 3 * se + 1e-12, (key, a[key], b[key])
+
+
+def _bar_and_pillar(model, seed):
+    """The initial cell with floating PT placed by hand: a bar at z = 2 from x = 2 to 13
+    (across the 2 x 2 layout's sector edge at x = 8), one gap above the cathode, and a
+    pillar from it at x = 12 up to one gap below the anode."""
+    ph = initial_phase(model, seed)
+    ph[2, 4, 2:14] = phases.PT_FLOATING
+    ph[2:-2, 4, 12] = phases.PT_FLOATING
+    return ph
+
+
+def _conductor_components(phase):
+    """Labels (periodic in x and y) of PT and electrodes, and the label sets that hold
+    the cathode and the anode."""
+    from scipy import ndimage
+
+    conductor = np.isin(phase, (*phases.PT_PHASES, phases.CATHODE, phases.ANODE))
+    labels, _ = ndimage.label(np.tile(conductor, (1, 3, 3)))  # the middle tile of a 3 x 3
+    ny, nx = phase.shape[1:]
+    lab = labels[:, ny : 2 * ny, nx : 2 * nx]
+    return (
+        lab,
+        set(np.unique(lab[phase == phases.CATHODE])),
+        set(np.unique(lab[phase == phases.ANODE])),
+    )
+
+
+@pytest.mark.parametrize("engine", [LatticeEngine, SectorEngine])
+def test_floating_pt_across_sectors_connects_and_shorts_are_counted(engine):
+    """Connectivity across sector edges and short circuits, against a flood fill of the
+    end state, seeds 1-6 (2 s of growth in a 10-site-high cell with a hand-placed
+    floating bar across a sector edge and a pillar one gap below the anode): floating PT
+    is exactly the PT joined to no electrode; PT joined to one electrode carries that
+    electrode's deposit phase; the short-circuit counter is nonzero exactly when one
+    conductor holds both electrodes. The bar ends joined to the cathode in every seed, and
+    some seeds short (2 of 6 serial, 3 of 6 with sectors, measured) while others do not. The
+    serial engine floods at once; the sector engine defers the flood to the merge, where
+    the bar's two halves lie in different sectors."""
+    extra = "" if engine is LatticeEngine else PARALLEL.format(sx=2, sy=2, hops=1.0)
+    text = chem_text(nx=16, nz=10, k0=200.0, duration=2.0, sticking=200.0, membrane=False,
+                     occupancy=0.1)  # fmt: skip
+    model = Model.from_config(parse_config(text + extra))
+    shorted = []
+    for seed in range(1, 7):
+        eng = engine(model, seed, phase=_bar_and_pillar(model, seed))
+        ProtocolDriver(model, eng).run_to(2.0, lambda ts, e=eng: e.run(ts, 10**12))
+        phase = eng.phase
+        lab, on_cathode, on_anode = _conductor_components(phase)
+        c = np.isin(lab, list(on_cathode))
+        a = np.isin(lab, list(on_anode))
+        pt = np.isin(phase, phases.PT_PHASES)
+        assert np.array_equal(phase == phases.PT_FLOATING, pt & ~c & ~a), seed
+        assert np.all(phase[pt & c & ~a] == phases.DEPOSIT_CATHODE), seed
+        assert np.all(phase[pt & a & ~c] == phases.DEPOSIT_ANODE), seed
+        joined = bool(on_cathode & on_anode)
+        assert (eng.counters[L.C_SHORTS] > 0) == joined, seed
+        assert np.all(phase[2, 4, 2:14] == phases.DEPOSIT_CATHODE), seed
+        shorted.append(joined)
+    assert any(shorted) and not all(shorted), shorted
