@@ -14,9 +14,14 @@ amount (mol of monomer in PT per m^2 of electrode), the cathode film's mean thic
 per-spacing means +- standard errors (n seeds) and the relative difference of 25 and
 12.5 nm; writes JSON. Results: docs/MODEL.md, "Coarse-graining".
 
+``--packet-factors 4,1,0.25`` runs the packet study instead: the first spacing given
+only (default 25 nm) with the packet at those multiples of 67915 molecules per unit (the
+occupancy follows as 1/factor), the same metrics per factor.
+
     python docs/convergence_spacing.py                    # seeds 1-4, ~6 min on 2 cores
     python docs/convergence_spacing.py --packet molecules # ~5 min
     python docs/convergence_spacing.py --seeds 1,2 --spacings 25,12.5
+    python docs/convergence_spacing.py --spacings 25 --packet-factors 4,1,0.25  # ~2 min
 
 This is a short potentiostatic cut, not the paper's galvanostatic protocol: at a held
 occupancy a run costs ~a^-5 (12.5 nm: 32x the 25 nm run), so the paper scenarios at
@@ -49,12 +54,12 @@ BOX_M = (0.4e-6, 0.4e-6, 0.8e-6)
 GATE_M = 0.4e-6
 
 
-def config_at(spacing_nm: float, packet: str = "occupancy") -> str:
+def config_at(spacing_nm: float, packet: str = "occupancy", factor: float = 1.0) -> str:
     """The example cell at spacing ``spacing_nm``, same box. ``packet``: 'occupancy'
     keeps the config's 0.02 units per site (the packet scales as a^3, so a site of PT
     holds the same mass per volume at every a); 'molecules' keeps 67915 molecules per
     unit (the occupancy scales as a^3: a PT site of a^3 then holds the same molecules in
-    a different volume)."""
+    a different volume). ``factor`` multiplies the molecules per unit ('molecules')."""
     a = spacing_nm / 1e9
     shape = [round(L / a) for L in BOX_M]
     text = CONFIG.read_text()
@@ -65,15 +70,16 @@ def config_at(spacing_nm: float, packet: str = "occupancy") -> str:
         return text
     text = re.sub(r"(?m)^initial_occupancy = .*$", "", text)
     return text.replace(
-        "precipitation_length", f"molecules_per_unit = {MOLECULES_PER_UNIT}\nprecipitation_length"
+        "precipitation_length",
+        f"molecules_per_unit = {round(factor * MOLECULES_PER_UNIT)}\nprecipitation_length",
     )
 
 
-def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str) -> dict:
-    cfg = workdir / f"a{spacing_nm:g}nm.toml"
-    out = workdir / f"a{spacing_nm:g}nm_seed{seed}.h5"
+def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str, factor: float = 1.0):
+    cfg = workdir / f"a{spacing_nm:g}nm_x{factor:g}.toml"
+    out = workdir / f"a{spacing_nm:g}nm_x{factor:g}_seed{seed}.h5"
     if not cfg.exists():
-        cfg.write_text(config_at(spacing_nm, packet))
+        cfg.write_text(config_at(spacing_nm, packet, factor))
     cmd = [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--seed", str(seed),
            "--threads", "1"]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
@@ -85,6 +91,8 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str) -> dict:
     molecules = run.config.chemistry.electrons_per_oxidation  # one electron per molecule
     return {
         "spacing_nm": spacing_nm,
+        "packet_factor": factor,
+        "molecules_per_unit": molecules,
         "seed": seed,
         "pt_mol_per_m2": pt_units * molecules / AVOGADRO_PER_MOL / area,
         "film_thickness_mean_m": float(run.series("film_thickness_mean").values[-1][0]),
@@ -96,10 +104,10 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str) -> dict:
 METRICS = ("pt_mol_per_m2", "film_thickness_mean_m", "coverage", "contact_fraction")
 
 
-def aggregate(rows: list[dict]) -> dict:
+def aggregate(rows: list[dict], key: str = "spacing_nm") -> dict:
     out = {}
-    for a in sorted({r["spacing_nm"] for r in rows}, reverse=True):
-        sel = [r for r in rows if r["spacing_nm"] == a]
+    for a in sorted({r[key] for r in rows}, reverse=True):
+        sel = [r for r in rows if r[key] == a]
         entry = {"n": len(sel)}
         for m in METRICS:
             v = np.array([r[m] for r in sel])
@@ -123,9 +131,16 @@ def main(argv=None) -> None:
     ap.add_argument(
         "-o", "--output", default=str(ROOT / "docs/figures/runs/convergence_spacing.json")
     )
+    ap.add_argument("--packet-factors", default=None,
+                    help="the packet study: molecules per unit at these multiples of 67915 "
+                    "at the first spacing given")  # fmt: skip
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     spacings = [float(s) for s in args.spacings.split(",")]
+    if args.packet_factors:
+        factors = [float(f) for f in args.packet_factors.split(",")]
+        _packet_study(spacings[0], factors, seeds, args.jobs, args.output)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tasks = [(a, s) for a in sorted(spacings) for s in seeds]  # finest (longest) first
         with ThreadPoolExecutor(args.jobs) as pool:
@@ -143,6 +158,24 @@ def main(argv=None) -> None:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     record = {"packet": args.packet, "rows": rows, "aggregate": agg}
     Path(args.output).write_text(json.dumps(record, indent=1))
+
+
+def _packet_study(spacing_nm, factors, seeds, jobs, output) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks = [(f, s) for f in sorted(factors) for s in seeds]  # smallest (longest) first
+        with ThreadPoolExecutor(jobs) as pool:
+            rows = list(pool.map(
+                lambda t: run_one(spacing_nm, t[1], Path(tmp), "molecules", t[0]), tasks
+            ))  # fmt: skip
+    for r in rows:
+        print(json.dumps(r))
+    agg = aggregate(rows, "packet_factor")
+    for f, e in agg.items():
+        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in METRICS)
+        print(f"packet x{f} at a = {spacing_nm:g} nm (n = {e['n']}): {cells}")
+    out = Path(output).with_name("convergence_packet.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"spacing_nm": spacing_nm, "rows": rows, "aggregate": agg}, indent=1))
 
 
 if __name__ == "__main__":
