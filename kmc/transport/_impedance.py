@@ -158,7 +158,7 @@ def _grid_solve(admittivity, spacing_m, interface_ohm_m2, rtol, direct):
     b = np.zeros(n, dtype=np.complex128)
     b[index[-1].ravel()] = gz[-1].ravel()
     if n <= DIRECT_MAX_CELLS or (direct and n <= FALLBACK_MAX_CELLS):
-        v = spla.spsolve(a.tocsc(), b)
+        v = _lu_solve(a, b)
         direct = True
     else:
         moduli = Faces(np.abs(gx), np.abs(gy), np.abs(gz), np.abs(g_bottom))
@@ -176,7 +176,7 @@ def _grid_solve(admittivity, spacing_m, interface_ohm_m2, rtol, direct):
                     f"{exc}; the grid of {n} voxels is too large for the sparse LU fallback "
                     f"(at most {FALLBACK_MAX_CELLS})"
                 ) from None
-            v = spla.spsolve(a.tocsc(), b)
+            v = _lu_solve(a, b)
             direct = True
     current = np.sum(g_bottom.ravel() * v[index[0].ravel()])  # into the bottom plane
     return complex(1.0 / current), direct
@@ -187,6 +187,13 @@ CURRENT_TOL = 1e-9
 top-plane one and has settled over the last ``STATIONARY_ITERATIONS`` iterations to this
 relative amount (as the DC solver: measured on a rough electrode, a relative residual of
 1e-10 alone left Z 2 % off at 10 Hz)."""
+
+
+def _lu_solve(a, b):
+    """Sparse LU with the minimum-degree ordering of A^T + A (the matrix is structurally
+    symmetric): 36 s against SuperLU's default column ordering's 61 s on a 48 x 24 x 24
+    rough cell (measured, both cores busy)."""
+    return spla.splu(a.tocsc(), permc_spec="MMD_AT_PLUS_A").solve(b)
 
 
 def _cocg(a, b, pre: MultigridPreconditioner, shape, rtol: float, currents,

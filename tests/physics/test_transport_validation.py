@@ -166,3 +166,24 @@ def test_short_circuit_is_detected():
     ph[1:-1, 2, 2] = phases.DEPOSIT_CATHODE
     res = analyze_morphology(ph, 1e-6, p)
     assert res.short_circuit and "SHORT CIRCUIT" in res.warnings[0]
+
+
+def test_undoped_pt_next_to_void_is_a_dead_end_not_a_singular_matrix():
+    """Floating (undoped) PT has its faces to the electrolyte closed; two such voxels next
+    to a void keep only closed faces and once made the multigrid divide by zero (a
+    traceback). They carry no current: the cell's resistances equal those of the same
+    cell with void in their place, to 1e-9 (both solved tight)."""
+    import dataclasses
+
+    from kmc.transport._params import load_transport_parameters
+
+    params = dataclasses.replace(load_transport_parameters(), recrystallization=None)
+    ph = np.zeros((12, 8, 8), dtype=np.uint8)
+    ph[0], ph[-1] = phases.CATHODE, phases.ANODE
+    ph[5, 3, 4] = phases.VOID
+    ph[5, 4, 4:6] = phases.PT_FLOATING
+    with_pt = analyze_morphology(ph, 25e-9, params, **TIGHT)
+    ph[5, 4, 4:6] = phases.VOID
+    without = analyze_morphology(ph, 25e-9, params, **TIGHT)
+    for key in ("interfacial_resistance_ohm", "box_resistance_ohm", "bulk_resistance_ohm"):
+        assert getattr(with_pt, key) == pytest.approx(getattr(without, key), rel=1e-9), key
