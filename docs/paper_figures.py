@@ -5,10 +5,14 @@
     python docs/paper_figures.py --no-nyquist  # the 3 paper runs and their figures only
                                                # (~20 min of CPU; Nyquist figures kept)
 
-The Nyquist figures are simulated spectra (`kmc impedance`, 1e-1 to 1e6 Hz, 2 per
-decade, fitted with R0-p(R1,CPE1)) of the LiFePO4 and SS pairs, pristine vs polymerized;
-their fitted R_b and R_i beside the DC estimator's (as `kmc impedance --compare`) go to
-docs/figures/runs/paper_impedance.json.
+The Nyquist figures are simulated spectra (`kmc impedance`, 1e-2 to 1e6 Hz, 4 per
+decade: the Kramers-Kronig test needs 4) of the LiFePO4 and SS pairs, pristine vs
+polymerized, fitted with R0-p(R1,CPE1) (LiFePO4: the cathode's and the anode's arcs as
+one) or R0-p(R1,CPE1)-CPE2 (SS: the Li anode's arc and the blocking SS face's
+double layer, which has no resistance in parallel); their fitted R_b and R_i beside the
+DC estimator's (as `kmc impedance --compare`) go to docs/figures/runs/paper_impedance.json.
+
+    python docs/paper_figures.py --reuse --nyquist-only  # the pairs' spectra only (~15 min)
 
 Runs go to docs/figures/runs/ (ignored by git).
 """
@@ -44,11 +48,14 @@ def main(argv=None) -> None:
     p.add_argument("--no-nyquist", action="store_true",
                    help="skip the pristine twins and the impedance spectra (keep the Nyquist "
                    "figures as they are)")  # fmt: skip
+    p.add_argument("--nyquist-only", action="store_true",
+                   help="only the LiFePO4 and SS pairs' spectra and Nyquist figures")  # fmt: skip
     args = p.parse_args(argv)
     pristine = [] if args.no_nyquist else ["lfp_galvanostatic_pristine",
                                            "ss_galvanostatic_pristine"]  # fmt: skip
-    runs = ensure_runs([*PAPER, *pristine], args.reuse, jobs=args.jobs)
-    for name in PAPER:
+    papers = PAPER[:2] if args.nyquist_only else PAPER
+    runs = ensure_runs([*papers, *pristine], args.reuse, jobs=args.jobs)
+    for name in () if args.nyquist_only else PAPER:
         out = runs[name]
         run = kmc.open(out)
         fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
@@ -70,26 +77,30 @@ def main(argv=None) -> None:
     for cell, label in (("lfp", "LiFePO4||Li, paper R_i: 13040 → 1765 Ω"),
                         ("ss", "SS||Li, SS blocks Li+")):  # fmt: skip
         name = f"{cell}_galvanostatic"
-        report[cell] = _nyquist(runs[name + "_pristine"], runs[name], cell, label)
+        report[cell] = _nyquist(runs[name + "_pristine"], runs[name], cell, label,
+                                reuse=args.reuse)  # fmt: skip
     out = FIGURES / "runs" / "paper_impedance.json"
     out.write_text(json.dumps(report, indent=1) + "\n")
     print("wrote", out)
 
 
-SPECTRUM = ["--f-min", "1e-1", "--f-max", "1e6", "--per-decade", "2",
-            "--fit", "R0-p(R1,CPE1)"]  # fmt: skip
+SPECTRUM = ["--f-min", "1e-2", "--f-max", "1e6", "--per-decade", "4"]
+CIRCUITS = {"lfp": "R0-p(R1,CPE1)", "ss": "R0-p(R1,CPE1)-CPE2"}
 
 
 def _nyquist(pristine: Path, polymerized: Path, cell: str, label: str,
-             spectra: bool = True) -> dict:  # fmt: skip
+             spectra: bool = True, reuse: bool = False) -> dict:  # fmt: skip
     """Simulated spectra of a pristine/polymerized pair in their measurement states, the
     fitted circuits drawn over them; returns both runs' fitted and DC resistances and
     the ratios polymerized / pristine (what `kmc impedance --compare` prints). Where a
-    spectrum fails (or with ``spectra=False``) the pair is drawn as the DC cartoon."""
+    spectrum fails (or with ``spectra=False``) the pair is drawn as the DC cartoon. With
+    ``reuse``, a run that holds a spectrum of this sampling keeps it."""
     failed = None if spectra else "spectra not computed (spectra=False)"
     for path in (pristine, polymerized) if failed is None else ():
-        res = subprocess.run([sys.executable, "-m", "kmc", "impedance", str(path), *SPECTRUM],
-                             capture_output=True, text=True)  # fmt: skip
+        if reuse and _has_spectrum(path):
+            continue
+        cmd = ["impedance", str(path), *SPECTRUM, "--fit", CIRCUITS[cell]]
+        res = subprocess.run([sys.executable, "-m", "kmc", *cmd], capture_output=True, text=True)
         if res.returncode != 0:
             failed = res.stderr.strip().splitlines()[-1]
             print(f"no spectrum of {path.name}: {failed}; drawing the DC cartoon", flush=True)
@@ -113,13 +124,23 @@ def _nyquist(pristine: Path, polymerized: Path, cell: str, label: str,
     keys = ("fit_bulk_resistance_ohm", "fit_bulk_resistance_error_ohm",
             "fit_interfacial_resistance_ohm", "fit_interfacial_resistance_error_ohm",
             "dc_membrane_resistance_ohm", "dc_interfacial_resistance_ohm",
-            "dc_total_resistance_ohm", "kk_max_residual")  # fmt: skip
+            "dc_total_resistance_ohm", "kk_max_residual", "kk_resolved")  # fmt: skip
     out = {}
     for role, path in (("pristine", pristine), ("polymerized", polymerized)):
         _, info = kmc.open(path).impedance(-1)
         out[role] = {k: info.get(k) for k in keys} | {"run": path.name}
     out["resistances"] = impedance_comparison(out["pristine"], out["polymerized"])
     return out
+
+
+def _has_spectrum(path: Path) -> bool:
+    """Whether the run's last snapshot holds a spectrum of SPECTRUM's frequencies."""
+    try:
+        spectrum, _ = kmc.open(path).impedance(-1)
+    except Exception:  # noqa: BLE001 - none stored, or another layout: compute it
+        return False
+    f = spectrum.frequency_Hz
+    return f.size == 33 and f.min() == 1e-2 and f.max() == 1e6
 
 
 def _drop_spectrum(path: Path) -> None:
