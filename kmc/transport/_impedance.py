@@ -99,10 +99,12 @@ def _face_admittance(ya, yb, z_s, h):
 DIRECT_MAX_CELLS = 4096
 """Grids up to this many voxels are solved by sparse LU; larger ones by COCG."""
 
-FALLBACK_MAX_CELLS = 400_000
+FALLBACK_MAX_CELLS = 100_000
 """Where COCG does not converge (low frequencies: the interfaces' capacitive admittances
 make the system ill-conditioned for the moduli's multigrid), grids up to this many
-voxels are solved by sparse LU instead (seconds to a minute, ~1 GiB at the limit)."""
+voxels are solved by sparse LU instead. Its 3D fill grows fast (measured, one frequency:
+36 s at 27 648 voxels; at 262 144 voxels more than 10 min and 5.7 GB): larger grids get a
+named error rather than hours."""
 
 
 def grid_impedance(
@@ -174,7 +176,8 @@ def _grid_solve(admittivity, spacing_m, interface_ohm_m2, rtol, direct):
             if n > FALLBACK_MAX_CELLS:
                 raise RuntimeError(
                     f"{exc}; the grid of {n} voxels is too large for the sparse LU fallback "
-                    f"(at most {FALLBACK_MAX_CELLS})"
+                    f"(at most {FALLBACK_MAX_CELLS}): raise --f-min above this frequency, "
+                    "or analyze a narrower lattice"
                 ) from None
             v = _lu_solve(a, b)
             direct = True
