@@ -138,44 +138,38 @@ def main(argv=None) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     spacings = [float(s) for s in args.spacings.split(",")]
     if args.packet_factors:
-        factors = [float(f) for f in args.packet_factors.split(",")]
-        _packet_study(spacings[0], factors, seeds, args.jobs, args.output)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        tasks = [(a, s) for a in sorted(spacings) for s in seeds]  # finest (longest) first
-        with ThreadPoolExecutor(args.jobs) as pool:
-            rows = list(pool.map(lambda t: run_one(t[0], t[1], Path(tmp), args.packet), tasks))
-    for r in rows:
-        print(json.dumps(r))
-    agg = aggregate(rows)
-    for a, e in agg.items():
-        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in METRICS)
-        print(f"a = {a} nm (n = {e['n']}): {cells}")
-    if "25" in agg and "12.5" in agg:
-        for m in METRICS:
-            f, c = agg["12.5"][m]["mean"], agg["25"][m]["mean"]
-            print(f"{m}: 25 vs 12.5 nm differ by {100 * (c - f) / f:+.1f} %")
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    record = {"packet": args.packet, "rows": rows, "aggregate": agg}
-    Path(args.output).write_text(json.dumps(record, indent=1))
-
-
-def _packet_study(spacing_nm, factors, seeds, jobs, output) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tasks = [(f, s) for f in sorted(factors) for s in seeds]  # smallest (longest) first
-        with ThreadPoolExecutor(jobs) as pool:
-            rows = list(pool.map(
-                lambda t: run_one(spacing_nm, t[1], Path(tmp), "molecules", t[0]), tasks
-            ))  # fmt: skip
-    for r in rows:
-        print(json.dumps(r))
-    agg = aggregate(rows, "packet_factor")
-    for f, e in agg.items():
-        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in METRICS)
-        print(f"packet x{f} at a = {spacing_nm:g} nm (n = {e['n']}): {cells}")
-    out = Path(output).with_name("convergence_packet.json")
+        factors = sorted(float(f) for f in args.packet_factors.split(","))
+        a = spacings[0]  # smallest packet (longest run) first
+        tasks = [(a, s, "molecules", f) for f in factors for s in seeds]
+        rows, agg = _study(tasks, args.jobs, "packet_factor", f"packet x{{}} at a = {a:g} nm")
+        out = Path(args.output).with_name("convergence_packet.json")
+        record = {"spacing_nm": a, "rows": rows, "aggregate": agg}
+    else:
+        tasks = [(a, s, args.packet, 1.0) for a in sorted(spacings) for s in seeds]
+        rows, agg = _study(tasks, args.jobs, "spacing_nm", "a = {} nm")  # finest first
+        if "25" in agg and "12.5" in agg:
+            for m in METRICS:
+                f, c = agg["12.5"][m]["mean"], agg["25"][m]["mean"]
+                print(f"{m}: 25 vs 12.5 nm differ by {100 * (c - f) / f:+.1f} %")
+        out = Path(args.output)
+        record = {"packet": args.packet, "rows": rows, "aggregate": agg}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"spacing_nm": spacing_nm, "rows": rows, "aggregate": agg}, indent=1))
+    out.write_text(json.dumps(record, indent=1))
+
+
+def _study(tasks, jobs: int, key: str, label: str) -> tuple[list[dict], dict]:
+    """Run ``tasks`` (spacing nm, seed, packet, factor) in a pool; print every row and the
+    means +- SE per value of ``key`` (``label`` formatted with it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with ThreadPoolExecutor(jobs) as pool:
+            rows = list(pool.map(lambda t: run_one(t[0], t[1], Path(tmp), t[2], t[3]), tasks))
+    for r in rows:
+        print(json.dumps(r))
+    agg = aggregate(rows, key)
+    for v, e in agg.items():
+        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in METRICS)
+        print(f"{label.format(v)} (n = {e['n']}): {cells}")
+    return rows, agg
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -35,6 +36,7 @@ from calibrate_transport import ensure_runs  # noqa: E402  (docs/ is on the path
 import kmc  # noqa: E402
 from kmc import plot as kplot  # noqa: E402
 from kmc.analysis import impedance_comparison  # noqa: E402
+from kmc.transport._impedance import frequencies  # noqa: E402
 
 HERE = Path(__file__).parent
 FIGURES = HERE / "figures"
@@ -84,7 +86,8 @@ def main(argv=None) -> None:
     print("wrote", out)
 
 
-SPECTRUM = ["--f-min", "1e-2", "--f-max", "1e6", "--per-decade", "4"]
+F_MIN, F_MAX, PER_DECADE = 1e-2, 1e6, 4
+SPECTRUM = ["--f-min", str(F_MIN), "--f-max", str(F_MAX), "--per-decade", str(PER_DECADE)]
 CIRCUITS = {"lfp": "R0-p(R1,CPE1)", "ss": "R0-p(R1,CPE1)-CPE2"}
 
 
@@ -148,8 +151,9 @@ def _has_spectrum(path: Path) -> bool:
         spectrum, _ = kmc.open(path).impedance(-1)
     except Exception:  # noqa: BLE001 - none stored, or another layout: compute it
         return False
+    want = frequencies(F_MIN, F_MAX, PER_DECADE)
     f = spectrum.frequency_Hz
-    return f.size == 33 and f.min() == 1e-2 and f.max() == 1e6
+    return f.shape == want.shape and np.allclose(f, want, rtol=1e-12)
 
 
 def _drop_spectrum(path: Path) -> None:

@@ -310,12 +310,10 @@ def _bar_and_pillar(model, seed):
 def _conductor_components(phase):
     """Labels (periodic in x and y) of PT and electrodes, and the label sets that hold
     the cathode and the anode."""
-    from scipy import ndimage
+    from kmc.transport import label_periodic
 
     conductor = np.isin(phase, (*phases.PT_PHASES, phases.CATHODE, phases.ANODE))
-    labels, _ = ndimage.label(np.tile(conductor, (1, 3, 3)))  # the middle tile of a 3 x 3
-    ny, nx = phase.shape[1:]
-    lab = labels[:, ny : 2 * ny, nx : 2 * nx]
+    lab, _ = label_periodic(conductor)
     return (
         lab,
         set(np.unique(lab[phase == phases.CATHODE])),

@@ -314,20 +314,15 @@ def analyze_morphology(
         for r_arr, m in zip((rx, ry, rz), masks, strict=True):
             r_arr[m] = r_ct[e] if np.isfinite(r_ct[e]) else 1e30
     # undoped PT conducts electrons (poorly) but transfers no charge to the electrolyte:
-    # its faces to ionic phases are closed in both solves, else current would pass
-    # from an electrode through it into the PEO with no charge transfer at all
-    blocked = [
-        np.where(m, 1e30, 0.0) for m in phases.faces_between(phase == phases.PT_FLOATING, ionic)
-    ]
-    for r_arr, b in zip((rx, ry, rz), blocked, strict=True):
-        r_arr += b
-    # with its faces to the electrolyte closed, undoped PT is a dead end (or, between the
-    # two electrodes, a path of ~1e-8 S/cm): it carries no current worth solving for, and
-    # a cluster of it next to void keeps only closed faces, which the isolation test
-    # (conductivity > 0) does not see and the single-precision multigrid cannot invert
+    # with its faces to ionic phases closed it is a dead end (or, between the two
+    # electrodes, a path of ~1e-8 S/cm), so it carries no current worth solving for and
+    # is left out of both solves (zero conductivity closes every face of it). Closing only
+    # its faces to the electrolyte left a cluster of it next to void with no open face,
+    # which the isolation test (conductivity > 0) did not see and the single-precision
+    # multigrid could not invert.
     sigma = np.where(phase == phases.PT_FLOATING, 0.0, sigma)
     tol = {"rtol": rtol, "balance_tol": balance_tol}
-    bulk = effective_conductivity(sigma, h, face_resistance=tuple(blocked), **tol)
+    bulk = effective_conductivity(sigma, h, **tol)
     if all(params.blocking):
         total = bulk  # no charge-transfer face left: the same solve
     else:
