@@ -11,8 +11,8 @@ in parallel with the double layer, z_s = R_ct / (1 + j omega R_ct C_dl) (R_ct A 
 RT / (F i0_e), as in the DC estimator); on a Li+-blocking electrode no charge transfer,
 z_s = 1 / (j omega C_dl). Undoped PT carries no charge to the electrolyte (its faces to
 ionic phases are closed, as in DC). Dirichlet planes at both z ends (1 V on the top
-plane), periodic in x and y; the complex symmetric system is solved directly (sparse LU
-per frequency). Z of the box scales to the real electrode as Z A_box / A_real.
+plane), periodic in x and y; each frequency's complex symmetric system is solved by
+``kmc.transport._ac_solver``. Z of the box scales to the real electrode as Z A_box / A_real.
 
 In a run with two lattice windows joined by a continuum (a membrane-gate plane), the rest
 of the membrane is its bulk R || C in series: R the DC estimator's membrane resistance,
@@ -26,12 +26,10 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from kmc import phases
 from kmc.transport._morphology import TransportParameters, conducting_image
-from kmc.transport._solver import STATIONARY_ITERATIONS, Faces, MultigridPreconditioner
+from kmc.transport._ac_solver import _grid_solve
 
 VACUUM_PERMITTIVITY_F_PER_M = 8.8541878128e-12
 CLOSED_OHM_M2 = 1e30  # a face that passes no current (undoped PT | electrolyte)
@@ -87,172 +85,6 @@ def frequencies(f_min: float, f_max: float, per_decade: int) -> np.ndarray:
         raise ValueError(f"per_decade = {per_decade} must be at least 1")
     n = int(round(np.log10(f_max / f_min) * per_decade)) + 1
     return np.geomspace(f_min, f_max, max(n, 2))
-
-
-def _face_admittance(ya, yb, z_s, h):
-    """Admittance (S) of faces between voxels of admittivity ya, yb with z_s in series."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / (2.0 * ya * h) + 1.0 / (2.0 * yb * h) + z_s / h**2
-        return np.where((ya != 0) & (yb != 0), 1.0 / inv, 0.0)
-
-
-DIRECT_MAX_CELLS = 4096
-"""Grids up to this many voxels are solved by sparse LU; larger ones by COCG."""
-
-FALLBACK_MAX_CELLS = 100_000
-"""Where COCG does not converge (low frequencies: the interfaces' capacitive admittances
-make the system ill-conditioned for the moduli's multigrid), grids up to this many
-voxels are solved by sparse LU instead. Its 3D fill grows fast (measured, one frequency:
-36 s at 27 648 voxels; at 262 144 voxels more than 10 min and 5.7 GB): larger grids get a
-named error rather than hours."""
-
-
-def grid_impedance(
-    admittivity: np.ndarray,
-    spacing_m: float,
-    interface_ohm_m2: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    *,
-    rtol: float = 1e-10,
-) -> complex:
-    """Plane-to-plane impedance (ohm) of a box of complex admittivity [nz, ny, nx] (S/m).
-
-    ``interface_ohm_m2`` holds complex area-specific impedances in series on each +x, +y,
-    +z face (ohm m^2; rz of the last plane unused). Dirichlet planes below z = 0 and above
-    z = nz - 1 (1 V), periodic in x and y. Small grids are solved directly; larger ones by
-    COCG (van der Vorst and Melissen 1990: CG's short recurrences for complex symmetric
-    systems) preconditioned by the DC solver's multigrid of the face admittances' moduli,
-    to ``rtol`` relative residual, and directly where COCG does not converge (up to
-    ``FALLBACK_MAX_CELLS`` voxels).
-    """
-    return _grid_solve(admittivity, spacing_m, interface_ohm_m2, rtol, direct=False)[0]
-
-
-def _grid_solve(admittivity, spacing_m, interface_ohm_m2, rtol, direct):
-    """:func:`grid_impedance` and whether it was solved directly; ``direct`` skips COCG
-    (a spectrum's lower frequencies once COCG has failed at a higher one)."""
-    y = np.asarray(admittivity, dtype=np.complex128)
-    nz, ny, nx = y.shape
-    h = float(spacing_m)
-    zero = np.zeros(y.shape)
-    rx, ry, rz = interface_ohm_m2 if interface_ohm_m2 is not None else (zero,) * 3
-    # face admittances in the DC solver's layout: +x, +y periodic; gz[-1] to the top plane
-    gx = _face_admittance(y, np.roll(y, -1, 2), rx, h) if nx > 1 else zero.astype(complex)
-    gy = _face_admittance(y, np.roll(y, -1, 1), ry, h) if ny > 1 else zero.astype(complex)
-    gz = np.empty(y.shape, dtype=np.complex128)
-    gz[:-1] = _face_admittance(y[:-1], y[1:], rz[:-1], h)
-    gz[-1] = 2.0 * y[-1] * h
-    g_bottom = 2.0 * y[0] * h
-    index = np.arange(y.size).reshape(y.shape)
-    pairs = [
-        (index, np.roll(index, -1, 2), gx), (index, np.roll(index, -1, 1), gy),
-        (index[:-1], index[1:], gz[:-1]),
-    ]  # fmt: skip
-    diag = gx + np.roll(gx, 1, 2) + gy + np.roll(gy, 1, 1) + gz
-    diag[1:] += gz[:-1]
-    diag[0] += g_bottom
-    rows = [np.arange(y.size)] + [a.ravel() for a, _, _ in pairs] + [b.ravel() for _, b, _ in pairs]
-    cols = [np.arange(y.size)] + [b.ravel() for _, b, _ in pairs] + [a.ravel() for a, _, _ in pairs]
-    vals = [diag.ravel()] + [-g.ravel() for _, _, g in pairs] * 2
-    n = y.size
-    a = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
-    b = np.zeros(n, dtype=np.complex128)
-    b[index[-1].ravel()] = gz[-1].ravel()
-    bottom, top = index[0].ravel(), index[-1].ravel()
-    g_in, g_out = g_bottom.ravel(), gz[-1].ravel()
-
-    def currents(v):  # into the bottom plane (at 0 V), out of the top one (at 1 V)
-        return np.sum(g_in * v[bottom]), np.sum(g_out * (1.0 - v[top]))
-
-    if n <= DIRECT_MAX_CELLS or (direct and n <= FALLBACK_MAX_CELLS):
-        v = _lu_solve(a, b)
-        direct = True
-    else:
-        moduli = Faces(np.abs(gx), np.abs(gy), np.abs(gz), np.abs(g_bottom))
-        try:
-            v = _cocg(a, b, MultigridPreconditioner(moduli), y.shape, rtol, currents)
-        except RuntimeError as exc:
-            if n > FALLBACK_MAX_CELLS:
-                raise RuntimeError(
-                    f"{exc}; the grid of {n} voxels is too large for the sparse LU fallback "
-                    f"(at most {FALLBACK_MAX_CELLS}): raise --f-min above this frequency, "
-                    "or analyze a narrower lattice"
-                ) from None
-            v = _lu_solve(a, b)
-            direct = True
-    return complex(1.0 / currents(v)[0]), direct
-
-
-CURRENT_TOL = 1e-6
-"""COCG stops only when, besides the residual, the bottom-plane current agrees with the
-top-plane one and has settled over the last ``STATIONARY_ITERATIONS`` iterations to this
-relative amount (as the DC solver: on a rough electrode a relative residual of 1e-10
-alone left Z 2 % off at 10 Hz). Measured on that electrode against sparse LU, 1e6-0.1 Hz:
-Z within 8e-7 at 1e-6; at 1e-9 COCG cannot settle (LU itself moves by 2e-8 with its
-ordering) and every frequency fell to LU."""
-
-
-def _lu_solve(a, b):
-    """Sparse LU with the minimum-degree ordering of A^T + A (the matrix is structurally
-    symmetric): 36 s against SuperLU's default column ordering's 61 s on a 48 x 24 x 24
-    rough cell (measured, both cores busy)."""
-    return spla.splu(a.tocsc(), permc_spec="MMD_AT_PLUS_A").solve(b)
-
-
-def _cocg(a, b, pre: MultigridPreconditioner, shape, rtol: float, currents,
-          max_iter: int = 5000):  # fmt: skip
-    """Solve the complex symmetric system a x = b by preconditioned COCG.
-
-    The preconditioner is real symmetric (a V-cycle of the moduli): applied to the real
-    and imaginary parts. ``currents(x)`` gives the two plane currents; the iteration stops
-    at relative residual ``rtol`` with those currents balanced and settled to
-    ``CURRENT_TOL``. Raises RuntimeError when it does not converge.
-    """
-    nz, ny, nx = shape
-    work = np.zeros((nz + 2) * ny * nx)
-    out = np.empty_like(work)
-
-    def half(part):
-        work.reshape(nz + 2, ny, nx)[1:-1] = part.reshape(shape)
-        pre.apply(work, out)
-        return out.reshape(nz + 2, ny, nx)[1:-1].reshape(-1).copy()  # out is reused
-
-    def precondition(r):
-        return half(r.real) + 1j * half(r.imag)
-
-    def close(u, w):
-        return abs(u - w) <= CURRENT_TOL * abs(u)
-
-    x = np.zeros_like(b)
-    r = b.copy()
-    b_norm = np.linalg.norm(b) or 1.0
-    z = precondition(r)
-    p = z.copy()
-    rho = r @ z  # no conjugation: the bilinear form of complex symmetric matrices
-    history = []  # the bottom-plane current after each iteration
-    for _ in range(max_iter):
-        q = a @ p
-        alpha = rho / (p @ q)
-        x += alpha * p
-        r -= alpha * q
-        i_in, i_out = currents(x)
-        history.append(i_in)
-        if (
-            np.linalg.norm(r) <= rtol * b_norm
-            and len(history) > STATIONARY_ITERATIONS
-            and close(i_in, history[-1 - STATIONARY_ITERATIONS])
-            and close(i_in, i_out)
-        ):
-            return x
-        z = precondition(r)
-        rho_new = r @ z
-        p = z + (rho_new / rho) * p
-        rho = rho_new
-    raise RuntimeError(
-        f"COCG did not reach relative residual {rtol:g} with balanced, settled plane "
-        f"currents in {max_iter} iterations (now {np.linalg.norm(r) / b_norm:.2e})"
-    )
 
 
 def _interface_masks(phase, elec, ionic):
