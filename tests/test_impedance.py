@@ -11,13 +11,13 @@ from conftest import make_config_text
 from helpers import kmc_cli
 
 from kmc import phases
+from kmc.transport._ac_solver import grid_impedance
 from kmc.transport._impedance import (
     VACUUM_PERMITTIVITY_F_PER_M,
     frequencies,
     impedance,
     kramers_kronig,
 )
-from kmc.transport._ac_solver import grid_impedance
 from kmc.transport._morphology import ELECTRONIC_CONTRAST_CAP, analyze_morphology
 from kmc.transport._params import load_transport_parameters
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from kmc import phases
-from kmc.transport._morphology import TransportParameters, conducting_image
 from kmc.transport._ac_solver import _grid_solve
+from kmc.transport._morphology import TransportParameters, conducting_image
 
 VACUUM_PERMITTIVITY_F_PER_M = 8.8541878128e-12
 CLOSED_OHM_M2 = 1e30  # a face that passes no current (undoped PT | electrolyte)
