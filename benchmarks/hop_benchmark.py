@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> dict:
     import numpy as np
 
     from kmc.config import parse_config
-    from kmc.engine import LatticeEngine
     from kmc.kernels import layout as L
-    from kmc.model import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, Model
+    from kmc.simulation import LatticeEngine
+    from kmc.simulation._model import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, Model
 
     a, temperature = 1e-8, 300.0
     field = args.bias * BOLTZMANN_J_PER_K * temperature / (ELEMENTARY_CHARGE_C * a)

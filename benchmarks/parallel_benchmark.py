@@ -33,13 +33,9 @@ import numba
 import numpy as np
 
 from kmc.config import parse_config
-from kmc.engine import LatticeEngine
-from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
 from kmc.kernels import sectors as K
-from kmc.model import Model
-from kmc.protocol import ProtocolDriver
-from kmc.sectors import SectorEngine
+from kmc.simulation import LatticeEngine, Model, ProtocolDriver, SectorEngine, initial_phase
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "zheng2021_lfp_galvanostatic.toml"

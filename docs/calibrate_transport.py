@@ -69,8 +69,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import brentq
 
-from kmc import analysis, io, phases
+from kmc import phases
+from kmc.analysis import _analysis as analysis
 from kmc.config import load_config
+from kmc.runfile import _io as io
 from kmc.sweeps._runner import THREAD_VARS, single_threaded_children
 from kmc.transport import analyze_morphology
 from kmc.transport._params import load_transport_parameters

@@ -42,9 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kmc import runfile as kmc_runfile
 from kmc._constants import AVOGADRO_PER_MOL
 from kmc.config import load_config
+from kmc.runfile import _run as kmc_runfile
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "examples" / "physical_units.toml"

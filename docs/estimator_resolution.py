@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kmc import analysis, phases
+from kmc import phases
+from kmc.analysis import _analysis as analysis
 from kmc.transport import label_periodic
 from kmc.transport._morphology import analyze_morphology
 from kmc.transport._params import load_transport_parameters

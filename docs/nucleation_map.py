@@ -32,7 +32,7 @@ import numpy as np
 import kmc
 from kmc import phases
 from kmc.config import parse_config
-from kmc.observables import deposit_height
+from kmc.simulation import deposit_height
 from kmc.sweeps import load_sweep, plan
 from kmc.sweeps._toml import dumps as toml_dumps
 from kmc.transport import label_periodic

@@ -67,8 +67,9 @@ from calibrate_transport import (  # noqa: E402  (docs/ is on the path)
 )
 
 import kmc  # noqa: E402
-from kmc import analysis, phases  # noqa: E402
-from kmc.morphology import cluster_sizes  # noqa: E402
+from kmc import phases
+from kmc.analysis import _analysis as analysis
+from kmc.analysis import cluster_sizes  # noqa: E402
 from kmc.transport._params import load_transport_parameters  # noqa: E402
 
 CELLS = {"ss": "ss_galvanostatic", "lfp": "lfp_galvanostatic", "cv": "cv_symmetric"}

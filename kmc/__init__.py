@@ -2,10 +2,8 @@
 
 from kmc._version import __version__
 from kmc.config import ConfigError, RunConfig, load_config, parse_config
-from kmc.engine import LatticeEngine
-from kmc.model import Model
 from kmc.runfile import Run, open
-from kmc.simulation import RunError, RunSummary, run_simulation
+from kmc.simulation import LatticeEngine, Model, RunError, RunSummary, run_simulation
 
 __all__ = [
     "ConfigError",

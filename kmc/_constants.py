@@ -1,4 +1,4 @@
-"""Physical constants (exact in SI since 2019); ``kmc.model`` re-exports them."""
+"""Physical constants (exact in SI since 2019); ``kmc.simulation._model`` re-exports them."""
 
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 BOLTZMANN_J_PER_K = 1.380649e-23

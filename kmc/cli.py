@@ -45,12 +45,12 @@ def run(config_path, output, seed, overwrite, resume, progress, threads) -> None
 
     CONFIG is a config file or the name of a shipped config (kmc config list)."""
     from kmc import phases
-    from kmc.io import RunFileError
+    from kmc.runfile import RunFileError
     from kmc.simulation import RunError, RunInterrupted, run_simulation
 
     if overwrite and resume:
         _fail("--overwrite and --resume exclude each other")
-    from kmc.preflight import estimate_run
+    from kmc.simulation import estimate_run
 
     config_path = _config_path(config_path)
     cfg, text, model = _checked_config(config_path)
@@ -98,7 +98,7 @@ def _config_path(name_or_path: str) -> str:
     shipped config of that name, announced on stderr; else as given (the loader names it)."""
     from pathlib import Path
 
-    from kmc._shipped import ShippedError, find_shipped
+    from kmc.config import ShippedError, find_shipped
 
     if Path(name_or_path).exists():
         return name_or_path
@@ -119,8 +119,7 @@ def _checked_config(config_path):
     """(config, text, model) of CONFIG after validation and the pre-run checks; warnings
     are printed, problems end the command with exit status 2."""
     from kmc.config import ConfigError, load_config
-    from kmc.model import Model
-    from kmc.preflight import check_run
+    from kmc.simulation import Model, check_run
 
     try:
         cfg, text = load_config(config_path)
@@ -177,9 +176,9 @@ def analyze(
     import dataclasses
     import json
 
-    from kmc import analysis
+    from kmc.analysis import _analysis as analysis
     from kmc.config import ConfigError
-    from kmc.io import RunFileError
+    from kmc.runfile import RunFileError
     from kmc.transport._params import load_transport_parameters
 
     if compare_ and len(runs) != 2:
@@ -261,13 +260,12 @@ def info_cmd(run_path, as_json, config_out) -> None:
     import json
     from pathlib import Path
 
-    from kmc.io import RunFileError
-    from kmc.summary import describe, run_info, stored_config
+    from kmc.runfile import RunFileError, describe, run_info, stored_config
 
     try:
         info = run_info(run_path)
         if config_out:
-            from kmc.io import atomic_write_text
+            from kmc.runfile import atomic_write_text
 
             atomic_write_text(Path(config_out), stored_config(info["path"]))
     except RunFileError as exc:
@@ -375,9 +373,9 @@ def impedance_cmd(run_paths, snapshot, f_min, f_max, per_decade, circuit, compar
 
 def _impedance_of(path, params, snapshot, freqs, circuit, csv_path, no_store):
     """Spectrum, summary and fit error (or None) of one run; stores it unless no_store."""
-    from kmc import analysis
+    from kmc.analysis import _analysis as analysis
     from kmc.config import ConfigError
-    from kmc.io import RunFileError
+    from kmc.runfile import RunFileError
     from kmc.transport._impedance import kramers_kronig
 
     try:
@@ -433,7 +431,7 @@ def _print_impedance_comparison(paths, infos, as_json) -> None:
     """Fitted and DC resistances of a pristine/polymerized pair, and their ratios."""
     import json
 
-    from kmc.analysis import IMPEDANCE_COMPARISON, impedance_comparison
+    from kmc.analysis._analysis import IMPEDANCE_COMPARISON, impedance_comparison
 
     table = impedance_comparison(*infos)
     if as_json:
@@ -490,7 +488,7 @@ def plot(run_path, kind, output, snapshot, species, electrode, compare_path, aga
 
     import kmc
     from kmc import plot as kplot
-    from kmc.io import RunFileError
+    from kmc.runfile import RunFileError
 
     if not output.lower().endswith((".png", ".pdf", ".svg")):
         _fail(f"-o {output}: the figure must end in .png, .pdf or .svg")
@@ -536,7 +534,7 @@ def _savefig(figure, output: str) -> None:
     """Save a figure atomically: a full disk leaves no empty or partial file at OUTPUT."""
     from pathlib import Path
 
-    from kmc.io import atomic_path
+    from kmc.runfile import atomic_path
 
     suffix = Path(output).suffix.lower()
     try:
@@ -558,8 +556,7 @@ def export() -> None:
               help="Default: RUN.xdmf beside the run file.")  # fmt: skip
 def export_xdmf(run_path, output) -> None:
     """Write an XDMF file that ParaView/VisIt open to show the 3D snapshots."""
-    from kmc.io import RunFileError
-    from kmc.xdmf import write_xdmf
+    from kmc.runfile import RunFileError, write_xdmf
 
     try:
         out = write_xdmf(run_path, output)
@@ -826,7 +823,7 @@ def _is_sweep_file(path) -> bool:
 def validate(config_path) -> None:
     """Check CONFIG (a file or a shipped config's name); exit 0 when it is valid, 2 with the
     problems otherwise."""
-    from kmc.preflight import estimate_run
+    from kmc.simulation import estimate_run
 
     if _is_sweep_file(config_path):
         click.echo(f"{config_path} is a sweep file: checking it as `kmc sweep validate`", err=True)
@@ -849,7 +846,7 @@ def config_show(config_path, as_json) -> None:
     concentrations), the packet size, Da, u, and the monomer units expected per window."""
     import json
 
-    from kmc.resolved import describe, resolved_model
+    from kmc.simulation import describe, resolved_model
 
     config_path = _config_path(config_path)
     _, _, model = _checked_config(config_path)
@@ -860,7 +857,7 @@ def config_show(config_path, as_json) -> None:
 @config.command("list")
 def config_list() -> None:
     """List the configs, sweeps and transport file shipped with kmc (name, kind, what it is)."""
-    from kmc._shipped import ShippedError, configs_root, shipped_configs
+    from kmc.config import ShippedError, configs_root, shipped_configs
 
     try:
         shipped, root = shipped_configs(), configs_root()
@@ -881,7 +878,7 @@ def config_copy(name, dest, overwrite) -> None:
     """Copy the shipped config NAME to DEST (a file, or a directory to copy into; default:
     the working directory). A sweep's base config is copied beside it and the copied
     sweep's base points to that copy."""
-    from kmc._shipped import ShippedError, copy_shipped
+    from kmc.config import ShippedError, copy_shipped
 
     try:
         copied = copy_shipped(name, dest, overwrite=overwrite)
@@ -898,7 +895,7 @@ def warmup() -> None:
     """Compile the Numba kernels and store them in the cache (NUMBA_CACHE_DIR)."""
     import time
 
-    from kmc.warmup import compile_kernels
+    from kmc._warmup import compile_kernels
 
     t0 = time.perf_counter()
     compile_kernels()

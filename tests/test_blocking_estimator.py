@@ -11,7 +11,8 @@ import pytest
 from conftest import make_config_text
 from helpers import kmc_cli
 
-from kmc import analysis, phases
+from kmc import phases
+from kmc.analysis import _analysis as analysis
 from kmc.transport import TransportParameters, analyze_morphology
 
 # as tests/physics/test_transport_validation.py: exact discrete answers need the residual

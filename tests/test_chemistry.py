@@ -6,13 +6,13 @@ import pytest
 from chem import chem_config, chem_text
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
-from kmc import observables, phases
+from kmc import phases
 from kmc.config import ConfigError, parse_config
-from kmc.engine import LatticeEngine
-from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
-from kmc.model import ELEMENTARY_CHARGE_C, Model
-from kmc.protocol import FARADAIC, P_CAP_CHARGE, P_DEBT_C, P_STAGE, ProtocolDriver
+from kmc.simulation import LatticeEngine, initial_phase
+from kmc.simulation import _observables as observables
+from kmc.simulation._model import ELEMENTARY_CHARGE_C, Model
+from kmc.simulation._protocol import FARADAIC, P_CAP_CHARGE, P_DEBT_C, P_STAGE, ProtocolDriver
 
 
 def _run(cfg, t_end, seed=3, phase=None):

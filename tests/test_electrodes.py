@@ -10,11 +10,15 @@ from chem import chem_text
 
 from kmc import phases
 from kmc.config import ConfigError, parse_config
-from kmc.engine import LatticeEngine
-from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
-from kmc.model import ELEMENTARY_CHARGE_C, FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
-from kmc.protocol import (
+from kmc.simulation import LatticeEngine, initial_phase
+from kmc.simulation._model import (
+    ELEMENTARY_CHARGE_C,
+    FARADAY_C_PER_MOL,
+    GAS_CONSTANT_J_PER_MOL_K,
+    Model,
+)
+from kmc.simulation._protocol import (
     DISCHARGING,
     P_ANODE_V,
     P_CATHODE_V,
@@ -255,7 +259,7 @@ def test_film_doping_plateau_passes_on_the_protocol_clock_when_the_lattice_is_fr
     window): the film dopes and undopes every cycle. Frozen: that charge passes with the
     lattice still, so the protocol clock runs ahead of lambda x simulated time by exactly
     the frozen time; simulated through, it does not."""
-    from kmc.protocol import P_FROZEN_S
+    from kmc.simulation._protocol import P_FROZEN_S
 
     base = chem_text(
         nx=8, protocol="galvanostatic", current=5e-6, k0=0.1, duration=15.0, cycles=1,

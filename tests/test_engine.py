@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from kmc import phases
-from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
-from kmc.model import Model
+from kmc.simulation import LatticeEngine, Model
 
 
 def test_custom_phase_array_places_particles_on_transport_sites_only(make_config):

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from kmc.cli import main
 from kmc.config import load_config
-from kmc.preflight import estimate_run
+from kmc.simulation import estimate_run
 from kmc.sweeps import _toml
 
 ROOT = Path(__file__).resolve().parents[1]

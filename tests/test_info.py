@@ -9,7 +9,7 @@ from conftest import make_config_text
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 import kmc
-from kmc.summary import config_hash, stored_config
+from kmc.runfile import config_hash, stored_config
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,9 @@ import pytest
 from reference import ReferenceEngine
 
 from kmc.config import parse_config
-from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
 from kmc.kernels import seed_state
-from kmc.model import Model
+from kmc.simulation import LatticeEngine, Model
 
 TWO_SPECIES = """
 [[species]]
@@ -180,7 +179,7 @@ def test_chemistry_kernel_matches_reference(name):
     from chem import chem_text
 
     from kmc.config import parse_config
-    from kmc.geometry import initial_phase
+    from kmc.simulation import initial_phase
 
     kw = dict(occupancy=0.2) | CHEM_SCENARIOS[name]
     on_metal = kw.pop("on_metal", None)

@@ -4,7 +4,7 @@ sizes against a slow breadth-first reference."""
 import numpy as np
 import pytest
 
-from kmc.morphology import box_counting_dimension, cluster_sizes
+from kmc.analysis import box_counting_dimension, cluster_sizes
 
 
 def test_box_counting_known_shapes():
@@ -26,7 +26,7 @@ def test_box_counting_separates_growth_regimes():
     below a compact low-Da cluster (Da = 1e-2). Small clusters bias box counting low
     (measured: DLA 1.34-1.36, gap 0.32-0.36 over seeds 2-4; 0.39-0.40 at 3000 sites),
     so the test asks for the order and a gap > 0.2, not for the asymptotic 1.71 and 2."""
-    from kmc.clusters import grow_cluster_2d
+    from kmc.simulation import grow_cluster_2d
 
     def dim(growth, box=256):
         img = np.zeros((box, box), dtype=bool)

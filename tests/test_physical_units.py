@@ -12,7 +12,7 @@ from helpers import kmc_cli
 
 from kmc import configs as _configs_pkg
 from kmc.config import ConfigError, parse_config
-from kmc.model import Model
+from kmc.simulation import Model
 
 N_A = 6.02214076e23
 SS = (Path(_configs_pkg.__file__).parent / "zheng2021_ss_galvanostatic.toml").read_text()

@@ -62,7 +62,7 @@ def test_the_last_log_line_is_not_repeated(caplog):
     '6 of 6 points done' twice)."""
     import logging
 
-    from kmc.progress import Progress
+    from kmc.simulation import Progress
 
     bar = Progress(6.0, "log", unit="points")
     bar.log_interval_s = 0.0

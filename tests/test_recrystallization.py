@@ -144,7 +144,7 @@ def test_measurement_state_of_a_run(chem_run):
     (L - h_PT)/(sigma A)."""
     import h5py
 
-    from kmc import analysis
+    from kmc.analysis import _analysis as analysis
 
     params = load_transport_parameters()
     rule = params.recrystallization

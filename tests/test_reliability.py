@@ -16,11 +16,10 @@ from click.testing import CliRunner
 from conftest import make_config_text
 from helpers import kmc_cli
 
-from kmc import io
 from kmc.cli import main
 from kmc.config import ConfigError, parse_config
-from kmc.model import Model
-from kmc.preflight import check_run, estimate_run
+from kmc.runfile import _io as io
+from kmc.simulation import Model, check_run, estimate_run
 
 # a run of half an hour: it is always killed or interrupted
 SLOW_SPECIES = """
@@ -103,7 +102,7 @@ def test_lock_is_exclusive_within_and_across_processes(tmp_path):
 def test_failed_start_leaves_nothing_that_blocks_the_next(tmp_path, monkeypatch):
     """A start that fails after the run directory was made (here: the geometry raises)
     leaves no directory; the next plain `kmc run` starts without any flag."""
-    import kmc.simulation as sim
+    import kmc.simulation._simulation as sim
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(make_config_text())
@@ -158,7 +157,7 @@ def test_last_line_says_why_the_run_stopped(tmp_path):
 
 
 def test_progress_counts_cycles_when_the_protocol_ends_the_run(caplog):
-    from kmc.progress import Progress
+    from kmc.simulation import Progress
 
     caplog.set_level("INFO", logger="kmc")
     bar = Progress(100.0, "log", log_interval_s=0.0, cycles_total=300)
@@ -189,8 +188,8 @@ def test_memory_estimate_counts_the_sector_engines_cell_lists(monkeypatch):
     """With [parallel] the estimate adds what SectorEngine allocates for its cells (lists
     of about 2 x the particles per cell, per species and per reaction channel, and the
     per-particle cell arrays), and a refusal says how much of it they are."""
-    import kmc.preflight as pre
-    from kmc.sectors import SECTOR_STATE_ARRAYS, SectorEngine
+    import kmc.simulation._preflight as pre
+    from kmc.simulation._sectors import SECTOR_STATE_ARRAYS, SectorEngine
 
     serial = make_config_text(shape="[16, 16, 12]")
     cfg = _cfg(serial + "\n[parallel]\nsectors = [2, 2]\n")
@@ -307,7 +306,7 @@ def test_analyze_failed_store_keeps_file_and_results(small_run, tmp_path, monkey
     no temporary file stays, exit status 1."""
     import errno
 
-    import kmc.analysis as analysis
+    import kmc.analysis._analysis as analysis
 
     run = _copy(small_run, tmp_path)
     before = run.read_bytes()

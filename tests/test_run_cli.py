@@ -114,7 +114,7 @@ def test_resume_errors(tmp_path):
 
 
 def test_truncated_and_foreign_files_give_clear_errors(tmp_path):
-    from kmc.io import RunFileError, open_h5
+    from kmc.runfile import RunFileError, open_h5
 
     cfg = _write(tmp_path)
     out = tmp_path / "ok.h5"

@@ -10,14 +10,13 @@ from conftest import make_config_text
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 from physics._systems import displacement, walkers
 
-from kmc import observables, phases
+from kmc import phases
 from kmc.config import ConfigError, parse_config
-from kmc.engine import LatticeEngine
-from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
-from kmc.model import ELEMENTARY_CHARGE_C, Model
-from kmc.protocol import P_CAP_CHARGE, P_DEBT_C, ProtocolDriver
-from kmc.sectors import SectorEngine, resolve_threads
+from kmc.simulation import LatticeEngine, SectorEngine, initial_phase, resolve_threads
+from kmc.simulation import _observables as observables
+from kmc.simulation._model import ELEMENTARY_CHARGE_C, Model
+from kmc.simulation._protocol import P_CAP_CHARGE, P_DEBT_C, ProtocolDriver
 
 PARALLEL = "\n[parallel]\nsectors = [{sx}, {sy}]\nsubstep_hops = {hops}\n"
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kmc._shipped import ShippedError, copy_shipped, find_shipped, shipped_configs
 from kmc.cli import main
-from kmc.config import load_config
+from kmc.config import ShippedError, copy_shipped, find_shipped, load_config, shipped_configs
 from kmc.sweeps import load_sweep, plan
 
 ROOT = Path(__file__).parents[1]
@@ -99,7 +98,7 @@ def test_run_by_name_uses_the_shipped_file(tmp_path, monkeypatch):
         seen["text"] = text
         raise kmc.simulation.RunError("stopped by the test")
 
-    monkeypatch.setattr(kmc.simulation, "run_simulation", fake_run)
+    monkeypatch.setattr(kmc.simulation, "run_simulation", fake_run)  # what `kmc run` calls
     res = _cli("run", "quickstart", "-o", tmp_path / "q.h5")
     assert res.exit_code == 2 and "stopped by the test" in res.output
     assert "using the shipped config examples/quickstart" in res.output
@@ -161,7 +160,7 @@ def test_a_copied_sweep_brings_its_base_and_plans_the_same_points(tmp_path, name
 
 
 def test_an_ambiguous_stem_names_the_choices(monkeypatch):
-    import kmc._shipped as shipped_module
+    import kmc.config._shipped as shipped_module
 
     real = shipped_module.shipped_configs()
     twin = next(c for c in real if c.name == "examples/quickstart")

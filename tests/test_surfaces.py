@@ -12,13 +12,12 @@ from chem import chem_text, flat_cell_text, nucleated_phase
 from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 from kmc import phases
+from kmc.analysis import cluster_sizes
 from kmc.config import ConfigError, parse_config
-from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
 from kmc.kernels._chemistry import contact_channel
-from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
-from kmc.morphology import cluster_sizes
-from kmc.protocol import ProtocolDriver
+from kmc.simulation import LatticeEngine, ProtocolDriver
+from kmc.simulation._model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
 
 
 def growth_text(n, reactions):
@@ -142,7 +141,7 @@ def test_surface_resolved_run_keeps_units_and_charge_exact(protocol, current, du
         _split_chemistry(0.5, 1.0, 50.0, 1.0, duration=duration, protocol=protocol, current=current)
     )
     model = Model.from_config(cfg)
-    from kmc.geometry import initial_phase
+    from kmc.simulation import initial_phase
 
     eng = LatticeEngine(model, 3, phase=initial_phase(model, 3))
     drv = ProtocolDriver(model, eng)
@@ -220,7 +219,7 @@ def test_sticking_has_its_own_rate_on_bare_metal():
     With 0 on bare metal, no first deposit ever forms on a cell without PT, exactly; at
     the same rate as on PT the run is the one without the key (the acceptance is never
     drawn); at 1600 on metal and on PT it deposits."""
-    from kmc.geometry import initial_phase
+    from kmc.simulation import initial_phase
 
     def run(cfg, seed=3):
         model = Model.from_config(cfg)

@@ -6,10 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from kmc import phases
-from kmc.observables import deposit_height
 from kmc.plot._series import clock_label
 from kmc.plot._style import add_scale_bar, length_unit, nice_length, phase_legend, phase_rgb
 from kmc.runfile import Run
+from kmc.simulation import deposit_height
 
 
 def _axes(ax):

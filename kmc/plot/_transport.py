@@ -49,7 +49,7 @@ def equivalent_circuit_impedance(
 
 
 def _spectrum_or_none(run: Run, snapshot: int):
-    from kmc.io import RunFileError
+    from kmc.runfile import RunFileError
 
     try:
         return run.impedance(snapshot)

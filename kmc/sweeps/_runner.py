@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmc.io import atomic_path, atomic_write_text
+from kmc.runfile import atomic_path, atomic_write_text
 from kmc.sweeps import _toml
 from kmc.sweeps._spec import Point, SweepFile, validate_point
 
@@ -105,8 +105,7 @@ def running_marker(directory: Path, name: str):
 def point_threads(config, cpus: int) -> int:
     """Threads a point of ``config`` runs on with ``cpus`` cores (``resolve_threads``'s
     default with those cores: at most one per sector and Numba's pool; serial: one)."""
-    from kmc.model import Model
-    from kmc.sectors import resolve_threads
+    from kmc.simulation import Model, resolve_threads
 
     return resolve_threads(Model.from_config(config), None, cores=cpus)
 
@@ -121,8 +120,8 @@ def run_point(directory: str, record: dict, analyze: bool, cpus: int = 1) -> dic
     import numba
 
     numba.set_num_threads(1)
-    from kmc import io
     from kmc.config import ConfigError, load_config
+    from kmc.runfile import _io as io
     from kmc.simulation import RunInterrupted, run_simulation
 
     d = Path(directory)
@@ -150,7 +149,7 @@ def run_point(directory: str, record: dict, analyze: bool, cpus: int = 1) -> dic
             threads=threads,
         )  # fmt: skip
         if analyze:
-            from kmc import analysis
+            from kmc.analysis import _analysis as analysis
             from kmc.transport._params import load_transport_parameters
 
             result, summary = analysis.analyze_run(out, load_transport_parameters())
@@ -186,7 +185,7 @@ def run_sweep(
     ``cpus``: cores of each point (default: the sweep file's ``cpus_per_point``); a
     local pool has ``usable cores // cpus`` workers unless ``workers`` says otherwise.
     """
-    from kmc.progress import Progress
+    from kmc.simulation import Progress
 
     prepare(directory, spec, points)
     records = [point_record(p) for p in points]
@@ -576,7 +575,7 @@ def collect(directory: Path) -> list[dict]:
     """
     import h5py
 
-    from kmc import io
+    from kmc.runfile import _io as io
 
     manifest_path = directory / "manifest.json"
     if not manifest_path.exists():
@@ -615,7 +614,7 @@ def collect(directory: Path) -> list[dict]:
                                 row[f"damkohler_{sp}_{el}"] = float(da)
                     # morphology of the final cathode deposit (box counting, 3D)
                     from kmc import phases
-                    from kmc.morphology import box_counting_dimension, cluster_sizes
+                    from kmc.analysis import box_counting_dimension, cluster_sizes
 
                     last = f["particles/lattice/phase/value"][-1]
                     cathode = last == phases.DEPOSIT_CATHODE

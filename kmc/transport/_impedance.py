@@ -65,7 +65,7 @@ class ImpedanceSpectrum:
     def to_csv(self, path) -> None:
         """Write frequency (Hz), Z' (ohm), Z'' (ohm) columns (the layout impedance.py's
         ``preprocessing.readCSV`` and most EIS tools read), atomically."""
-        from kmc.io import atomic_write_text
+        from kmc.runfile._io import atomic_write_text
 
         lines = ["frequency_Hz,Z_real_ohm,Z_imag_ohm"]
         lines += [

@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import Field
 
 from kmc import phases
-from kmc._strict import StrictModel
-from kmc.config import ConfigError, parse_toml, read_text, validate_model
+from kmc.config._config import ConfigError, parse_toml, read_text, validate_model
+from kmc.config._strict import StrictModel
 from kmc.transport._morphology import TransportParameters
 from kmc.transport._recrystallization import Recrystallization
 

@@ -26,7 +26,7 @@ pristine one after the same thermal history.
 Domain size from the same kinetics: with athermal nuclei of density N growing at G, the
 JMAK fraction is 1 - exp(-(4 pi/3) N (G t)^3), the fraction of space covered by
 randomly placed overlapping spheres of radius G t (a Boolean model). So the domains are
-placed as overlapping spheres (``kmc.geometry.grow_crystalline_domains``) of diameter
+placed as overlapping spheres (``kmc.simulation.grow_crystalline_domains``) of diameter
 d = d_half min(t_hold/t_half, ln2^(-1/3)): ``domain_diameter_m`` (d_half) at the half
 time, growing linearly, up to the nucleus spacing where the domains impinge. A
 diluent-slowed membrane has fewer crystalline sites and smaller domains.
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kmc import phases
-from kmc.geometry import grow_crystalline_domains
+from kmc.simulation._geometry import grow_crystalline_domains
 
 GAS_CONSTANT_J_PER_MOL_K = 8.314462618
 

@@ -3,9 +3,8 @@
 import numpy as np
 
 from kmc.config import parse_config
-from kmc.engine import LatticeEngine
-from kmc.model import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, Model
-from kmc.sectors import SectorEngine
+from kmc.simulation import LatticeEngine, SectorEngine
+from kmc.simulation._model import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C, Model
 
 A = 1e-8  # lattice spacing (m)
 T = 300.0  # temperature (K)

@@ -9,13 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kmc import observables, phases
+from kmc import phases
 from kmc.config import parse_config
-from kmc.engine import LatticeEngine
-from kmc.geometry import initial_phase
 from kmc.kernels import layout as L
-from kmc.model import Model
-from kmc.protocol import ProtocolDriver
+from kmc.simulation import LatticeEngine, Model, ProtocolDriver, initial_phase
+from kmc.simulation import _observables as observables
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from chem import chem_config  # noqa: E402
@@ -188,7 +186,7 @@ def test_cv_cathode_potential_stays_near_the_applied_voltage():
     gap drives through R). Measured 2026-12-03: 0.0296 V. Before the implicit step the
     lagged doping current made E_c swing 3.7-3.9 V about V on alternate steps. The film's
     doping plateau must show: some steps are held at the onset."""
-    from kmc.protocol import P_CATHODE_V, P_POTENTIAL
+    from kmc.simulation._protocol import P_CATHODE_V, P_POTENTIAL
 
     text = _override((CONFIGS / "zheng2021_cv_symmetric.toml").read_text(), duration_s=100.0)
     cfg = parse_config(text)

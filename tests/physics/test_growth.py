@@ -1,14 +1,14 @@
 """Growth limits of the attachment kernel: DLA at high Da, compact at low Da (2D).
 
-Single walkers are grown onto a seed through the engine (kmc.clusters); the dimension is
-D = 1 / slope of log R_g against log N over the growth (kmc.morphology.growth_dimension),
+Single walkers are grown onto a seed through the engine (kmc.simulation._clusters); the dimension is
+D = 1 / slope of log R_g against log N over the growth (kmc.analysis.growth_dimension),
 averaged over an ensemble of clusters (mean log R_g per N, then one fit).
 """
 
 import pytest
 
-from kmc.clusters import grow_cluster_2d
-from kmc.morphology import growth_dimension, radius_of_gyration
+from kmc.analysis import growth_dimension, radius_of_gyration
+from kmc.simulation import grow_cluster_2d
 
 
 def _ensemble_dimension(clusters, n_min):

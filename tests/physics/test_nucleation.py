@@ -44,8 +44,8 @@ import pytest
 
 from kmc import phases
 from kmc.config import parse_config
-from kmc.engine import LatticeEngine
-from kmc.model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
+from kmc.simulation import LatticeEngine
+from kmc.simulation._model import FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from chem import flat_cell_text, nucleated_phase  # noqa: E402

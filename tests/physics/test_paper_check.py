@@ -43,7 +43,7 @@ REPO = Path(__file__).parents[2]
 sys.path.insert(0, str(REPO / "docs"))
 import calibrate_transport as cal  # noqa: E402  (docs/ is on the path)
 
-from kmc import analysis  # noqa: E402
+from kmc.analysis import _analysis as analysis  # noqa: E402
 from kmc.config import load_config  # noqa: E402
 from kmc.transport._params import load_transport_parameters  # noqa: E402
 

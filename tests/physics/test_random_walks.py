@@ -1,6 +1,6 @@
 """Random walks through the real engine: diffusion, drift, waiting times.
 
-Convention (kmc.model): each of the 2d neighbours is reached at rate Gamma = D / a^2;
+Convention (kmc.simulation._model): each of the 2d neighbours is reached at rate Gamma = D / a^2;
 with a bias u the +z/-z rates are Gamma exp(+-u/2).
 """
 

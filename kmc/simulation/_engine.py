@@ -18,7 +18,7 @@ from kmc.kernels import (
     set_reactive,
 )
 from kmc.kernels import layout as L
-from kmc.model import Model
+from kmc.simulation._model import Model
 
 # Arrays that make up the full engine state (what a checkpoint stores).
 STATE_ARRAYS = (

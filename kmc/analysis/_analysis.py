@@ -12,8 +12,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from kmc import io, phases
-from kmc.config import parse_config
+from kmc import phases
+from kmc.config._config import parse_config
+from kmc.runfile import _io as io
 from kmc.transport import MorphologyTransport, TransportParameters, analyze_morphology
 from kmc.transport._impedance import ImpedanceSpectrum, impedance
 from kmc.transport._recrystallization import homogenized_conductivity, recrystallize

@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from kmc._strict import StrictModel
+from kmc.config._strict import StrictModel
 
 ElectrodeKind = Literal["blocking", "intercalation", "lithium"]
 

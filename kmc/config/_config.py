@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from kmc._config_chemistry import CathodeGeometry, Chemistry, Crystallinity, Membrane, Protocol
-from kmc._config_electrodes import LITHIUM_POTENTIAL_BOUND_V, Electrodes
-from kmc._config_physical import derive_lattice_quantities
 from kmc._constants import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
-from kmc._strict import StrictModel
+from kmc.config._chemistry import CathodeGeometry, Chemistry, Crystallinity, Membrane, Protocol
+from kmc.config._electrodes import LITHIUM_POTENTIAL_BOUND_V, Electrodes
+from kmc.config._physical import derive_lattice_quantities
+from kmc.config._strict import StrictModel
 from kmc.kernels._layout import MAX_PARTICLES
 
 MAX_FIELD_BIAS = 100.0
@@ -182,7 +182,7 @@ class RunConfig(StrictModel):
     crystallinity: Crystallinity | None = None
     electrodes: Electrodes | None = None
     """What each electrode is (kind, exchange current); None: a blocking cathode and an
-    ideal Li metal anode (see kmc/_config_electrodes.py)."""
+    ideal Li metal anode (see kmc/config/_electrodes.py)."""
     parallel: Parallel | None = None
     """Sector layout of the parallel engine; None: the serial engine."""
 
@@ -555,7 +555,7 @@ def resolve_base(data: dict, path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     base's whole)."""
     if BASE_KEY not in data:
         return data
-    from kmc._shipped import ShippedError, find_shipped
+    from kmc.config._shipped import ShippedError, find_shipped
 
     name = data[BASE_KEY]
     if not isinstance(name, str):

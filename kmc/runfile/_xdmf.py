@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from kmc import io
+from kmc.runfile import _io as io
 
 
 def xdmf_text(h5_path: str | Path, h5_ref: str | None = None) -> str:
@@ -20,7 +20,7 @@ def xdmf_text(h5_path: str | Path, h5_ref: str | None = None) -> str:
         lat = f["particles/lattice"]
         n, nz, ny, nx = lat["phase/value"].shape
         times = lat["phase/time"][()]
-        from kmc.config import parse_config
+        from kmc.config._config import parse_config
 
         a = parse_config(f["parameters"].attrs["config_toml"]).lattice.spacing_m
     ref = escape(h5_ref if h5_ref is not None else h5_path.name)

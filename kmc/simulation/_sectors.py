@@ -1,7 +1,7 @@
 """The sector-parallel engine: one run on many cores (synchronous sublattice algorithm).
 
 A thin class over the sector kernel (``kernels/_sectors.py``): the state of
-:class:`~kmc.engine.LatticeEngine` plus, per cell, its particle and reaction lists and
+:class:`~kmc.simulation.LatticeEngine` plus, per cell, its particle and reaction lists and
 its RNG stream, and the cycle position. A checkpoint holds all of it, so the result
 depends on the config and the seed only, never on the number of threads nor on where
 a run was interrupted.
@@ -13,10 +13,10 @@ import numba
 import numpy as np
 
 from kmc import phases
-from kmc.engine import STATE_ARRAYS, LatticeEngine
 from kmc.kernels import layout as L
 from kmc.kernels import sectors as K
-from kmc.model import Model
+from kmc.simulation._engine import STATE_ARRAYS, LatticeEngine
+from kmc.simulation._model import Model
 
 SECTOR_STATE_ARRAYS = (
     "cell_rng", "sector_pos", "sector_time", "cell_members", "cell_counts",
@@ -59,7 +59,7 @@ def substep_s(model: Model) -> float:
 class SectorEngine(LatticeEngine):
     """Lattice KMC on ``sx * sy`` sectors of 2 x 2 cells, run by ``threads`` threads.
 
-    Parameters as :class:`~kmc.engine.LatticeEngine`; the layout comes from
+    Parameters as :class:`~kmc.simulation.LatticeEngine`; the layout comes from
     ``model.config.parallel``. ``threads`` (attribute, default: Numba's thread count)
     changes the speed only.
     """

@@ -21,7 +21,7 @@ from kmc._constants import (
     FARADAY_C_PER_MOL,
     GAS_CONSTANT_J_PER_MOL_K,
 )
-from kmc.config import RunConfig
+from kmc.config._config import RunConfig
 from kmc.kernels._layout import PRODUCT_CONSUME, PRODUCT_DEPOSIT
 
 _END_INDEX = {"bottom": 0, "top": 1}

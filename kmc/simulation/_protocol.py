@@ -45,9 +45,14 @@ import math
 import numpy as np
 
 from kmc import phases
-from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
-from kmc.model import ELEMENTARY_CHARGE_C, FARADAY_C_PER_MOL, GAS_CONSTANT_J_PER_MOL_K, Model
+from kmc.simulation._engine import LatticeEngine
+from kmc.simulation._model import (
+    ELEMENTARY_CHARGE_C,
+    FARADAY_C_PER_MOL,
+    GAS_CONSTANT_J_PER_MOL_K,
+    Model,
+)
 
 # protocol_state layout
 P_POTENTIAL = 0  # cell voltage now (V)

@@ -27,9 +27,9 @@ def compile_kernels() -> None:
     """Run tiny systems through every kernel: the event loop (with a reservoir and with
     two electrodes) and the estimator's face builder and multigrid solver (an image
     large enough for one coarse level, so every level kernel runs)."""
-    from kmc.config import parse_config
-    from kmc.engine import LatticeEngine
-    from kmc.model import Model
+    from kmc.config._config import parse_config
+    from kmc.simulation._engine import LatticeEngine
+    from kmc.simulation._model import Model
 
     for top, res in (("reservoir", 0.1), ("anode", 0.0)):
         cfg = parse_config(_WARMUP_CONFIG.format(nx=4, top=top, res=res))

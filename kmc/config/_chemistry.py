@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from kmc._strict import StrictModel
+from kmc.config._strict import StrictModel
 
 Rate = Annotated[float, Field(ge=0, le=1e15)]
 Volt = Annotated[float, Field(ge=-10, le=10)]

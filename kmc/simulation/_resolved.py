@@ -4,7 +4,7 @@ A lattice unit is a packet of molecules on a site of edge a; the rates the engin
 are per site. This lists each of them with the physical quantity it stands for at this
 spacing, so that a user can see what changing ``lattice.spacing_m`` does (docs/MODEL.md,
 "Coarse-graining"). A config may give each of these in either form; ``given_as``
-says which (a physical one is derived for the spacing, kmc/_config_physical.py):
+says which (a physical one is derived for the spacing, kmc/config/_physical.py):
 
 * hop rate Gamma = D / a^2 (1/s), field bias u = q e a E / kT;
 * an electrode reaction's k (1/s) is a heterogeneous rate constant k0 = k a (m/s), its
@@ -20,9 +20,9 @@ says which (a physical one is derived for the spacing, kmc/_config_physical.py):
 from __future__ import annotations
 
 from kmc import phases
-from kmc._config_physical import monomer_concentration_mol_per_m3
 from kmc._constants import AVOGADRO_PER_MOL
-from kmc.model import Model, reaction_channels
+from kmc.config._physical import monomer_concentration_mol_per_m3
+from kmc.simulation._model import Model, reaction_channels
 
 
 def resolved_model(model: Model) -> dict:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from kmc._constants import AVOGADRO_PER_MOL
 
 if TYPE_CHECKING:
-    from kmc.config import RunConfig
+    from kmc.config._config import RunConfig
 
 
 def _set(section, name: str, value) -> None:

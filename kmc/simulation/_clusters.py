@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kmc import phases
-from kmc.config import parse_config
-from kmc.engine import LatticeEngine
+from kmc.config._config import parse_config
 from kmc.kernels import layout as L
-from kmc.model import Model
+from kmc.simulation._engine import LatticeEngine
+from kmc.simulation._model import Model
 
 _CONFIG = """
 [lattice]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from kmc import phases
-from kmc.engine import LatticeEngine
 from kmc.kernels import layout as L
+from kmc.simulation._engine import LatticeEngine
 
 
 def observable_specs(
@@ -173,7 +173,7 @@ def chemistry_specs() -> dict[str, tuple[tuple[int, ...], str, str, str]]:
 
 def chemistry_sample(engine: LatticeEngine, driver) -> dict[str, np.ndarray]:
     """Values of :func:`chemistry_specs` (``driver``: the ProtocolDriver, or None)."""
-    from kmc import protocol as P
+    from kmc.simulation import _protocol as P
 
     model = engine.model
     c = engine.counters

@@ -10,9 +10,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from kmc import io
-from kmc.config import RunConfig, parse_config
-from kmc.model import Model
+from kmc.config._config import RunConfig, parse_config
+from kmc.runfile import _io as io
+from kmc.simulation._model import Model
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from kmc import geometry, io, observables
-from kmc.config import RunConfig, parse_config
-from kmc.engine import LatticeEngine
+from kmc.config._config import RunConfig, parse_config
 from kmc.kernels import layout as L
-from kmc.model import Model
-from kmc.progress import Progress
-from kmc.protocol import N_PROTOCOL_STATE, P_CYCLES, ProtocolDriver
-from kmc.sectors import SectorEngine, engine_class, resolve_threads
+from kmc.runfile import _io as io
+from kmc.simulation import _geometry as geometry
+from kmc.simulation import _observables as observables
+from kmc.simulation._engine import LatticeEngine
+from kmc.simulation._model import Model
+from kmc.simulation._progress import Progress
+from kmc.simulation._protocol import N_PROTOCOL_STATE, P_CYCLES, ProtocolDriver
+from kmc.simulation._sectors import SectorEngine, engine_class, resolve_threads
 
 
 class RunError(RuntimeError):
@@ -173,7 +175,7 @@ def run_simulation(
             )  # fmt: skip
         run.advance(stop, progress)
         summary = run.finish(final)
-    from kmc.xdmf import write_xdmf
+    from kmc.runfile._xdmf import write_xdmf
 
     write_xdmf(final)  # ParaView sidecar, rewritten from the finished file
     return summary

@@ -14,8 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from kmc import io
 from kmc.kernels import layout as L
+from kmc.runfile import _io as io
 
 MORPHOLOGY = (
     ("film_thickness_mean", "m"),
@@ -57,7 +57,7 @@ def run_info(path: str | Path) -> dict:
 
     Raises
     ------
-    kmc.io.RunFileError
+    kmc.runfile.RunFileError
         Neither a finished run file nor a partial run with a checkpoint is there.
     """
     final = Path(path)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kmc import geometry
-from kmc.config import ConfigError, RunConfig
+from kmc.config._config import ConfigError, RunConfig
 from kmc.kernels import layout as L
 from kmc.kernels._layout import MAX_PARTICLES
-from kmc.model import Model
-from kmc.protocol import protocol_step_s
+from kmc.simulation import _geometry as geometry
+from kmc.simulation._model import Model
+from kmc.simulation._protocol import protocol_step_s
 
 ENGINE_EVENTS_PER_S = 2.0e7
 """Attempted events per second of one core, the middle of the measured 15-28 M/s."""
@@ -38,7 +38,7 @@ BYTES_PER_PARTICLE_SLOT = 32
 PARTICLE_BAND_BYTES_PER_SITE = 64
 """A particle cathode is drawn on index grids of its band (3 x int64 + float temps)."""
 SECTOR_BYTES_PER_PARTICLE_SLOT = 9
-"""The sector engine's per-particle cell arrays (``kmc.sectors._CELL_PARTICLE_ARRAYS``):
+"""The sector engine's per-particle cell arrays (``kmc.simulation._sectors._CELL_PARTICLE_ARRAYS``):
 list position and reaction position (int32 each), reaction channel (int8)."""
 MIN_STEPS_PER_CV_CYCLE = 4
 """With fewer protocol steps per cycle the triangle potential never reaches its vertex."""
@@ -134,7 +134,7 @@ def sector_bytes(cfg: RunConfig, model: Model, slots: int) -> int:
     """
     if cfg.parallel is None:
         return 0
-    from kmc.sectors import CELL_FREE_IDS, cell_layout, initial_list_room
+    from kmc.simulation._sectors import CELL_FREE_IDS, cell_layout, initial_list_room
 
     nx, ny, _ = model.dims
     sx, sy = cfg.parallel.sectors

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from kmc import phases
-from kmc.model import Model
+from kmc.simulation._model import Model
 
 
 def geometry_rng(seed: int) -> np.random.Generator:
