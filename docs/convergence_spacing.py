@@ -45,6 +45,7 @@ import numpy as np
 from kmc._constants import AVOGADRO_PER_MOL
 from kmc.config import load_config
 from kmc.runfile import _run as kmc_runfile
+from kmc.runfile import run_info
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "examples" / "physical_units.toml"
@@ -89,7 +90,11 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str, factor: fl
     area = nx * ny * a * a
     pt_units = float(run.series("pt_units").values[-1])
     molecules = run.config.chemistry.electrons_per_oxidation  # one electron per molecule
+    info = run_info(out)  # the cost, for the README's spacing and area table
     return {
+        "wall_s": info["wall_seconds"],
+        "events": info["events"],
+        "columns": nx * ny,
         "spacing_nm": spacing_nm,
         "packet_factor": factor,
         "molecules_per_unit": molecules,

@@ -28,7 +28,7 @@ from kmc.simulation._preflight import (
     format_duration,
     sector_bytes,
 )
-from kmc.simulation._progress import Progress, log
+from kmc.simulation._progress import Progress
 from kmc.simulation._protocol import (
     ProtocolDriver,
     butler_volmer_overpotential_V,
@@ -84,7 +84,6 @@ __all__ = [
     "grow_crystalline_domains",
     "initial_list_room",
     "initial_phase",
-    "log",
     "make_driver",
     "membrane_face_z",
     "observable_specs",
