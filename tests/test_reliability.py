@@ -19,7 +19,7 @@ from helpers import kmc_cli
 from kmc.cli import main
 from kmc.config import ConfigError, parse_config
 from kmc.runfile import _io as io
-from kmc.simulation import Model, check_run, estimate_run
+from kmc.simulation import LatticeEngine, Model, check_run, estimate_run
 
 # a run of half an hour: it is always killed or interrupted
 SLOW_SPECIES = """
@@ -178,10 +178,30 @@ def test_lattice_larger_than_memory_is_refused_with_the_estimate():
     empty = '[[species]]\nname = "monomer"\ndiffusivity_m2_per_s = 1e-14\n'
     cfg = _cfg(make_config_text(shape="[2048, 2048, 2048]", species=empty, top="wall"))
     est = estimate_run(cfg)
-    # 2048^3 sites at 28 B each (set-up peak), one particle slot: 224 GiB
-    assert est.memory_bytes == 28 * 2048**3 + 32
+    # 2048^3 sites at 28 B each (set-up peak), one particle slot of one species in two
+    # reaction channels (20 + 4 + 8 + 4 B): 224 GiB
+    assert est.memory_bytes == 28 * 2048**3 + 36
     with pytest.raises(ConfigError, match=r"needs about 224 GiB .* GiB available"):
         check_run(cfg)
+
+
+@pytest.mark.parametrize("surfaces", [False, True], ids=["2-channels", "4-channels"])
+def test_memory_estimate_per_particle_slot_is_what_the_engine_allocates(surfaces):
+    """The estimate's bytes per particle slot equal the serial engine's per-slot arrays,
+    for the chemistry's three species in two reaction channels (60 B) and in four (surfaces
+    resolved, 84 B), where a fixed 32 B was counted before."""
+    from kmc.simulation._engine import _PARTICLE_ARRAYS
+    from kmc.simulation._preflight import particle_slot_bytes
+
+    text = chem_text()
+    if surfaces:
+        text = text.replace('electrode = "cathode"', 'electrode = "cathode"\nsurface = "film"', 1)
+    model = Model.from_config(parse_config(text))
+    assert model.resolves_surfaces == surfaces and len(model.species_names) == 3
+    engine = LatticeEngine(model, 1)
+    arrays = [*_PARTICLE_ARRAYS, "members", "react_members", "free_pids"]
+    allocated = sum(getattr(engine, a).nbytes for a in arrays)
+    assert particle_slot_bytes(model) * engine.px.size == allocated
 
 
 def test_memory_estimate_counts_the_sector_engines_cell_lists(monkeypatch):

@@ -6,9 +6,9 @@ events. :func:`check_run` finds these before anything is allocated; ``kmc config
 validate`` and ``kmc run`` call it (a sweep point is only validated as a config).
 
 The figures behind the estimates are measured (``benchmarks/RESULTS.md``): the engine
-state takes 4 B per site and 32 B per particle slot (the sector engine adds its cell
-lists, :func:`sector_bytes`), and the kernel runs 15-28 M attempted events per second on
-one core.
+state takes 4 B per site and 36-84 B per particle slot (:func:`particle_slot_bytes`;
+the sector engine adds its cell lists, :func:`sector_bytes`), and the kernel runs 15-28 M
+attempted events per second on one core.
 """
 
 from __future__ import annotations
@@ -34,7 +34,22 @@ SETUP_BYTES_PER_SITE = 28
 """Peak bytes per site while a run starts: the site word (4), the initial phase array (4),
 the transport-site index and its random permutation (8 + 8), two buffered snapshot
 frames of phase and species (2 x 2)."""
-BYTES_PER_PARTICLE_SLOT = 32
+
+
+def particle_slot_bytes(model: Model) -> int:
+    """Bytes per particle slot of the serial engine (as ``LatticeEngine._allocate`` sizes
+    them): the per-particle arrays (20 B), a list entry per species (``members``) and per
+    species and reaction channel (``react_members``, 2 channels or 4 with surfaces
+    resolved), and a free id: 36 B for one species in two channels, 60 B for the
+    chemistry's three species, 84 B for them in four channels (a fixed 32 B, counted
+    before 2026-12-07, was short for every config)."""
+    from kmc.simulation._engine import _PARTICLE_ARRAYS
+
+    ns = len(model.species_names)
+    per_particle = sum(np.dtype(t).itemsize for t in _PARTICLE_ARRAYS.values())
+    return per_particle + 4 * ns * (1 + model.n_reaction_channels) + 4
+
+
 PARTICLE_BAND_BYTES_PER_SITE = 64
 """A particle cathode is drawn on index grids of its band (3 x int64 + float temps)."""
 SECTOR_BYTES_PER_PARTICLE_SLOT = 9
@@ -166,7 +181,7 @@ def estimate_run(cfg: RunConfig, model: Model | None = None) -> RunEstimate:
     nx, ny, nz = model.dims
     n_sites = nx * ny * nz
     slots = _particle_slots(cfg, n_sites)
-    memory = SETUP_BYTES_PER_SITE * n_sites + BYTES_PER_PARTICLE_SLOT * slots
+    memory = SETUP_BYTES_PER_SITE * n_sites + particle_slot_bytes(model) * slots
     memory += sector_bytes(cfg, model, slots)
     if cfg.cathode.kind == "particles":
         try:
@@ -226,7 +241,7 @@ def check_run(cfg: RunConfig, model: Model | None = None) -> list[str]:
         raise ConfigError(
             f"lattice.shape = {list(cfg.lattice.shape)} ({nx * ny * nz} sites) needs about "
             f"{est.memory_bytes / 2**30:.3g} GiB ({SETUP_BYTES_PER_SITE} B per site and "
-            f"{BYTES_PER_PARTICLE_SLOT} B per particle slot{lists}); this machine has "
+            f"{particle_slot_bytes(model)} B per particle slot{lists}); this machine has "
             f"{est.available_bytes / 2**30:.3g} GiB available"
         )
     if est.wall_s > YEAR_S:
