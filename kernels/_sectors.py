@@ -220,8 +220,9 @@ def _flood_and_resort(
     when it met a conductor of the other electrode (a short)."""
     ndir = dir_dx.shape[0]
     p = deposit_phase[e]
-    active = phase_active[p] >= 0
-    flag = np.int64(1) << (FLAG_SHIFT + e)
+    channel = phase_active[p]  # e, or FILM_CHANNEL + e when surfaces are resolved
+    active = channel >= 0
+    flag = np.int64(1) << (FLAG_SHIFT + max(channel, 0))
     short = False
     stack[0] = site
     head = 0
@@ -509,8 +510,9 @@ def run_sectors(
             for c in range(counters.shape[0]):
                 counters[c] += counters_c[i, c]
             for s in range(react_events.shape[0]):
-                for e in range(N_ELECTRODES):
-                    react_events[s, e] += react_events_c[i, s, e]
+                for chan in range(react_events.shape[1]):  # reaction channels: 2 or 4
+                    react_events[s, chan] += react_events_c[i, s, chan]
+                for e in range(N_ELECTRODES):  # the two reservoir sides
                     inj_events[s, e] += inj_events_c[i, s, e]
                     exit_events[s, e] += exit_events_c[i, s, e]
         pos[P_BUSY] = 0
@@ -530,10 +532,13 @@ def run_sectors(
                 attempt = rng[1]
                 rng[1] = attempt + np.uint64(1)
                 counters[C_EVENTS] += 1
+                # the scheduled electrode's channels: itself, and its film when surfaces
+                # are resolved (channel c belongs to electrode c & 1)
                 w_sum = 0.0
                 for c in range(cell_counts.shape[0]):
                     for s in range(cell_counts.shape[1]):
-                        w_sum += cell_react_counts[c, s, sched_e] * react_rate[s, sched_e]
+                        for chan in range(sched_e, cell_react_counts.shape[2], 2):
+                            w_sum += cell_react_counts[c, s, chan] * react_rate[s, chan]
                 if w_sum <= 0.0:
                     starved = True
                     break
@@ -543,14 +548,15 @@ def run_sectors(
                 for c in range(cell_counts.shape[0]):
                     w_c = 0.0
                     for s in range(cell_counts.shape[1]):
-                        w_c += cell_react_counts[c, s, sched_e] * react_rate[s, sched_e]
+                        for chan in range(sched_e, cell_react_counts.shape[2], 2):
+                            w_c += cell_react_counts[c, s, chan] * react_rate[s, chan]
                     if w_c > 0.0:
                         c_pick = c
                         if u < w_c:
                             break
                         u -= w_c
                 c = c_pick
-                s, _ = _pick_channel(u, cell_react_counts[c], react_rate, sched_e, -1)
+                s, chan = _pick_channel(u, cell_react_counts[c], react_rate, sched_e, -1)
                 bx = c % (2 * sx)
                 by = c // (2 * sx)
                 bounds_c[0, 0] = bx * cw
@@ -560,7 +566,7 @@ def run_sectors(
                 ints_tmp[0] = ints[0]
                 ints_tmp[1] = 0
                 _react_in_channel(
-                    s, sched_e, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
+                    s, chan, uniform(key, attempt, 2), react_product, words, nx, ny, nz,
                     periodic_z, dir_dx, dir_dy, dir_dz, phase_conductor, phase_active,
                     deposit_phase, floating_phase, stack, px, py, pz, pspecies, plength,
                     cell_list_pos, cell_members[c], cell_counts[c], cell_react_chan,

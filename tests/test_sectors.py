@@ -352,3 +352,29 @@ def test_floating_pt_across_sectors_connects_and_shorts_are_counted(engine):
         assert np.all(phase[2, 4, 2:14] == phases.DEPOSIT_CATHODE), seed
         shorted.append(joined)
     assert any(shorted) and not all(shorted), shorted
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_film_joined_across_sectors_flags_its_contacts_as_film(seed):
+    """Surfaces resolved (bare and film rates of BT split): the bar of floating PT across
+    the sector edge joins the cathode in the merge's flood, and every site next to it is
+    flagged as touching the cathode's film (channel 2), not its bare metal: the contact
+    flags the run kept equal those recomputed from the phases, site for site."""
+    text = chem_text(nx=16, nz=10, k0=200.0, duration=1.0, sticking=200.0, membrane=False,
+                     occupancy=0.1)  # fmt: skip
+    tail = 'rate_per_s = 200.0\nonset_potential_V = 1.0\nproduct = "BT_radical"\n'
+    one = '[[species.reactions]]\nelectrode = "cathode"\n' + tail
+    assert one in text
+    two = one.replace('electrode = "cathode"\n', 'electrode = "cathode"\nsurface = "film"\n')
+    two += one.replace("200.0", "20.0").replace(
+        'electrode = "cathode"\n', 'electrode = "cathode"\nsurface = "electrode"\n'
+    )
+    text = text.replace(one, two, 1)
+    model = Model.from_config(parse_config(text + PARALLEL.format(sx=2, sy=2, hops=1.0)))
+    assert model.resolves_surfaces
+    eng = SectorEngine(model, seed, phase=_bar_and_pillar(model, seed))
+    ProtocolDriver(model, eng).run_to(1.0, lambda ts: eng.run(ts, 10**12))
+    assert np.all(eng.phase[2, 4, 2:14] == phases.DEPOSIT_CATHODE)
+    kept = eng.words & L.FLAG_MASK
+    eng.refresh_contacts()
+    assert np.array_equal(kept, eng.words & L.FLAG_MASK)

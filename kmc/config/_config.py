@@ -303,18 +303,6 @@ class RunConfig(StrictModel):
         """Sector layouts the engine cannot run."""
         if self.parallel is None:
             return
-        resolved = [
-            f"species[{i}].reactions[{j}].surface = {r.surface!r}"
-            for i, sp in enumerate(self.species)
-            for j, r in enumerate(sp.reactions)
-            if r.surface != "any"
-        ]
-        if resolved:
-            raise ValueError(
-                f"{resolved[0]}: rates per surface run on the serial engine only (the "
-                "sector engine keeps one reaction channel per electrode); remove [parallel] "
-                "or give the reaction surface = 'any'"
-            )
         nx, ny, _ = self.lattice.dims
         axes = [("x", nx, self.parallel.sectors[0])]
         if self.lattice.ndim == 2:

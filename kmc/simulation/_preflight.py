@@ -140,9 +140,10 @@ def sector_bytes(cfg: RunConfig, model: Model, slots: int) -> int:
     """Memory the sector engine allocates on top of the serial state (B), as
     ``SectorEngine.__init__`` sizes it (0 without ``[parallel]``).
 
-    Per cell a particle list per species and a reaction list per species and electrode,
-    each of ``room = max(16, 2 * (slots // cells + 1))`` int32 entries (``cell_members``,
-    ``cell_react_members``: about 3 x 2 x 4 B per particle slot and species, or the floor
+    Per cell a particle list per species and a reaction list per species and reaction
+    channel (2, or 4 with surfaces resolved), each of ``room = max(16, 2 * (slots //
+    cells + 1))`` int32 entries (``cell_members``, ``cell_react_members``: about
+    (1 + channels) x 2 x 4 B per particle slot and species, or the floor
     of 16 entries where cells hold few particles), their counts, a free-id stack and two
     RNG words; per particle slot ``SECTOR_BYTES_PER_PARTICLE_SLOT``; per sector its
     deferred-entry room. Lists that widen during the run are not foreseen.
@@ -155,15 +156,17 @@ def sector_bytes(cfg: RunConfig, model: Model, slots: int) -> int:
     sx, sy = cfg.parallel.sectors
     _, _, cells = cell_layout(nx, ny, cfg.parallel.sectors)
     ns = len(model.species_names)
+    n_ch = model.n_reaction_channels  # 2, or 4 with surfaces resolved
     room = initial_list_room(slots, cells)
     per_cell = (
-        4 * ns * (1 + L.N_ELECTRODES) * room  # cell_members, cell_react_members
-        + 8 * ns * (1 + L.N_ELECTRODES)  # cell_counts, cell_react_counts
+        4 * ns * (1 + n_ch) * room  # cell_members, cell_react_members
+        + 8 * ns * (1 + n_ch)  # cell_counts, cell_react_counts
         + 4 * CELL_FREE_IDS  # cell_free
         + 2 * 8
         + 2 * 8  # cell_rng, cell_ints
     )
-    per_sector = 256 * 2 * 8 + 8 * (3 + L.N_COUNTERS + 6 * ns + 4) + 1  # deferred_c, ...
+    # deferred_c; status, cell, clock; counters; reaction, injection and exit events; ...
+    per_sector = 256 * 2 * 8 + 8 * (3 + L.N_COUNTERS + ns * (n_ch + 4) + 4) + 1
     fixed = 8 * (8 + 3 + 4)  # sector_pos, sector_time, the sector order
     return cells * per_cell + SECTOR_BYTES_PER_PARTICLE_SLOT * slots + sx * sy * per_sector + fixed
 

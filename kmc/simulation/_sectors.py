@@ -69,10 +69,6 @@ class SectorEngine(LatticeEngine):
     def __init__(
         self, model: Model, seed: int, *, phase: np.ndarray | None = None, _empty: bool = False
     ):
-        if model.resolves_surfaces:
-            # the cell lists keep one reaction channel per electrode (kernels._sectors)
-            raise ValueError("SectorEngine runs one reaction channel per electrode; a model "
-                             "with rates per surface runs on the serial LatticeEngine")  # fmt: skip
         super().__init__(model, seed, phase=phase, _empty=_empty)
         par = model.config.parallel
         if par is None:
@@ -93,9 +89,10 @@ class SectorEngine(LatticeEngine):
         ns = len(model.species_names)
         room = initial_list_room(self.px.size, n_cells)
         self.cell_members = np.zeros((n_cells, ns, room), dtype=np.int32)
-        self.cell_react_members = np.zeros((n_cells, ns * L.N_ELECTRODES, room), dtype=np.int32)
+        n_ch = model.n_reaction_channels  # 2, or 4 with surfaces resolved
+        self.cell_react_members = np.zeros((n_cells, ns * n_ch, room), dtype=np.int32)
         self.cell_counts = np.zeros((n_cells, ns), dtype=np.int64)
-        self.cell_react_counts = np.zeros((n_cells, ns, L.N_ELECTRODES), dtype=np.int64)
+        self.cell_react_counts = np.zeros((n_cells, ns, n_ch), dtype=np.int64)
         for name, dtype in _CELL_PARTICLE_ARRAYS.items():
             setattr(self, name, np.zeros(self.px.size, dtype=dtype))
         self.cell_react_chan[:] = -1
@@ -161,7 +158,7 @@ class SectorEngine(LatticeEngine):
             "cell_of": np.zeros(n, dtype=np.int64),
             "clock_c": np.zeros((n, 1)),
             "counters_c": np.zeros((n, L.N_COUNTERS), dtype=np.int64),
-            "react_events_c": np.zeros((n, ns, 2), dtype=np.int64),
+            "react_events_c": np.zeros((n, ns, self.model.n_reaction_channels), dtype=np.int64),
             "inj_events_c": np.zeros((n, ns, 2), dtype=np.int64),
             "exit_events_c": np.zeros((n, ns, 2), dtype=np.int64),
             "bounds_c": np.zeros((n, 4), dtype=np.int64),
