@@ -32,7 +32,7 @@ from kmc.transport._ac_solver import _grid_solve
 from kmc.transport._morphology import TransportParameters, conducting_image
 
 VACUUM_PERMITTIVITY_F_PER_M = 8.8541878128e-12
-CLOSED_OHM_M2 = 1e30  # a face that passes no current (undoped PT | electrolyte)
+CLOSED_OHM_M2 = np.inf  # a face that passes no current (undoped PT | electrolyte): g = 0
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _interfaces(masks, params, omega):
         for arr, m in zip(out, electrodes[e], strict=True):
             arr[m] = z_s
     for arr, m in zip(out, closed, strict=True):
-        arr[m] += CLOSED_OHM_M2
+        arr[m] = CLOSED_OHM_M2
     return tuple(out)
 
 
