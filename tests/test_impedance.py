@@ -305,6 +305,24 @@ def test_a_fit_that_cannot_converge_is_named():
         fit_circuit(spec, "R0-p(R1,C1)")
 
 
+def test_a_fit_step_that_overflows_a_parameter_is_turned_back(monkeypatch):
+    """Starting at parameters near the float64 limit, least_squares' steps overflow
+    exp(log p): impedance.py would then evaluate a circuit expression with 'inf' in it
+    and raise NameError (a traceback from `kmc impedance --fit` on the SS paper run,
+    2026-12-07). The overflowing step gets a large residual instead: the fit ends with
+    the named error or a result, never an exception from inside impedance.py."""
+    from kmc.transport import _fit
+    from kmc.transport._impedance import ImpedanceSpectrum
+
+    f = frequencies(1e-1, 1e5, 4)
+    z = 10.0 + 100.0 / (1 + 1j * 2 * np.pi * f * 100.0 * 1e-5)
+    monkeypatch.setattr(_fit, "_initial_guesses", lambda names, spec: [[1e300] * len(names)])
+    try:
+        _fit.fit_circuit(ImpedanceSpectrum(f, z), "R0-p(R1,C1)")
+    except ValueError as exc:
+        assert "did not converge" in str(exc)
+
+
 def test_nyquist_and_bode_draw_the_stored_spectrum(cell_run, tmp_path):
     import kmc
 

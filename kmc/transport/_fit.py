@@ -90,7 +90,14 @@ def fit_circuit(spectrum: ImpedanceSpectrum, circuit: str) -> dict:
     exponents = np.array([n.startswith("CPE") and n.endswith("_1") for n in names])
 
     def residual(log_p):
-        return (model(f, *np.exp(log_p)) - data) / weight
+        with np.errstate(over="ignore"):
+            p = np.exp(log_p)
+        if not np.all(np.isfinite(p)):
+            # a step that overflows a parameter: impedance.py would build its circuit
+            # expression with 'inf' in it and fail in eval (NameError); a large residual
+            # sends least_squares back instead
+            return np.full(data.size, 1e150)
+        return (model(f, *p) - data) / weight
 
     # impedance.py's own fit (curve_fit in the parameters themselves) stalls on spectra
     # whose R and C span ten orders of magnitude; its circuit model is fitted here in the
