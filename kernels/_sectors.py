@@ -40,7 +40,7 @@ from ._chemistry import (
     neighbour_site,
     set_reactive,
 )
-from ._engine import _pick_channel, _react_in_channel, _unlist, run_events
+from ._engine import _channel_rate, _pick_channel, _react_in_channel, _unlist, run_events
 from ._layout import (
     C_EVENTS,
     C_FARADAIC,
@@ -546,10 +546,7 @@ def run_sectors(
                 u = uniform(key, attempt, 1) * w_sum
                 c_pick = -1
                 for c in range(cell_counts.shape[0]):
-                    w_c = 0.0
-                    for s in range(cell_counts.shape[1]):
-                        for chan in range(sched_e, cell_react_counts.shape[2], 2):
-                            w_c += cell_react_counts[c, s, chan] * react_rate[s, chan]
+                    w_c = _channel_rate(cell_react_counts[c], react_rate, sched_e, -1)
                     if w_c > 0.0:
                         c_pick = c
                         if u < w_c:

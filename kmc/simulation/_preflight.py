@@ -22,6 +22,7 @@ from kmc.config._config import ConfigError, RunConfig
 from kmc.kernels import layout as L
 from kmc.kernels._layout import MAX_PARTICLES
 from kmc.simulation import _geometry as geometry
+from kmc.simulation._engine import _PARTICLE_ARRAYS
 from kmc.simulation._model import Model
 from kmc.simulation._protocol import protocol_step_s
 
@@ -43,8 +44,6 @@ def particle_slot_bytes(model: Model) -> int:
     resolved), and a free id: 36 B for one species in two channels, 60 B for the
     chemistry's three species, 84 B for them in four channels (a fixed 32 B, counted
     before 2026-12-07, was short for every config)."""
-    from kmc.simulation._engine import _PARTICLE_ARRAYS
-
     ns = len(model.species_names)
     per_particle = sum(np.dtype(t).itemsize for t in _PARTICLE_ARRAYS.values())
     return per_particle + 4 * ns * (1 + model.n_reaction_channels) + 4

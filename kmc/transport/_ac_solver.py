@@ -38,7 +38,7 @@ SETTLE_ITERATIONS = 3 * STATIONARY_ITERATIONS
 WEAK_FACE = 1e-3
 """A face whose admittance is below this fraction of h |y| of the better-conducting of its
 two voxels separates two regions of the deflation (an interface's charge transfer or
-double layer, an insulator's capacitance next to a conductor); see ``_regions``."""
+double layer, an insulator's capacitance next to a conductor); see ``_Grid.regions``."""
 
 
 def _face_admittance(ya, yb, z_s, h):
@@ -112,21 +112,24 @@ class _Grid:
         zeroed and their potential is pinned (identity rows); left in, their rows sum to
         zero and the system is singular (LU returned potentials of ~1e35 and Z ~1e-32
         ohm). Returns the bool mask [nz, ny, nx]."""
-        n = self.y.size
-        rows = np.concatenate([p[g != 0] for p, _, g in self.pairs])
-        cols = np.concatenate([q[g != 0] for _, q, g in self.pairs])
-        graph = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
-        _, label = csgraph.connected_components(graph, directed=False)
+        _, label = self._components([g != 0 for _, _, g in self.pairs])
         label = label.reshape(self.shape)
         held = np.union1d(label[0][self.g_bottom != 0], label[-1][self.gz[-1] != 0])
         floating = ~np.isin(label, held)
-        if floating.any():
-            for g in (self.gx, self.gy, self.gz):
-                g[floating] = 0.0
-            self.gx[np.roll(floating, 1, 2)] = 0.0  # the faces into them from -x, -y, -z
-            self.gy[np.roll(floating, 1, 1)] = 0.0
-            self.gz[:-1][floating[1:]] = 0.0
+        # a face with a floating voxel on either side has one on both (they are joined),
+        # so zeroing the faces each floating voxel owns (+x, +y, +z) zeroes them all
+        for g in (self.gx, self.gy, self.gz):
+            g[floating] = 0.0
         return floating
+
+    def _components(self, keep: list[np.ndarray]) -> tuple[int, np.ndarray]:
+        """Connected components of the voxels joined by the faces ``keep`` selects (one
+        bool array per entry of ``pairs``): (count, label per voxel, flat)."""
+        rows = np.concatenate([p[k] for (p, _, _), k in zip(self.pairs, keep, strict=True)])
+        cols = np.concatenate([q[k] for (_, q, _), k in zip(self.pairs, keep, strict=True)])
+        n = self.y.size
+        graph = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+        return csgraph.connected_components(graph, directed=False)
 
     def admittance(self, x: np.ndarray) -> complex:
         """The cell's admittance (S) at 1 V from the face sums of g (Delta V)^2, no
@@ -143,8 +146,8 @@ class _Grid:
         total += np.sum(self.gy * (v - np.roll(v, -1, 1)) ** 2)
         return complex(total)
 
-    def regions(self) -> sp.csr_matrix:
-        """Indicator vectors [n, k] of the regions joined by strong faces (``WEAK_FACE``).
+    def regions(self) -> tuple[int, np.ndarray]:
+        """The regions joined by strong faces (``WEAK_FACE``): (count, region per voxel).
 
         These are the slow modes of the moduli's multigrid: an electrode's particle
         behind its charge-transfer faces, an electrolyte pocket behind a double layer or
@@ -153,26 +156,19 @@ class _Grid:
         electrode at 0.1 Hz: ~520 iterations to 1e-12, against 30 with these regions
         deflated).
         """
-        strength = np.abs(self.y) * self.h
-        keep = []
-        for p, q, g in self.pairs:
-            strong = np.abs(g) >= WEAK_FACE * np.maximum(strength.ravel()[p], strength.ravel()[q])
-            keep.append((p[strong], q[strong]))
-        n = self.y.size
-        rows = np.concatenate([p for p, _ in keep])
-        cols = np.concatenate([q for _, q in keep])
-        graph = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
-        k, label = csgraph.connected_components(graph, directed=False)
-        return sp.csr_matrix((np.ones(n), (np.arange(n), label)), shape=(n, k))
+        strength = (np.abs(self.y) * self.h).ravel()
+        return self._components([
+            np.abs(g) >= WEAK_FACE * np.maximum(strength[p], strength[q])
+            for p, q, g in self.pairs
+        ])  # fmt: skip
 
-    def coarse_matrix(self, w: sp.csr_matrix) -> sp.csc_matrix:
-        """W^T A W for the regions ``w``, summed from the faces between regions and the
+    def coarse_matrix(self, k: int, region: np.ndarray) -> sp.csc_matrix:
+        """W^T A W for the ``k`` regions (``region`` per voxel), summed from the faces
+        between regions and the
         Dirichlet faces (a pinned voxel adds its identity row). Taking it from the
         assembled A instead sums each region's rows, differences of large diagonals and
         off-diagonals: on a conductor behind a double layer that left 1.4e-17 S where
         the faces give 3e-22 S."""
-        region = w.indices  # one region per voxel, in voxel order (CSR of one-hot rows)
-        k = w.shape[1]
         rows, cols, vals = [], [], []
         for p, q, g in self.pairs:
             rp, rq, gv = region[p.ravel()], region[q.ravel()], g.ravel()
@@ -242,8 +238,10 @@ class _Preconditioner:
         nz, ny, nx = self.shape
         self._work = np.zeros((nz + 2) * ny * nx)
         self._out = np.empty_like(self._work)
-        self.w = grid.regions()
-        self.coarse = spla.splu(grid.coarse_matrix(self.w))
+        k, region = grid.regions()
+        n = region.size
+        self.w = sp.csr_matrix((np.ones(n), (np.arange(n), region)), shape=(n, k))
+        self.coarse = spla.splu(grid.coarse_matrix(k, region))
 
     def deflate(self, r: np.ndarray) -> np.ndarray:
         """Q r: the exact solution within the span of the regions."""
@@ -257,7 +255,7 @@ class _Preconditioner:
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         m = self._half(r.real) + 1j * self._half(r.imag)
-        return m - self.deflate(self.a @ m) + self.deflate(r)
+        return m + self.deflate(r - self.a @ m)  # Q linear: one coarse solve
 
 
 def _cocg(a, b, precondition: _Preconditioner, rtol: float, admittance,
