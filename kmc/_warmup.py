@@ -25,8 +25,9 @@ sample_interval_s = 0.5
 
 def compile_kernels() -> None:
     """Run tiny systems through every kernel: the event loop (with a reservoir and with
-    two electrodes) and the estimator's face builder and multigrid solver (an image
-    large enough for one coarse level, so every level kernel runs)."""
+    two electrodes), the estimator's face builder and multigrid solver (an image
+    large enough for one coarse level, so every level kernel runs) and the impedance
+    solver's vector updates."""
     from kmc.config._config import parse_config
     from kmc.simulation._engine import LatticeEngine
     from kmc.simulation._model import Model
@@ -43,3 +44,9 @@ def compile_kernels() -> None:
     # `kmc analyze` solves the morphology
     r = np.full(sigma.shape, 1e-9)
     effective_conductivity(sigma, 1e-8, face_resistance=(r, r, r))
+    # COCG's fused vector updates (impedance spectra of grids above the direct solve's)
+    from kmc.kernels._krylov import cocg_direction, cocg_update
+
+    v = np.ones(4, dtype=np.complex128)
+    cocg_update(v, v.copy(), v, v, 0.5 + 0.5j)
+    cocg_direction(v, v.copy(), 0.5 + 0.5j)

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
+from kmc.kernels._krylov import cocg_direction, cocg_update
 from kmc.transport._solver import STATIONARY_ITERATIONS, Faces, MultigridPreconditioner
 
 DIRECT_MAX_CELLS = 4096
@@ -268,21 +269,21 @@ def _cocg(a, b, precondition: _Preconditioner, rtol: float, admittance,
     """
     x = precondition.deflate(b)
     r = b - a @ x
-    b_norm = np.linalg.norm(b) or 1.0
+    b_norm = _norm(b) or 1.0
+    r_norm = _norm(r)
     z = precondition(r)
     p = z.copy()
-    rho = r @ z  # no conjugation: the bilinear form of complex symmetric matrices
+    rho = np.dot(r, z)  # no conjugation: the bilinear form of complex symmetric matrices
     history = []  # the admittance over the consecutive iterations with residual <= rtol
     for _ in range(max_iter):
         q = a @ p
-        pq = p @ q
+        pq = np.dot(p, q)
         if pq == 0 or not np.isfinite(pq):  # breakdown: say so now, not 5000 steps later
             break
         alpha = rho / pq
-        x += alpha * p
-        r -= alpha * q
+        r_norm = np.sqrt(cocg_update(x, r, p, q, alpha))  # x += alpha p, r -= alpha q
         # the admittance costs about a matrix-vector product: read only once it matters
-        if np.linalg.norm(r) <= rtol * b_norm:
+        if r_norm <= rtol * b_norm:
             history.append(admittance(x))
             if len(history) > SETTLE_ITERATIONS and abs(
                 history[-1] - history[-1 - SETTLE_ITERATIONS]
@@ -291,14 +292,21 @@ def _cocg(a, b, precondition: _Preconditioner, rtol: float, admittance,
         else:
             history.clear()
         z = precondition(r)
-        rho_new = r @ z
+        rho_new = np.dot(r, z)
         if rho_new == 0 and not r.any():  # solved exactly
             return x
         if rho_new == 0 or not np.isfinite(rho_new):
             break
-        p = z + (rho_new / rho) * p
+        cocg_direction(p, z, rho_new / rho)  # p = z + beta p
         rho = rho_new
     raise RuntimeError(
         f"COCG did not reach relative residual {rtol:g} with a settled admittance in "
-        f"{max_iter} iterations or broke down (now {np.linalg.norm(r) / b_norm:.2e})"
+        f"{max_iter} iterations or broke down (now {r_norm / b_norm:.2e})"
     )
+
+
+def _norm(v: np.ndarray) -> float:
+    """2-norm of a contiguous complex vector as one real BLAS dot (np.linalg.norm takes
+    ~70 times as long on complex input)."""
+    flat = np.ascontiguousarray(v).view(np.float64)
+    return float(np.sqrt(np.dot(flat, flat)))
