@@ -217,8 +217,11 @@ def test_config_show_gives_each_per_site_rate_with_its_physical_meaning():
 
 
 def test_config_show_at_twice_the_spacing(tmp_path):
-    """In the per-site form the rates do not follow the spacing: at 50 nm the same k per site
-    is a k0 twice as large and a Da four times as large, and `config show` says so."""
+    """The paper configs give their chemistry in physical units, so at 50 nm the model
+    re-derives it (the issue's case: the per-site form kept k per site, which made k0
+    twice and Da four times as large): k0 stays 2.5e-8 m/s, k = k0/a halves, Da = k0 a/D
+    doubles (a per-site number), the coupling k_bi/(1000 N_A a^3) drops 8x, and at the
+    config's 0.02 units per site a unit holds 8x the molecules."""
     import json
 
     from helpers import kmc_cli
@@ -227,5 +230,9 @@ def test_config_show_at_twice_the_spacing(tmp_path):
     cfg.write_text('base = "zheng2021_ss_galvanostatic"\n[lattice]\nspacing_m = 50e-9\n')
     info = json.loads(kmc_cli("config", "show", cfg, "--json").stdout)
     bt = info["species"]["BT"]["reactions"]["cathode"]
-    assert bt["damkohler"] == pytest.approx(4 / 1600)  # the same k per site, D/a^2 / 4
-    assert bt["rate_constant_m_per_s"] == pytest.approx(2 * 25e-9)  # k0 doubles silently
+    assert bt["given_as"] == "physical"
+    assert bt["rate_constant_m_per_s"] == 2.5e-8 and bt["rate_per_s"] == 0.5
+    assert bt["damkohler"] == pytest.approx(2 * 2.5e-8 * 25e-9 / 1e-12)  # 2x the 25 nm Da
+    ch = info["chemistry"]
+    assert ch["coupling_rate_per_s"] == 1.0e4 / 8 and ch["sticking_rate_per_s"] == 800.0
+    assert ch["molecules_per_unit"] == round(143.896 * 6.02214076e23 * (50e-9) ** 3 / 0.02)

@@ -1,23 +1,51 @@
 """Chemistry in physical units (issue: physical parameters, not per-site rates): the
-per-site rates and the packet derived for the spacing, the regression against the
-shipped per-site SS config at 25 nm, what a change of spacing does in each form, and the
-named errors of mixed or impossible input."""
+per-site rates and the packet derived for the spacing, the shipped paper configs (in
+physical form since 2026-12-08) against the per-site numbers they were written in
+before, the literature-round physical SS chemistry against them at 25 nm, what a change
+of spacing does in each form, and the named errors of mixed or impossible input."""
 
 import re
+import signal
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
-from helpers import kmc_cli
+from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 from kmc import configs as _configs_pkg
 from kmc.config import ConfigError, parse_config
+from kmc.config._physical import simulated_fields
 from kmc.simulation import Model
 
 N_A = 6.02214076e23
-SS = (Path(_configs_pkg.__file__).parent / "zheng2021_ss_galvanostatic.toml").read_text()
+CONFIGS = Path(_configs_pkg.__file__).parent
+PAPER = sorted(p.name for p in CONFIGS.glob("zheng2021_*.toml"))
 
-# the SS config's chemistry in the physical form its comments derive the rates from
+# the shipped paper configs' physical values -> the per-site numbers the configs held
+# until 2026-12-08, with which every recorded result was run
+PER_SITE_LINES = {
+    r"coupling_rate_constant_L_per_mol_s = 9\.4095949375e7": "coupling_rate_per_s = 1.0e4",
+    r"sticking_rate_constant_m_per_s = 4\.0e-5 .*": "sticking_rate_per_s = 1.6e3",
+    r"monomer_concentration_mol_per_m3 = 143\.896": "electrons_per_oxidation = 67700",
+    r"monomer_concentration_mol_per_m3 = 0\.0 .*": "",
+    r"molecules_per_unit = 67700 .*": "electrons_per_oxidation = 67700",
+    r"rate_constant_m_per_s = 2\.5e-8 .*": "rate_per_s = 1.0  # per touching unit (1/s)",
+}
+
+
+def per_site_twin(text: str) -> str:
+    """A shipped paper config written back in the per-site form (pristine: no monomer)."""
+    for pattern, repl in PER_SITE_LINES.items():
+        text = re.sub(r"(?m)^" + pattern + r"$", repl, text)
+    occupancy = "0.0" if "electrons_per_oxidation = 67700\n" in text and (
+        "initial_occupancy = 0.02" not in text) else "0.02"  # fmt: skip
+    return re.sub(r"(?m)^(gate_z = .*)$", rf"\1\nmonomer_occupancy = {occupancy}", text, count=1)
+
+
+SS = per_site_twin((CONFIGS / "zheng2021_ss_galvanostatic.toml").read_text())
+
+# the SS chemistry in physical form with the literature's round values
 PHYSICAL_LINES = {
     r"coupling_rate_per_s = .*": "coupling_rate_constant_L_per_mol_s = 1.0e8",
     r"sticking_rate_per_s = .*": "sticking_rate_constant_m_per_s = 4.0e-5",
@@ -39,6 +67,66 @@ def physical_ss(spacing_m=25e-9, shape=None, packet="initial_occupancy = 0.02"):
     if shape is not None:
         text = re.sub(r"(?m)^shape = .*$", f"shape = {list(shape)}", text)
     return text
+
+
+@pytest.mark.parametrize("name", PAPER)
+def test_shipped_paper_configs_derive_their_former_per_site_numbers_exactly(name):
+    """The paper configs give their chemistry in physical units; at 25 nm they derive
+    exactly (bit for bit, decimal derivation) the per-site numbers they held before:
+    coupling 1.0e4 1/s, sticking 1600 1/s, k = 1 1/s, a packet of 67 700 molecules,
+    0.02 units per site (0 in the pristine twins). The validated configs are then equal
+    field by field and the engine's model arrays identical: every recorded result
+    stands, which the serial engine's pinned digests check too."""
+    text = (CONFIGS / name).read_text()
+    assert "coupling_rate_per_s" not in text and "electrons_per_oxidation" not in text
+    shipped, twin = parse_config(text), parse_config(per_site_twin(text))
+    ch = shipped.chemistry
+    assert (ch.coupling_rate_per_s, ch.sticking_rate_per_s) == (1.0e4, 1600.0)
+    assert ch.electrons_per_oxidation == 67700
+    assert {r.rate_per_s for sp in shipped.species for r in sp.reactions} == {1.0}
+    loading = 0.0 if name.endswith("_pristine.toml") else 0.02
+    assert shipped.membrane.monomer_occupancy == shipped.species[0].initial_occupancy == loading
+
+    assert simulated_fields(shipped) == simulated_fields(twin)
+    m_s, m_t = Model.from_config(shipped), Model.from_config(twin)
+    for field, value in vars(m_s).items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, getattr(m_t, field), err_msg=field)
+
+
+def test_a_run_started_in_per_site_form_resumes_under_its_physical_twin(tmp_path):
+    """A run of the per-site SS config interrupted before the conversion resumes under
+    the shipped physical config and ends identical to an uninterrupted run; a config
+    whose chemistry differs is refused."""
+    cut = "\n[run]\nduration_s = 15.0\nsample_interval_s = 5.0\ncheckpoint_interval_wall_s = 0.1\n"
+    ship = (CONFIGS / "zheng2021_ss_galvanostatic.toml").read_text().split("\n[run]")[0]
+    old, new = tmp_path / "per_site.toml", tmp_path / "physical.toml"
+    old.write_text(per_site_twin(ship) + cut)
+    new.write_text(ship + cut)
+    ref = tmp_path / "reference.h5"
+    assert kmc_cli("run", new, "-o", ref, "--progress", "off").returncode == 0
+    out = tmp_path / "resumed.h5"
+    interrupt_run(old, out, signal.SIGINT, 0.3)
+    assert not out.exists(), "the run finished before it was interrupted; lengthen it"
+    other = tmp_path / "other.toml"
+    other.write_text(new.read_text().replace("9.4095949375e7", "1.0e8"))
+    res = kmc_cli("run", other, "-o", out, "--resume", "--progress", "off")
+    assert res.returncode == 2 and "started with a different config" in res.stderr
+    res = kmc_cli("run", new, "-o", out, "--resume", "--progress", "off")
+    assert res.returncode == 0, res.stderr
+    # the same run: only the config text differs (the resumed file keeps the one it
+    # was started with)
+    assert_same_datasets(ref, out, except_parameters=("config_toml",))
+    with h5py.File(out) as f:
+        assert "electrons_per_oxidation = 67700" in f["parameters"].attrs["config_toml"]
+
+
+def test_binary_floating_point_would_miss_the_per_site_number_by_an_ulp():
+    """Why the derivation is decimal: 4e-5 / 25e-9 is 1600.0000000000002 in binary."""
+    assert 4.0e-5 / 25e-9 != 1600.0
+    cfg = parse_config(SS.replace("sticking_rate_per_s = 1.6e3",
+                                  "sticking_rate_constant_m_per_s = 4.0e-5"))  # fmt: skip
+    assert cfg.chemistry.sticking_rate_per_s == 1600.0
 
 
 def test_physical_ss_config_derives_the_shipped_per_site_rates_at_25_nm():
@@ -129,7 +217,11 @@ def test_config_show_says_which_form_each_quantity_was_given_in(tmp_path):
     assert "loading physical, coupling physical, sticking physical" in res.stdout
     assert "packet 67915 molecules per unit" in res.stdout
     shipped = kmc_cli("config", "show", "zheng2021_ss_galvanostatic").stdout
-    assert "(given per site)" in shipped
+    assert "loading physical, coupling physical, sticking physical" in shipped
+    assert "packet 67700 molecules per unit" in shipped
+    per_site = tmp_path / "per_site.toml"
+    per_site.write_text(SS)
+    assert "(given per site)" in kmc_cli("config", "show", per_site).stdout
 
 
 PACKET = "precipitation_length"  # a line to put a packet key before

@@ -58,9 +58,10 @@ class Chemistry(StrictModel):
     """The packet: monomer molecules one lattice unit stands for (the same number as
     ``electrons_per_oxidation``, which it replaces). With a physical loading the
     monomer's occupancy follows: c N_A a^3 / molecules_per_unit units per site."""
-    monomer_concentration_mol_per_m3: Annotated[float, Field(gt=0, le=1e5)] | None = None
+    monomer_concentration_mol_per_m3: Annotated[float, Field(ge=0, le=1e5)] | None = None
     """Monomer loading c (mol/m^3), the physical form of the monomer occupancy (of the
-    windows and, with a membrane, of its continuum)."""
+    windows and, with a membrane, of its continuum); 0 for a pristine cell, whose packet
+    is then ``molecules_per_unit``."""
     monomer_weight_fraction: Annotated[float, Field(gt=0, lt=1)] | None = None
     """Monomer loading by weight w (kg monomer per kg electrolyte): c = w rho / M, with
     ``host_density_kg_per_m3`` rho and ``monomer_molar_mass_kg_per_mol`` M."""

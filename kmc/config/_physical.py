@@ -18,10 +18,18 @@ physical ones at the config's spacing a (docs/MODEL.md, "Coarse-graining"):
 
 A quantity given in both forms is a named error; so is a packet that puts more than one
 unit on a site or less than one unit in the simulated volume.
+
+The derivations run in decimal arithmetic on the numbers as written (each float's
+shortest decimal, which is what the TOML said) and round once to binary at the end:
+k0 = 4e-5 m/s at a = 25e-9 m is 1600.0 1/s exactly, where binary floating point gives
+1600.0000000000002, and one ulp in a rate is enough to move a KMC trajectory. So a
+physical value that is the exact decimal image of a per-site one (as in the shipped
+paper configs) gives that per-site number bit for bit.
 """
 
 from __future__ import annotations
 
+import decimal
 from typing import TYPE_CHECKING
 
 from kmc._constants import AVOGADRO_PER_MOL
@@ -43,13 +51,28 @@ def _both(a: str, b: str, where: str) -> ValueError:
     )
 
 
+_DECIMAL = decimal.Context(prec=40)  # far beyond a double's 17 digits: one rounding
+
+
+def _dec(x: float) -> decimal.Decimal:
+    """The decimal a float was written as (its shortest round-tripping repr)."""
+    return decimal.Decimal(repr(float(x)))
+
+
+def _quotient(num: float, *den: float, scale: int = 1) -> float:
+    """num / (scale * prod(den)) in decimal arithmetic, rounded once to a double."""
+    d = decimal.Decimal(scale)
+    for x in den:
+        d = _DECIMAL.multiply(d, _dec(x))
+    return float(_DECIMAL.divide(_dec(num), d))
+
+
 def derive_lattice_quantities(cfg: RunConfig) -> None:
     """Fill the per-site fields of ``cfg`` from its physical-unit fields, in place."""
     a = cfg.lattice.spacing_m
-    site_mol = AVOGADRO_PER_MOL * a**3  # N_A a^3 (m^3/mol): molecules per site at 1 mol/m^3
-    _derive_rates(cfg, a, site_mol)
+    _derive_rates(cfg, a)
     if cfg.chemistry is not None:
-        _derive_packet(cfg, site_mol)
+        _derive_packet(cfg, a)
     m = cfg.membrane
     if m is not None and m.monomer_occupancy is None:
         raise ValueError(
@@ -59,14 +82,14 @@ def derive_lattice_quantities(cfg: RunConfig) -> None:
         )
 
 
-def _derive_rates(cfg: RunConfig, a: float, site_mol: float) -> None:
+def _derive_rates(cfg: RunConfig, a: float) -> None:
     for i, sp in enumerate(cfg.species):
         for j, r in enumerate(sp.reactions):
             where = f"species[{i}].reactions[{j}]"
             if r.rate_constant_m_per_s is not None:
                 if r.rate_per_s is not None:
                     raise _both("rate_constant_m_per_s", "rate_per_s", where)
-                _set(r, "rate_per_s", r.rate_constant_m_per_s / a)
+                _set(r, "rate_per_s", _quotient(r.rate_constant_m_per_s, a))
             elif r.rate_per_s is None:
                 raise ValueError(
                     f"{where}: needs its rate, as rate_constant_m_per_s (k0, m/s) or "
@@ -78,7 +101,8 @@ def _derive_rates(cfg: RunConfig, a: float, site_mol: float) -> None:
     if ch.coupling_rate_constant_L_per_mol_s is not None:
         if ch.coupling_rate_per_s is not None:
             raise _both("coupling_rate_constant_L_per_mol_s", "coupling_rate_per_s", "chemistry")
-        _set(ch, "coupling_rate_per_s", ch.coupling_rate_constant_L_per_mol_s / (1000.0 * site_mol))
+        k_bi = ch.coupling_rate_constant_L_per_mol_s  # / (1000 N_A a^3)
+        _set(ch, "coupling_rate_per_s", _quotient(k_bi, AVOGADRO_PER_MOL, a, a, a, scale=1000))
     elif ch.coupling_rate_per_s is None:
         raise ValueError(
             "chemistry: needs the coupling rate, as coupling_rate_constant_L_per_mol_s "
@@ -87,7 +111,7 @@ def _derive_rates(cfg: RunConfig, a: float, site_mol: float) -> None:
     if ch.sticking_rate_constant_m_per_s is not None:
         if ch.sticking_rate_per_s is not None:
             raise _both("sticking_rate_constant_m_per_s", "sticking_rate_per_s", "chemistry")
-        _set(ch, "sticking_rate_per_s", ch.sticking_rate_constant_m_per_s / a)
+        _set(ch, "sticking_rate_per_s", _quotient(ch.sticking_rate_constant_m_per_s, a))
     elif ch.sticking_rate_per_s is None:
         _set(ch, "sticking_rate_per_s", 0.0)
 
@@ -105,7 +129,22 @@ def monomer_concentration_mol_per_m3(cfg: RunConfig) -> float | None:
     return None
 
 
-def _derive_packet(cfg: RunConfig, site_mol: float) -> None:
+def _molecules_per_site(cfg: RunConfig, a: float) -> decimal.Decimal | None:
+    """c N_A a^3: monomer molecules per site at the physical loading (decimal), or None."""
+    ch = cfg.chemistry
+    if ch.monomer_concentration_mol_per_m3 is not None:
+        c = _dec(ch.monomer_concentration_mol_per_m3)
+    elif ch.monomer_weight_fraction is not None:
+        mass = _DECIMAL.multiply(_dec(ch.monomer_weight_fraction), _dec(ch.host_density_kg_per_m3))
+        c = _DECIMAL.divide(mass, _dec(ch.monomer_molar_mass_kg_per_mol))
+    else:
+        return None
+    for x in (AVOGADRO_PER_MOL, a, a, a):
+        c = _DECIMAL.multiply(c, _dec(x))
+    return c
+
+
+def _derive_packet(cfg: RunConfig, a: float) -> None:
     ch = cfg.chemistry
     weight_keys = ("monomer_weight_fraction", "host_density_kg_per_m3",
                    "monomer_molar_mass_kg_per_mol")  # fmt: skip
@@ -133,7 +172,8 @@ def _derive_packet(cfg: RunConfig, site_mol: float) -> None:
     if i is None:
         return  # named by the role check
     sp = cfg.species[i]
-    per_site = c * site_mol  # molecules of monomer per site at this loading
+    exact = _molecules_per_site(cfg, a)  # molecules of monomer per site at this loading
+    per_site = float(exact)
     if "initial_occupancy" in sp.model_fields_set:
         if ch.molecules_per_unit is not None or ch.electrons_per_oxidation is not None:
             key = "molecules_per_unit" if ch.molecules_per_unit else "electrons_per_oxidation"
@@ -147,7 +187,7 @@ def _derive_packet(cfg: RunConfig, site_mol: float) -> None:
                 f"species[{i}].initial_occupancy = {occupancy:g} sets no packet for the "
                 "physical loading; give a positive occupancy or chemistry.molecules_per_unit"
             )
-        molecules = round(per_site / occupancy)
+        molecules = int(_DECIMAL.divide(exact, _dec(occupancy)).to_integral_value())
         if molecules < 1:
             raise ValueError(
                 f"species[{i}].initial_occupancy = {occupancy:g} at "
@@ -157,7 +197,7 @@ def _derive_packet(cfg: RunConfig, site_mol: float) -> None:
             )
     elif ch.molecules_per_unit is not None:
         molecules = ch.molecules_per_unit
-        occupancy = per_site / molecules
+        occupancy = float(_DECIMAL.divide(exact, decimal.Decimal(molecules)))
         if occupancy > 1:
             raise ValueError(
                 f"chemistry.molecules_per_unit = {molecules} at {c:.4g} mol/m^3 and a = "
@@ -181,9 +221,36 @@ def _derive_packet(cfg: RunConfig, site_mol: float) -> None:
         _set(m, "monomer_occupancy", occupancy)
     nx, ny, nz = cfg.lattice.dims
     units = occupancy * nx * ny * (nz - 2 * cfg.boundaries.electrode_thickness_sites)
-    if units < 1:
+    if 0 < units < 1:  # none at all is a pristine cell's loading
         raise ValueError(
             f"the physical loading ({c:.4g} mol/m^3) with {molecules} molecules per unit "
             f"puts {units:.3g} monomer units in the simulated volume, less than one; use a "
             "smaller packet (chemistry.molecules_per_unit) or a larger lattice"
         )
+
+
+PHYSICAL_INPUTS = {
+    "chemistry": ("coupling_rate_constant_L_per_mol_s", "sticking_rate_constant_m_per_s",
+                  "monomer_concentration_mol_per_m3", "monomer_weight_fraction",
+                  "host_density_kg_per_m3", "monomer_molar_mass_kg_per_mol",
+                  "molecules_per_unit"),
+    "reactions": ("rate_constant_m_per_s",),
+}  # fmt: skip
+"""The physical-form inputs, each of which the validation turns into a per-site field."""
+
+
+def simulated_fields(cfg: RunConfig) -> dict:
+    """A validated config's fields less its physical-form inputs: what the engine runs.
+
+    Two configs that write one chemistry in different forms (per site, or physical
+    values deriving the same per-site numbers) give equal dicts: a run started from one
+    resumes under the other."""
+    d = cfg.model_dump()
+    if d.get("chemistry") is not None:
+        for key in PHYSICAL_INPUTS["chemistry"]:
+            d["chemistry"].pop(key, None)
+    for sp in d["species"]:
+        for r in sp["reactions"]:
+            for key in PHYSICAL_INPUTS["reactions"]:
+                r.pop(key, None)
+    return d

@@ -51,7 +51,7 @@ def resolved_model(model: Model) -> dict:
             entry["reactions"][where] = {
                 "given_as": _form(r.rate_constant_m_per_s),
                 "rate_per_s": r.rate_per_s,
-                "rate_constant_m_per_s": r.rate_per_s * a,
+                "rate_constant_m_per_s": _given(r.rate_constant_m_per_s, r.rate_per_s * a),
                 "damkohler": float(model.damkohler[i, c]),
                 "onset_potential_V": r.onset_potential_V,
             }
@@ -65,9 +65,14 @@ def resolved_model(model: Model) -> dict:
             "coupling_given_as": _form(ch.coupling_rate_constant_L_per_mol_s),
             "sticking_given_as": _form(ch.sticking_rate_constant_m_per_s),
             "coupling_rate_per_s": ch.coupling_rate_per_s,
-            "coupling_rate_constant_L_per_mol_s": ch.coupling_rate_per_s * site_volume_mol * 1e3,
+            "coupling_rate_constant_L_per_mol_s": _given(
+                ch.coupling_rate_constant_L_per_mol_s,
+                ch.coupling_rate_per_s * site_volume_mol * 1e3,
+            ),
             "sticking_rate_per_s": ch.sticking_rate_per_s,
-            "sticking_rate_constant_m_per_s": ch.sticking_rate_per_s * a,
+            "sticking_rate_constant_m_per_s": _given(
+                ch.sticking_rate_constant_m_per_s, ch.sticking_rate_per_s * a
+            ),
             "radical_decay_rate_per_s": ch.radical_decay_rate_per_s,
             "precipitation_length": ch.precipitation_length,
         }
@@ -85,6 +90,11 @@ def resolved_model(model: Model) -> dict:
             "monomer_units_per_window_at_most": float(occ * window_sites),
         }
     return out
+
+
+def _given(physical_value, from_per_site: float) -> float:
+    """The physical value as the config wrote it, else the one the per-site value means."""
+    return from_per_site if physical_value is None else physical_value
 
 
 def _form(physical_value) -> str:

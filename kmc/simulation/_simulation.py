@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kmc.config._config import RunConfig, parse_config
+from kmc.config._physical import simulated_fields
 from kmc.kernels import layout as L
 from kmc.runfile import _io as io
 from kmc.simulation import _geometry as geometry
@@ -247,7 +248,8 @@ class _Run:
             )
         writer, state, position = io.RunWriter.reopen(part)
         stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
-        if stored != config:
+        # the same simulation, whichever form (per site or physical) gives its chemistry
+        if simulated_fields(stored) != simulated_fields(config):
             raise RunError(
                 f"{part} was started with a different config; resume with the same config "
                 "or start afresh with --overwrite"
