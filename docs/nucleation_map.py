@@ -12,12 +12,18 @@ with the markers of each regime measured on the final cathode deposit:
   DLA-like growth;
 * coverage: fraction of the cathode face under PT.
 
+* mean D over aggregates: the same dimension averaged over every aggregate of at least
+  50 sites (a wide lattice holds many; their spread is the error bar of one aggregate's D).
+
 Prints a table (means over seeds), writes docs/figures/nucleation_map.png (top views of
 the deposit height, one seed) and JSON beside it. Results: docs/MODEL.md, "Nucleation
 and growth".
 
     python docs/nucleation_map.py              # 3 seeds, about 1 min on one core
     python docs/nucleation_map.py --seeds 1
+    # the same points on 256 x 256 columns (6.4 x 6.4 um) through the sector engine;
+    # writes docs/figures/nucleation_map_256.png/.json (about 25 min on one thread)
+    python docs/nucleation_map.py --columns 256 --sectors 4,4 --threads 1
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +49,29 @@ SWEEP = ROOT / "configs" / "sweeps" / "nucleation_map.toml"
 FIGURE = ROOT / "docs" / "figures" / "nucleation_map.png"
 
 
+MIN_AGGREGATE_SITES = 50  # below this a mass-radius slope has too few radii to mean much
+
+
 def mass_radius_dimension(mask: np.ndarray, labels: np.ndarray) -> float:
-    """D of the largest aggregate: log M(r) against log r, 2 <= r <= R_g (nan if small)."""
+    """D of the largest aggregate: log M(r) against log r, 1.5 <= r <= R_g (nan if small)."""
     ids, counts = np.unique(labels[mask], return_counts=True)
-    if ids.size == 0 or counts.max() < 50:
+    if ids.size == 0 or counts.max() < MIN_AGGREGATE_SITES:
         return float("nan")
-    z, y, x = np.nonzero(labels == ids[np.argmax(counts)])
-    ny, nx = mask.shape[1:]
+    return _aggregate_dimension(labels == ids[np.argmax(counts)])
+
+
+def mean_aggregate_dimension(mask: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+    """Mean D over every aggregate of at least MIN_AGGREGATE_SITES sites, and their number."""
+    ids, counts = np.unique(labels[mask], return_counts=True)
+    big = ids[counts >= MIN_AGGREGATE_SITES]
+    if big.size == 0:
+        return float("nan"), 0
+    return float(np.mean([_aggregate_dimension(labels == i) for i in big])), int(big.size)
+
+
+def _aggregate_dimension(member: np.ndarray) -> float:
+    z, y, x = np.nonzero(member)
+    ny, nx = member.shape[1:]
     pts = np.stack([z, y, x], axis=1).astype(float)
     # centre of mass with periodic x and y (circular means), then minimum-image offsets
     for k, n in ((1, ny), (2, nx)):
@@ -78,8 +101,11 @@ def markers(path: Path) -> dict:
     film = run.series("reaction_events_on_film").values[-1][0, 0]
     coverage = float(run.series("coverage").values[-1][0])
     bare = int(total - film)
+    d_mean, n_big = mean_aggregate_dimension(pt, labels)
     return {
         "clusters_per_um2": n_clusters / area_um2,
+        "mean_aggregate_dimension": d_mean,
+        "aggregates_of_50_sites": n_big,
         "nuclei_per_aggregate": bare / n_clusters if n_clusters else float("nan"),
         "mass_radius_dimension": mass_radius_dimension(pt, labels),
         "coverage": coverage,
@@ -91,10 +117,26 @@ def markers(path: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default 1,2,3)")
+    ap.add_argument(
+        "--columns",
+        type=int,
+        default=None,
+        help="lattice columns per side (default: the base config's 64)",
+    )
+    ap.add_argument("--sectors", default=None, help="SX,SY: run on the sector engine")
+    ap.add_argument("--threads", type=int, default=None, help="sector engine threads")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     spec, base, _ = load_sweep(SWEEP)
     points = plan(spec, base)
+    figure = FIGURE
+    if args.columns is not None:
+        figure = FIGURE.with_name(f"{FIGURE.stem}_{args.columns}{FIGURE.suffix}")
+    for p in points:
+        if args.columns is not None:
+            p.config["lattice"]["shape"][:2] = [args.columns, args.columns]
+        if args.sectors is not None:
+            p.config["parallel"] = {"sectors": [int(v) for v in args.sectors.split(",")]}
     rows, heights = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for p in points:
@@ -105,12 +147,18 @@ def main() -> None:
             per_seed = []
             for seed in seeds:
                 out = Path(tmp) / f"{p.name}_{seed}.h5"
-                kmc.run_simulation(cfg, text, out, seed=seed, progress="off")
-                per_seed.append(markers(out))
+                t0 = time.perf_counter()
+                kmc.run_simulation(cfg, text, out, seed=seed, progress="off",
+                                   threads=args.threads)  # fmt: skip
+                per_seed.append(markers(out) | {"wall_s": time.perf_counter() - t0})
             row = {"da_film": k_film / gamma, "da_bare": k_bare / gamma,
                    "growth_over_nucleation": k_film / k_bare, "seeds": len(seeds)}  # fmt: skip
+            shape = cfg.lattice.shape
+            row["columns"] = [shape[0], shape[1]]
+            row["sectors"] = cfg.parallel.sectors if cfg.parallel is not None else None
             for key in ("clusters_per_um2", "nuclei_per_aggregate", "mass_radius_dimension",
-                        "coverage", "pt_sites"):  # fmt: skip
+                        "mean_aggregate_dimension", "aggregates_of_50_sites", "coverage",
+                        "pt_sites", "wall_s"):  # fmt: skip
                 vals = np.array([m[key] for m in per_seed], dtype=float)
                 row[key] = float(np.nanmean(vals))
                 row[key + "_se"] = float(np.nanstd(vals, ddof=1) / np.sqrt(vals.size)) if (
@@ -121,12 +169,15 @@ def main() -> None:
                   f"G {row['growth_over_nucleation']:8.3g}  clusters/um2 "
                   f"{row['clusters_per_um2']:7.2f}  nuclei/aggregate "
                   f"{row['nuclei_per_aggregate']:6.2f}  D {row['mass_radius_dimension']:5.2f}"
+                  f"  mean D {row['mean_aggregate_dimension']:5.2f}"
+                  f" ({row['aggregates_of_50_sites']:.0f} aggr.)"
                   f"  coverage {row['coverage']:.3f}", flush=True)  # fmt: skip
-    FIGURE.with_suffix(".json").write_text(json.dumps(rows, indent=1))
-    _draw(rows, heights)
+    figure.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    lattice = points[0].config["lattice"]
+    _draw(rows, heights, figure, side_um=lattice["shape"][0] * lattice["spacing_m"] * 1e6)
 
 
-def _draw(rows, heights) -> None:
+def _draw(rows, heights, figure: Path, side_um: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,9 +203,9 @@ def _draw(rows, heights) -> None:
             ax.set_yticks([])
     fig.colorbar(im, ax=axes, shrink=0.6, label="deposit height (sites of 25 nm)")
     fig.suptitle("Nucleation (bare metal) against growth (PT film): deposit height, top "
-                 "view of 1.6 × 1.6 µm", fontsize=9)  # fmt: skip
-    fig.savefig(FIGURE, dpi=110)
-    print(f"wrote {FIGURE}")
+                 f"view of {side_um:.3g} × {side_um:.3g} µm", fontsize=9)  # fmt: skip
+    fig.savefig(figure, dpi=110)
+    print(f"wrote {figure}")
 
 
 if __name__ == "__main__":
