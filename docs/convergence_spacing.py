@@ -109,13 +109,14 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str, factor: fl
 METRICS = ("pt_mol_per_m2", "film_thickness_mean_m", "coverage", "contact_fraction")
 
 
-def aggregate(rows: list[dict], key: str = "spacing_nm") -> dict:
+def aggregate(rows: list[dict], key: str = "spacing_nm", metrics=METRICS) -> dict:
+    """Mean and standard error of each metric per value of ``key`` (largest first)."""
     out = {}
     for a in sorted({r[key] for r in rows}, reverse=True):
         sel = [r for r in rows if r[key] == a]
-        entry = {"n": len(sel)}
-        for m in METRICS:
-            v = np.array([r[m] for r in sel])
+        entry = {"n": len(sel), "wall_s": float(np.mean([r["wall_s"] for r in sel]))}
+        for m in metrics:
+            v = np.array([r[m] for r in sel], dtype=float)
             se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else float("nan")
             entry[m] = {"mean": float(v.mean()), "se": se}
         out[f"{a:g}"] = entry
