@@ -141,9 +141,22 @@ def _reusable(name: str, seed: int | None, path: Path) -> bool:
         return False
     if isinstance(text, bytes):
         text = text.decode()
-    if text != config_path(name).read_text():
+    if text != config_path(name).read_text() and not _simulates_alike(text, config_path(name)):
         log(f"warning: {path} was run from another version of {config_path(name).name}")
     return True
+
+
+def _simulates_alike(stored_text: str, config: Path) -> bool:
+    """Whether a run's stored config and a config file run the same simulation (the
+    chemistry may be written per site in one and in physical units in the other)."""
+    from kmc.config import ConfigError, load_config, parse_config
+    from kmc.config._physical import simulated_fields
+
+    try:
+        stored, current = parse_config(stored_text), load_config(config)[0]
+    except ConfigError:
+        return False
+    return simulated_fields(stored) == simulated_fields(current)
 
 
 def _single_threaded_env() -> dict:
