@@ -4,7 +4,9 @@ physical form since 2026-12-08) against the per-site numbers they were written i
 before, the literature-round physical SS chemistry against them at 25 nm, what a change
 of spacing does in each form, and the named errors of mixed or impossible input."""
 
+import json
 import re
+import shutil
 import signal
 from pathlib import Path
 
@@ -97,7 +99,8 @@ def test_shipped_paper_configs_derive_their_former_per_site_numbers_exactly(name
 def test_a_run_started_in_per_site_form_resumes_under_its_physical_twin(tmp_path):
     """A run of the per-site SS config interrupted before the conversion resumes under
     the shipped physical config and ends identical to an uninterrupted run; a config
-    whose chemistry differs is refused."""
+    whose chemistry differs is refused, and so is a run whose stored per-site rates
+    differ in the last digit from those this version derives."""
     cut = "\n[run]\nduration_s = 15.0\nsample_interval_s = 5.0\ncheckpoint_interval_wall_s = 0.1\n"
     ship = (CONFIGS / "zheng2021_ss_galvanostatic.toml").read_text().split("\n[run]")[0]
     old, new = tmp_path / "per_site.toml", tmp_path / "physical.toml"
@@ -108,6 +111,18 @@ def test_a_run_started_in_per_site_form_resumes_under_its_physical_twin(tmp_path
     out = tmp_path / "resumed.h5"
     interrupt_run(old, out, signal.SIGINT, 0.3)
     assert not out.exists(), "the run finished before it was interrupted; lengthen it"
+    # a run whose stored lattice numbers differ in the last digit from what this kmc
+    # derives (a physical-form run started before the derivation was decimal) is refused
+    part = Path(str(out) + ".partial")
+    older = tmp_path / "older.h5"
+    shutil.copytree(part, Path(str(older) + ".partial"))
+    meta_path = Path(str(older) + ".partial") / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["resolved"]["chem_rate_per_s_coupling_per_partner_sticking_decay"][1] = 4e-5 / 25e-9
+    meta_path.write_text(json.dumps(meta))
+    res = kmc_cli("run", new, "-o", older, "--resume", "--progress", "off")
+    assert res.returncode == 2 and "derives other lattice numbers" in res.stderr, res.stderr
+    assert "chem_rate_per_s_coupling_per_partner_sticking_decay" in res.stderr
     other = tmp_path / "other.toml"
     other.write_text(new.read_text().replace("9.4095949375e7", "1.0e8"))
     res = kmc_cli("run", other, "-o", out, "--resume", "--progress", "off")

@@ -102,6 +102,33 @@ def test_plan_identity_and_seeds_do_not_depend_on_other_points(tmp_path):
     assert res.returncode == 0 and res.stdout.count("replica") == 6
 
 
+def test_a_point_keeps_its_identity_and_seed_when_its_base_changes_form(tmp_path):
+    """The CV paper config moved from per-site numbers to physical units that derive
+    them exactly (2026-12-08): configs/sweeps/cv_window_depth.toml plans the same point
+    names and seeds over either form (a point's identity hashes its config in per-site
+    form), so a sweep directory of the old form resumes its points. A chemistry that
+    derives other numbers is another point."""
+    from test_physical_units import per_site_twin
+
+    repo = Path(__file__).parents[1]
+    sweep_text = (repo / "configs" / "sweeps" / "cv_window_depth.toml").read_text()
+    shipped = (repo / "configs" / "zheng2021_cv_symmetric.toml").read_text()
+    (tmp_path / "sweeps").mkdir()
+    sweep = tmp_path / "sweeps" / "cv_window_depth.toml"
+    sweep.write_text(sweep_text)
+
+    def points(base_text):
+        (tmp_path / "zheng2021_cv_symmetric.toml").write_text(base_text)
+        return [(p.name, p.seed) for p in plan(*load_sweep(sweep)[:2])]
+
+    physical = points(shipped)
+    assert len(physical) == 3
+    assert points(per_site_twin(shipped)) == physical
+    assert "coupling_rate_per_s = 1.0e4" in per_site_twin(shipped)
+    other = points(shipped.replace("9.4095949375e7", "1.0e8"))
+    assert not set(other) & set(physical)
+
+
 def test_local_pool_matches_serial_runs_and_collect(tmp_path):
     sweep = _sweep(tmp_path)
     out = tmp_path / "out"

@@ -29,6 +29,7 @@ paper configs) gives that per-site number bit for bit.
 
 from __future__ import annotations
 
+import copy
 import decimal
 from typing import TYPE_CHECKING
 
@@ -133,7 +134,7 @@ def _molecules_per_site(cfg: RunConfig, a: float) -> decimal.Decimal | None:
     """c N_A a^3: monomer molecules per site at the physical loading (decimal), or None."""
     ch = cfg.chemistry
     if ch.monomer_concentration_mol_per_m3 is not None:
-        c = _dec(ch.monomer_concentration_mol_per_m3)
+        c = _dec(ch.monomer_concentration_mol_per_m3 + 0.0)  # -0.0 + 0.0 is 0.0
     elif ch.monomer_weight_fraction is not None:
         mass = _DECIMAL.multiply(_dec(ch.monomer_weight_fraction), _dec(ch.host_density_kg_per_m3))
         c = _DECIMAL.divide(mass, _dec(ch.monomer_molar_mass_kg_per_mol))
@@ -182,12 +183,19 @@ def _derive_packet(cfg: RunConfig, a: float) -> None:
                 "a loading given in physical form; give one of them"
             )
         occupancy = sp.initial_occupancy
+        if exact == 0:
+            raise ValueError(
+                f"species[{i}].initial_occupancy = {occupancy:g} cannot set the packet of a "
+                "zero loading (a pristine cell): give chemistry.molecules_per_unit instead "
+                "(the polymerized twin's packet) and no initial_occupancy"
+            )
         if occupancy <= 0:
             raise ValueError(
                 f"species[{i}].initial_occupancy = {occupancy:g} sets no packet for the "
                 "physical loading; give a positive occupancy or chemistry.molecules_per_unit"
             )
-        molecules = int(_DECIMAL.divide(exact, _dec(occupancy)).to_integral_value())
+        quotient = _DECIMAL.divide(exact, _dec(occupancy))
+        molecules = int(quotient.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
         if molecules < 1:
             raise ValueError(
                 f"species[{i}].initial_occupancy = {occupancy:g} at "
@@ -254,3 +262,42 @@ def simulated_fields(cfg: RunConfig) -> dict:
             for key in PHYSICAL_INPUTS["reactions"]:
                 r.pop(key, None)
     return d
+
+
+def per_site_data(data: dict, cfg: RunConfig) -> dict:
+    """Config data (as parsed from TOML) with its physical-form inputs written as the
+    per-site numbers ``cfg`` (its validated config) derived from them: the same
+    simulation in the per-site form. Data without physical inputs comes back as it is.
+
+    A sweep point's identity (and so its seed) is the hash of this, so a base config
+    that moves from one form to the other, deriving the same numbers, keeps its points.
+    """
+    phys_chem = [k for k in PHYSICAL_INPUTS["chemistry"] if k in data.get("chemistry", {})]
+    phys_rates = [
+        (i, j) for i, sp in enumerate(data.get("species", []))
+        for j, r in enumerate(sp.get("reactions", [])) if "rate_constant_m_per_s" in r
+    ]  # fmt: skip
+    if not phys_chem and not phys_rates:
+        return data
+    out = copy.deepcopy(data)
+    for i, j in phys_rates:
+        r = out["species"][i]["reactions"][j]
+        del r["rate_constant_m_per_s"]
+        r["rate_per_s"] = cfg.species[i].reactions[j].rate_per_s
+    ch, chem = cfg.chemistry, out.get("chemistry", {})
+    for key in phys_chem:
+        del chem[key]
+    if "coupling_rate_constant_L_per_mol_s" in phys_chem:
+        chem["coupling_rate_per_s"] = ch.coupling_rate_per_s
+    if "sticking_rate_constant_m_per_s" in phys_chem:
+        chem["sticking_rate_per_s"] = ch.sticking_rate_per_s
+    if monomer_concentration_mol_per_m3(cfg) is not None:  # the loading and its packet
+        chem["electrons_per_oxidation"] = ch.electrons_per_oxidation
+        if cfg.membrane is not None:
+            out.setdefault("membrane", {})["monomer_occupancy"] = cfg.membrane.monomer_occupancy
+        names = [sp.name for sp in cfg.species]
+        i = names.index(ch.monomer)
+        out["species"][i]["initial_occupancy"] = cfg.species[i].initial_occupancy
+    elif "molecules_per_unit" in phys_chem:
+        chem["electrons_per_oxidation"] = ch.electrons_per_oxidation
+    return out

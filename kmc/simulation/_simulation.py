@@ -182,6 +182,17 @@ def run_simulation(
     return summary
 
 
+def _rates_moved(stored: dict, current: dict) -> list[str]:
+    """The entries of a run's stored resolved model (its derived per-site numbers) that
+    the current code resolves differently; entries only one side has are not compared
+    (a newer version may add some)."""
+    current = json.loads(json.dumps(current))  # as stored: NaN and tuples the JSON way
+    return sorted(
+        k for k in stored.keys() & current.keys()
+        if json.dumps(stored[k], sort_keys=True) != json.dumps(current[k], sort_keys=True)
+    )  # fmt: skip
+
+
 def make_driver(model: Model, engine: LatticeEngine) -> ProtocolDriver | None:
     """The protocol driver a run needs, or None for fixed rates without a membrane."""
     cfg = model.config
@@ -253,6 +264,14 @@ class _Run:
             raise RunError(
                 f"{part} was started with a different config; resume with the same config "
                 "or start afresh with --overwrite"
+            )
+        moved = _rates_moved(writer.meta.get("resolved", {}), model.resolved())
+        if moved:
+            raise RunError(
+                f"{part}: this kmc derives other lattice numbers from its config than the "
+                f"version that started the run did ({', '.join(moved)}; a last-digit "
+                "difference moves a KMC trajectory): finish it with that version, or start "
+                "afresh with --overwrite"
             )
         run_seed = int(position["seed"])
         if seed is not None and seed != run_seed:

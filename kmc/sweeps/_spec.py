@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kmc.config import ConfigError, RunConfig, parse_toml, read_text, validate_model
+from kmc.config._physical import per_site_data
 
 _PATH_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -103,6 +104,17 @@ def set_path(config: dict, path: str, value: Any) -> None:
 
 def canonical(config: dict) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def _identity_data(config: dict) -> dict:
+    """What a point's identity hashes: its config with physical-form chemistry written
+    as the per-site numbers it derives (the same simulation in either form has one
+    identity and one seed), or the data as it is where it does not validate."""
+    try:
+        validated = validate_model(RunConfig, config, "sweep point")
+    except ConfigError:
+        return config
+    return per_site_data(config, validated)
 
 
 def point_seed(root_seed: int, ident: str, replica: int) -> int:
@@ -205,8 +217,9 @@ def plan(spec: SweepFile, base: dict) -> list[Point]:
         for p, v in values.items():
             # a copy: a table value must not be changed by an axis on a path inside it
             set_path(cfg, p, copy.deepcopy(v))
+        identity = canonical(_identity_data(cfg))
         for r in range(s.replicas):
-            ident = hashlib.sha256(f"{canonical(cfg)}#replica={r}".encode()).hexdigest()[:16]
+            ident = hashlib.sha256(f"{identity}#replica={r}".encode()).hexdigest()[:16]
             seed = point_seed(s.root_seed, ident, r)
             point = Point(len(points), ident, values, r, seed, cfg)
             if ident in seen:
