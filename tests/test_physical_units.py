@@ -265,6 +265,10 @@ BAD_INPUT = [
      "chemistry.molecules_per_unit = 100 at 144.4 mol/m^3 and a = 2.5e-08 m puts 13.6 units "
      "on a site; a site holds one: at least 1359 molecules per unit"),
     ([NO_OCC], "a loading in physical form needs its packet"),
+    ([("monomer_weight_fraction = 0.02\nhost_density_kg_per_m3 = 1200.0\n"
+       "monomer_molar_mass_kg_per_mol = 0.16626", "monomer_concentration_mol_per_m3 = 0.0")],
+     "cannot set the packet of a zero loading (a pristine cell): give "
+     "chemistry.molecules_per_unit instead"),
     ([NO_OCC, (PACKET, "molecules_per_unit = 100000000\n" + PACKET)],
      "less than one; use a smaller packet"),
 ]  # fmt: skip
