@@ -149,7 +149,7 @@ def _reusable(name: str, seed: int | None, path: Path) -> bool:
 def _simulates_alike(stored_text: str, config: Path) -> bool:
     """Whether a run's stored config and a config file run the same simulation (the
     chemistry may be written per site in one and in physical units in the other)."""
-    from kmc.config import ConfigError, load_config, parse_config
+    from kmc.config import ConfigError, parse_config
     from kmc.config._physical import simulated_fields
 
     try:
@@ -544,7 +544,7 @@ def calibrate(
     ``batches``: min_seeds, batch, max_seeds of :func:`seed_fit`."""
     shipped = load_transport_parameters()
     lists = {NAMES[1]: seeds, NAMES[2]: seeds} | (seed_lists or {})
-    spacing = load_config(config_path(SS_PAIR[0]))[0].lattice.spacing_m
+    spacing = analysis.HOMOGENIZATION_SPACING_M  # the RVEs' voxel, whatever the runs' a
     fits = {}
     with worker_pool(jobs) as pool:
         fits[NAMES[0]] = fit_amorphous(shipped, spacing, pool, lists.get(NAMES[0]), **batches)

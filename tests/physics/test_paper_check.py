@@ -44,7 +44,6 @@ sys.path.insert(0, str(REPO / "docs"))
 import calibrate_transport as cal  # noqa: E402  (docs/ is on the path)
 
 from kmc.analysis import _analysis as analysis  # noqa: E402
-from kmc.config import load_config  # noqa: E402
 from kmc.transport._params import load_transport_parameters  # noqa: E402
 
 # --- bands: update after a model change (see the module docstring) ---------------------
@@ -85,7 +84,7 @@ def test_shipped_calibration_reproduces_its_targets_on_seed_means(summaries):
     """Each calibrated value gives its target on the mean over the seeds here, within
     N_SE standard errors (bands in the module docstring)."""
     params = load_transport_parameters()
-    spacing = load_config(cal.config_path(cal.SS_PAIR[0]))[0].lattice.spacing_m
+    spacing = analysis.HOMOGENIZATION_SPACING_M
     rves = range(analysis.HOMOGENIZATION_SEED, analysis.HOMOGENIZATION_SEED + RVE_SEEDS)
     sigma = list(cal.pristine_conductivities(params, spacing, list(rves)).values())
     pristine, polymerized = cal.SS_PAIR
