@@ -33,7 +33,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -66,7 +65,10 @@ def config_at(cell: str, spacing_nm: float, duration_s: float, pristine: bool) -
 
 
 def _run(text: str, out: Path, seed: int) -> None:
+    """``kmc run`` of ``text`` into ``out``, unless ``out`` already holds that run."""
     cfg = out.with_suffix(".toml")
+    if out.exists() and cfg.exists() and cfg.read_text() == text:
+        return  # reused: analyses are recomputed, runs are not
     cfg.write_text(text)
     cmd = [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--seed", str(seed),
            "--progress", "off", "--threads", "1"]  # fmt: skip
@@ -79,7 +81,8 @@ def run_pair(cell: str, spacing_nm: float, seed: int, duration_s: float, workdir
     params = load_transport_parameters()
     summaries = {}
     for pristine in (True, False):
-        out = workdir / f"{cell}_a{spacing_nm:g}_seed{seed}{'_pristine' if pristine else ''}.h5"
+        tag = f"{cell}_a{spacing_nm:g}_{duration_s:g}s_seed{seed}"
+        out = workdir / f"{tag}{'_pristine' if pristine else ''}.h5"
         _run(config_at(cell, spacing_nm, duration_s, pristine), out, seed)
         summaries[pristine] = analyze_run(out, params)[1]
     run = kmc_runfile.open(out)  # the polymerized run
@@ -112,17 +115,19 @@ def main(argv=None) -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("-o", "--output", default=None, help="JSON (default: "
                     "docs/figures/runs/convergence_paper_CELL.json)")  # fmt: skip
+    ap.add_argument("--runs-dir", type=Path, default=ROOT / "docs/figures/runs/convergence_paper",
+                    help="where the runs are kept and reused (default: %(default)s)")  # fmt: skip
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     spacings = sorted(float(s) for s in args.spacings.split(","))  # finest (longest) first
     tasks = [(a, s) for a in spacings for s in seeds]
-    with tempfile.TemporaryDirectory() as tmp:
-        with ThreadPoolExecutor(args.jobs) as pool:
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
 
-            def pair(task):
-                return run_pair(args.cell, task[0], task[1], args.duration, Path(tmp))
+        def pair(task):
+            return run_pair(args.cell, task[0], task[1], args.duration, args.runs_dir)
 
-            rows = list(pool.map(pair, tasks))
+        rows = list(pool.map(pair, tasks))
     for r in rows:
         print(json.dumps(r))
     agg = aggregate(rows, metrics=METRICS)
