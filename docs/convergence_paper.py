@@ -7,9 +7,10 @@ The paper configs give their chemistry in physical units (docs/MODEL.md,
 loading and re-derives the lattice numbers; the packet stays 0.02 units per site. The
 box (x, y, z extents and the membrane gate's height) is the shipped one at 25 nm, so the
 shape scales as 1/a. A run costs ~a^-5 at this packet (12.5 nm: ~32x the 25 nm run), so
-the protocol is cut to ``--duration`` seconds of simulated time (default 150 s of the
-LiFePO4 cell: its first oxidation and growth at the particles, before the first cycle
-ends; the full protocol is 4000 s).
+the protocol is cut to ``--duration`` seconds of simulated time (the LiFePO4 cell's
+first 100 s: its first oxidation and growth at the particles, before the first cycle
+ends; the full protocol runs to 4000 s; the SS cell's 300 cycles end within 300 s).
+Runs are kept in ``--runs-dir`` and reused when their config is the same.
 
 Per seed: the polymerized run and its pristine twin (same seed, so the same particles
 and membrane face), both analyzed with the shipped transport parameters (their
@@ -20,8 +21,10 @@ polymerized R_i: the fold; none for the blocking SS cathode). Prints the means +
 spacing and the relative difference of 25 against 12.5 nm; writes JSON. Results:
 docs/CHEMISTRY.md, "Convergence of the paper scenarios".
 
-    python docs/convergence_paper.py --cell lfp --spacings 25,12.5 --seeds 1,2
-    python docs/convergence_paper.py --cell ss --duration 300 --seeds 1,2,3,4
+    # the runs of docs/CHEMISTRY.md, "Convergence of the paper scenarios in the spacing"
+    python docs/convergence_paper.py --cell lfp --spacings 25,12.5 --seeds 1,2 --duration 100
+    python docs/convergence_paper.py --cell ss --spacings 50,25 --seeds 1,2,3,4 --duration 300
+    python docs/convergence_paper.py --cell ss --spacings 50,25,12.5 --seeds 1 --duration 300
 
 The LiFePO4 cell does not run at 50 nm: its smallest particles (50 nm) need a <= 25 nm
 (a named error).
