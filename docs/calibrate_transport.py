@@ -150,13 +150,12 @@ def _simulates_alike(stored_text: str, config: Path) -> bool:
     """Whether a run's stored config and a config file run the same simulation (the
     chemistry may be written per site in one and in physical units in the other)."""
     from kmc.config import ConfigError, parse_config
-    from kmc.config._physical import simulated_fields
+    from kmc.config._physical import same_simulation
 
     try:
-        stored, current = parse_config(stored_text), load_config(config)[0]
+        return same_simulation(parse_config(stored_text), load_config(config)[0])
     except ConfigError:
         return False
-    return simulated_fields(stored) == simulated_fields(current)
 
 
 def _single_threaded_env() -> dict:

@@ -34,18 +34,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from convergence_spacing import aggregate  # docs/ is the script's directory
+from convergence_spacing import (  # docs/ is the script's directory
+    aggregate,
+    deposit_metrics,
+    kmc_run,
+    print_refinement,
+    print_study,
+)
 
-from kmc._constants import AVOGADRO_PER_MOL
 from kmc.analysis._analysis import analyze_run
 from kmc.config import load_config
-from kmc.runfile import _run as kmc_runfile
-from kmc.runfile import run_info
 from kmc.transport._params import load_transport_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,11 +74,8 @@ def _run(text: str, out: Path, seed: int) -> None:
     if out.exists() and cfg.exists() and cfg.read_text() == text:
         return  # reused: analyses are recomputed, runs are not
     cfg.write_text(text)
-    cmd = [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--seed", str(seed),
-           "--progress", "off", "--threads", "1"]  # fmt: skip
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:  # a named error (say, a spacing that does not resolve the
-        raise SystemExit(f"{out.name}: {res.stderr.strip()}")  # particles): say it
+    kmc_run(cfg, out, seed)  # a named error (say, a spacing that does not resolve the
+    # particles) ends the study with its message
 
 
 def run_pair(cell: str, spacing_nm: float, seed: int, duration_s: float, workdir: Path):
@@ -88,21 +86,10 @@ def run_pair(cell: str, spacing_nm: float, seed: int, duration_s: float, workdir
         out = workdir / f"{tag}{'_pristine' if pristine else ''}.h5"
         _run(config_at(cell, spacing_nm, duration_s, pristine), out, seed)
         summaries[pristine] = analyze_run(out, params)[1]
-    run = kmc_runfile.open(out)  # the polymerized run
-    a = run.spacing_m
-    nx, ny, _ = run.model.dims
-    molecules = run.config.chemistry.electrons_per_oxidation  # one electron per molecule
-    pt_units = float(run.series("pt_units").values[-1])
-    info = run_info(out)
     r_i = [summaries[p]["interfacial_resistance_ohm"] for p in (True, False)]
     return {
         "cell": cell, "spacing_nm": spacing_nm, "seed": seed, "duration_s": duration_s,
-        "wall_s": info["wall_seconds"], "events": info["events"],
-        "molecules_per_unit": molecules,
-        "pt_mol_per_m2": pt_units * molecules / AVOGADRO_PER_MOL / (nx * ny * a * a),
-        "film_thickness_mean_m": float(run.series("film_thickness_mean").values[-1][0]),
-        "coverage": float(run.series("coverage").values[-1][0]),
-        "contact_fraction": float(run.series("contact_fraction").values[-1][0]),
+        **deposit_metrics(out),  # the polymerized run
         "membrane_ratio": summaries[False]["membrane_resistance_ohm"]
         / summaries[True]["membrane_resistance_ohm"],
         "interfacial_fold": r_i[0] / r_i[1] if None not in r_i else float("nan"),
@@ -114,7 +101,7 @@ def main(argv=None) -> None:
     ap.add_argument("--cell", choices=sorted(CELLS), default="lfp")
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--spacings", default="50,25,12.5", help="nm, comma-separated")
-    ap.add_argument("--duration", type=float, default=150.0, help="simulated s (default 150)")
+    ap.add_argument("--duration", type=float, default=100.0, help="simulated s (default 100)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("-o", "--output", default=None, help="JSON (default: "
                     "docs/figures/runs/convergence_paper_CELL.json)")  # fmt: skip
@@ -131,16 +118,9 @@ def main(argv=None) -> None:
             return run_pair(args.cell, task[0], task[1], args.duration, args.runs_dir)
 
         rows = list(pool.map(pair, tasks))
-    for r in rows:
-        print(json.dumps(r))
     agg = aggregate(rows, metrics=METRICS)
-    for a, e in agg.items():
-        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in METRICS)
-        print(f"a = {a} nm (n = {e['n']}, {e['wall_s']:.0f} s per run): {cells}")
-    if "25" in agg and "12.5" in agg:
-        for m in METRICS:
-            f, c = agg["12.5"][m]["mean"], agg["25"][m]["mean"]
-            print(f"{m}: 25 vs 12.5 nm differ by {100 * (c - f) / f:+.1f} %")
+    print_study(rows, agg, "a = {} nm", METRICS)
+    print_refinement(agg, METRICS)
     out = Path(args.output or ROOT / f"docs/figures/runs/convergence_paper_{args.cell}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"cell": args.cell, "rows": rows, "aggregate": agg}, indent=1))

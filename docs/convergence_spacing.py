@@ -81,13 +81,26 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str, factor: fl
     out = workdir / f"a{spacing_nm:g}nm_x{factor:g}_seed{seed}.h5"
     if not cfg.exists():
         cfg.write_text(config_at(spacing_nm, packet, factor))
+    kmc_run(cfg, out, seed)
+    return {"spacing_nm": spacing_nm, "packet_factor": factor, "seed": seed} | deposit_metrics(out)
+
+
+def kmc_run(cfg: Path, out: Path, seed: int) -> None:
+    """``kmc run CFG -o OUT --seed SEED`` on one thread; its named error ends the study."""
     cmd = [sys.executable, "-m", "kmc", "run", str(cfg), "-o", str(out), "--seed", str(seed),
-           "--threads", "1"]  # fmt: skip
-    subprocess.run(cmd, check=True, capture_output=True)
+           "--progress", "off", "--threads", "1"]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{out.name}: {res.stderr.strip()}")
+
+
+def deposit_metrics(out: Path) -> dict:
+    """The cathode deposit at the end of run file ``out`` and the run's cost: PT amount
+    (mol of monomer per m^2 of electrode), film mean thickness (m), coverage, contact
+    fraction, wall time (s), events, columns, molecules per unit."""
     run = kmc_runfile.open(out)
     a = run.spacing_m
     nx, ny, _ = run.model.dims
-    area = nx * ny * a * a
     pt_units = float(run.series("pt_units").values[-1])
     molecules = run.config.chemistry.electrons_per_oxidation  # one electron per molecule
     info = run_info(out)  # the cost, for the README's spacing and area table
@@ -95,11 +108,8 @@ def run_one(spacing_nm: float, seed: int, workdir: Path, packet: str, factor: fl
         "wall_s": info["wall_seconds"],
         "events": info["events"],
         "columns": nx * ny,
-        "spacing_nm": spacing_nm,
-        "packet_factor": factor,
         "molecules_per_unit": molecules,
-        "seed": seed,
-        "pt_mol_per_m2": pt_units * molecules / AVOGADRO_PER_MOL / area,
+        "pt_mol_per_m2": pt_units * molecules / AVOGADRO_PER_MOL / (nx * ny * a * a),
         "film_thickness_mean_m": float(run.series("film_thickness_mean").values[-1][0]),
         "coverage": float(run.series("coverage").values[-1][0]),
         "contact_fraction": float(run.series("contact_fraction").values[-1][0]),
@@ -153,10 +163,7 @@ def main(argv=None) -> None:
     else:
         tasks = [(a, s, args.packet, 1.0) for a in sorted(spacings) for s in seeds]
         rows, agg = _study(tasks, args.jobs, "spacing_nm", "a = {} nm")  # finest first
-        if "25" in agg and "12.5" in agg:
-            for m in METRICS:
-                f, c = agg["12.5"][m]["mean"], agg["25"][m]["mean"]
-                print(f"{m}: 25 vs 12.5 nm differ by {100 * (c - f) / f:+.1f} %")
+        print_refinement(agg)
         out = Path(args.output)
         record = {"packet": args.packet, "rows": rows, "aggregate": agg}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -169,13 +176,26 @@ def _study(tasks, jobs: int, key: str, label: str) -> tuple[list[dict], dict]:
     with tempfile.TemporaryDirectory() as tmp:
         with ThreadPoolExecutor(jobs) as pool:
             rows = list(pool.map(lambda t: run_one(t[0], t[1], Path(tmp), t[2], t[3]), tasks))
+    agg = aggregate(rows, key)
+    print_study(rows, agg, label)
+    return rows, agg
+
+
+def print_study(rows: list[dict], agg: dict, label: str, metrics=METRICS) -> None:
+    """Every row, then the means +- SE per value (``label`` formatted with it)."""
     for r in rows:
         print(json.dumps(r))
-    agg = aggregate(rows, key)
     for v, e in agg.items():
-        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in METRICS)
-        print(f"{label.format(v)} (n = {e['n']}): {cells}")
-    return rows, agg
+        cells = ", ".join(f"{m} {e[m]['mean']:.4g} +- {e[m]['se']:.2g}" for m in metrics)
+        print(f"{label.format(v)} (n = {e['n']}, {e['wall_s']:.0f} s per run): {cells}")
+
+
+def print_refinement(agg: dict, metrics=METRICS) -> None:
+    """How far the 25 nm means lie from the 12.5 nm ones (when both were run)."""
+    if "25" in agg and "12.5" in agg:
+        for m in metrics:
+            f, c = agg["12.5"][m]["mean"], agg["25"][m]["mean"]
+            print(f"{m}: 25 vs 12.5 nm differ by {100 * (c - f) / f:+.1f} %")
 
 
 if __name__ == "__main__":

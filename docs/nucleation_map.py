@@ -10,10 +10,9 @@ with the markers of each regime measured on the final cathode deposit:
   nearest its centre of mass (minimum image in x, y), D = slope of log M against log r
   over 1.5 <= r <= R_g; 3 for a compact hemisphere, 2 for a flat island, about 2.5 for
   DLA-like growth;
-* coverage: fraction of the cathode face under PT.
-
 * mean D over aggregates: the same dimension averaged over every aggregate of at least
-  50 sites (a wide lattice holds many; their spread is the error bar of one aggregate's D).
+  50 sites (a wide lattice holds many; their spread is the error bar of one aggregate's D);
+* coverage: fraction of the cathode face under PT.
 
 Prints a table (means over seeds), writes docs/figures/nucleation_map.png (top views of
 the deposit height, one seed) and JSON beside it. Results: docs/MODEL.md, "Nucleation
@@ -52,21 +51,16 @@ FIGURE = ROOT / "docs" / "figures" / "nucleation_map.png"
 MIN_AGGREGATE_SITES = 50  # below this a mass-radius slope has too few radii to mean much
 
 
-def mass_radius_dimension(mask: np.ndarray, labels: np.ndarray) -> float:
-    """D of the largest aggregate: log M(r) against log r, 1.5 <= r <= R_g (nan if small)."""
-    ids, counts = np.unique(labels[mask], return_counts=True)
-    if ids.size == 0 or counts.max() < MIN_AGGREGATE_SITES:
-        return float("nan")
-    return _aggregate_dimension(labels == ids[np.argmax(counts)])
-
-
-def mean_aggregate_dimension(mask: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
-    """Mean D over every aggregate of at least MIN_AGGREGATE_SITES sites, and their number."""
+def aggregate_dimensions(mask: np.ndarray, labels: np.ndarray) -> tuple[float, float, int]:
+    """Mass-radius D of the largest aggregate, the mean D over every aggregate of at least
+    MIN_AGGREGATE_SITES sites, and their number (D nan where none is that large)."""
     ids, counts = np.unique(labels[mask], return_counts=True)
     big = ids[counts >= MIN_AGGREGATE_SITES]
     if big.size == 0:
-        return float("nan"), 0
-    return float(np.mean([_aggregate_dimension(labels == i) for i in big])), int(big.size)
+        return float("nan"), float("nan"), 0
+    dims = np.array([_aggregate_dimension(labels == i) for i in big])
+    largest = ids[np.argmax(counts)]
+    return float(dims[np.flatnonzero(big == largest)[0]]), float(dims.mean()), int(big.size)
 
 
 def _aggregate_dimension(member: np.ndarray) -> float:
@@ -101,13 +95,13 @@ def markers(path: Path) -> dict:
     film = run.series("reaction_events_on_film").values[-1][0, 0]
     coverage = float(run.series("coverage").values[-1][0])
     bare = int(total - film)
-    d_mean, n_big = mean_aggregate_dimension(pt, labels)
+    d_largest, d_mean, n_big = aggregate_dimensions(pt, labels)
     return {
         "clusters_per_um2": n_clusters / area_um2,
         "mean_aggregate_dimension": d_mean,
         "aggregates_of_50_sites": n_big,
         "nuclei_per_aggregate": bare / n_clusters if n_clusters else float("nan"),
-        "mass_radius_dimension": mass_radius_dimension(pt, labels),
+        "mass_radius_dimension": d_largest,
         "coverage": coverage,
         "pt_sites": int(pt.sum()),
         "height": deposit_height(snap.phase, run.model, 0),

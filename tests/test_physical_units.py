@@ -17,7 +17,7 @@ from helpers import assert_same_datasets, interrupt_run, kmc_cli
 
 from kmc import configs as _configs_pkg
 from kmc.config import ConfigError, parse_config
-from kmc.config._physical import simulated_fields
+from kmc.config._physical import same_simulation
 from kmc.simulation import Model
 
 N_A = 6.02214076e23
@@ -89,7 +89,7 @@ def test_shipped_paper_configs_derive_their_former_per_site_numbers_exactly(name
     loading = 0.0 if name.endswith("_pristine.toml") else 0.02
     assert shipped.membrane.monomer_occupancy == shipped.species[0].initial_occupancy == loading
 
-    assert simulated_fields(shipped) == simulated_fields(twin)
+    assert same_simulation(shipped, twin)
     m_s, m_t = Model.from_config(shipped), Model.from_config(twin)
     for field, value in vars(m_s).items():
         if isinstance(value, np.ndarray):

@@ -248,11 +248,7 @@ PHYSICAL_INPUTS = {
 
 
 def simulated_fields(cfg: RunConfig) -> dict:
-    """A validated config's fields less its physical-form inputs: what the engine runs.
-
-    Two configs that write one chemistry in different forms (per site, or physical
-    values deriving the same per-site numbers) give equal dicts: a run started from one
-    resumes under the other."""
+    """A validated config's fields less its physical-form inputs: what the engine runs."""
     d = cfg.model_dump()
     if d.get("chemistry") is not None:
         for key in PHYSICAL_INPUTS["chemistry"]:
@@ -264,6 +260,24 @@ def simulated_fields(cfg: RunConfig) -> dict:
     return d
 
 
+def same_simulation(a: RunConfig, b: RunConfig) -> bool:
+    """Whether two validated configs run the same simulation, whichever form (per site,
+    or physical values deriving the same per-site numbers) each gives its chemistry in:
+    a run started from one resumes under the other."""
+    return simulated_fields(a) == simulated_fields(b)
+
+
+def has_physical_inputs(data: dict) -> bool:
+    """Whether config data (as parsed from TOML) gives any quantity in physical form."""
+    chem = data.get("chemistry") or {}
+    return any(k in chem for k in PHYSICAL_INPUTS["chemistry"]) or any(
+        k in r
+        for sp in data.get("species", [])
+        for r in sp.get("reactions", [])
+        for k in PHYSICAL_INPUTS["reactions"]
+    )
+
+
 def per_site_data(data: dict, cfg: RunConfig) -> dict:
     """Config data (as parsed from TOML) with its physical-form inputs written as the
     per-site numbers ``cfg`` (its validated config) derived from them: the same
@@ -272,32 +286,24 @@ def per_site_data(data: dict, cfg: RunConfig) -> dict:
     A sweep point's identity (and so its seed) is the hash of this, so a base config
     that moves from one form to the other, deriving the same numbers, keeps its points.
     """
-    phys_chem = [k for k in PHYSICAL_INPUTS["chemistry"] if k in data.get("chemistry", {})]
-    phys_rates = [
-        (i, j) for i, sp in enumerate(data.get("species", []))
-        for j, r in enumerate(sp.get("reactions", [])) if "rate_constant_m_per_s" in r
-    ]  # fmt: skip
-    if not phys_chem and not phys_rates:
+    if not has_physical_inputs(data):
         return data
     out = copy.deepcopy(data)
-    for i, j in phys_rates:
-        r = out["species"][i]["reactions"][j]
-        del r["rate_constant_m_per_s"]
-        r["rate_per_s"] = cfg.species[i].reactions[j].rate_per_s
+    for i, sp in enumerate(out.get("species", [])):
+        for j, r in enumerate(sp.get("reactions", [])):
+            if r.pop("rate_constant_m_per_s", None) is not None:
+                r["rate_per_s"] = cfg.species[i].reactions[j].rate_per_s
     ch, chem = cfg.chemistry, out.get("chemistry", {})
-    for key in phys_chem:
-        del chem[key]
-    if "coupling_rate_constant_L_per_mol_s" in phys_chem:
+    given = {k for k in PHYSICAL_INPUTS["chemistry"] if chem.pop(k, None) is not None}
+    if "coupling_rate_constant_L_per_mol_s" in given:
         chem["coupling_rate_per_s"] = ch.coupling_rate_per_s
-    if "sticking_rate_constant_m_per_s" in phys_chem:
+    if "sticking_rate_constant_m_per_s" in given:
         chem["sticking_rate_per_s"] = ch.sticking_rate_per_s
-    if monomer_concentration_mol_per_m3(cfg) is not None:  # the loading and its packet
-        chem["electrons_per_oxidation"] = ch.electrons_per_oxidation
+    if given - {"coupling_rate_constant_L_per_mol_s", "sticking_rate_constant_m_per_s"}:
+        chem["electrons_per_oxidation"] = ch.electrons_per_oxidation  # the packet
+    if monomer_concentration_mol_per_m3(cfg) is not None:  # the loading's occupancies
         if cfg.membrane is not None:
             out.setdefault("membrane", {})["monomer_occupancy"] = cfg.membrane.monomer_occupancy
-        names = [sp.name for sp in cfg.species]
-        i = names.index(ch.monomer)
+        i = [sp.name for sp in cfg.species].index(ch.monomer)
         out["species"][i]["initial_occupancy"] = cfg.species[i].initial_occupancy
-    elif "molecules_per_unit" in phys_chem:
-        chem["electrons_per_oxidation"] = ch.electrons_per_oxidation
     return out

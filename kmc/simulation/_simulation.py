@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kmc.config._config import RunConfig, parse_config
-from kmc.config._physical import simulated_fields
+from kmc.config._physical import same_simulation
 from kmc.kernels import layout as L
 from kmc.runfile import _io as io
 from kmc.simulation import _geometry as geometry
@@ -259,8 +259,7 @@ class _Run:
             )
         writer, state, position = io.RunWriter.reopen(part)
         stored = parse_config(writer.meta["config_toml"], f"{part} (stored config)")
-        # the same simulation, whichever form (per site or physical) gives its chemistry
-        if simulated_fields(stored) != simulated_fields(config):
+        if not same_simulation(stored, config):
             raise RunError(
                 f"{part} was started with a different config; resume with the same config "
                 "or start afresh with --overwrite"

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kmc.config import ConfigError, RunConfig, parse_toml, read_text, validate_model
-from kmc.config._physical import per_site_data
+from kmc.config._physical import has_physical_inputs, per_site_data
 
 _PATH_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -110,6 +110,8 @@ def _identity_data(config: dict) -> dict:
     """What a point's identity hashes: its config with physical-form chemistry written
     as the per-site numbers it derives (the same simulation in either form has one
     identity and one seed), or the data as it is where it does not validate."""
+    if not has_physical_inputs(config):  # the common case: no validation needed
+        return config
     try:
         validated = validate_model(RunConfig, config, "sweep point")
     except ConfigError:
